@@ -1,0 +1,45 @@
+/**
+ * Runs the benchmark suites and prints (and saves) one markdown table per suite.
+ *
+ *   pnpm bench                         # every suite
+ *   pnpm bench --filter envelope       # suites whose name matches the regex
+ *   pnpm bench --time 2000             # ms per case (default 1000)
+ *   pnpm --filter @rony/bench profile -- --filter envelope   # with --cpu-prof
+ */
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { cpus } from 'node:os'
+import { parseArgs } from 'node:util'
+import { checkGoals, runSuite, type Suite, toMarkdown } from './harness.ts'
+import { constructorSuite, containerSuite, envelopeSuite } from './suites/envelope.ts'
+
+const suites: Suite[] = [envelopeSuite, containerSuite, constructorSuite]
+
+const { values } = parseArgs({
+  options: {
+    filter: { type: 'string', short: 'f' },
+    time: { type: 'string', short: 't', default: '1000' },
+    out: { type: 'string', short: 'o', default: new URL('../results/latest.md', import.meta.url).pathname },
+  },
+})
+
+const filter = values.filter ? new RegExp(values.filter, 'i') : undefined
+const selected = suites.filter((s) => !filter || filter.test(s.name))
+if (selected.length === 0) {
+  console.error(`no suite matches ${values.filter}; suites: ${suites.map((s) => s.name).join(', ')}`)
+  process.exit(2)
+}
+
+const timeMs = Number(values.time)
+const cpu = cpus()[0]?.model ?? 'unknown CPU'
+const header = `## Rony benchmarks\n\n${new Date().toISOString()} · Node ${process.version} · ${cpus().length}× ${cpu} · ${timeMs} ms per case\n`
+const sections = [header]
+console.log(header)
+for (const suite of selected) {
+  const results = await runSuite(suite, { timeMs })
+  const section = toMarkdown(suite, results, checkGoals(suite, results))
+  console.log(section)
+  sections.push(section)
+}
+mkdirSync(new URL('../results/', import.meta.url), { recursive: true })
+writeFileSync(values.out, sections.join('\n'))
+console.log(`saved ${values.out}`)

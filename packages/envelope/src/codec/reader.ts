@@ -1,0 +1,173 @@
+import { invalidEnvelope } from '../errors.js'
+import { readUtf8 } from './utf8.js'
+
+const WIRE_VARINT = 0
+const WIRE_FIXED64 = 1
+const WIRE_BYTES = 2
+const WIRE_START_GROUP = 3
+const WIRE_END_GROUP = 4
+const WIRE_FIXED32 = 5
+
+/** Deepest nesting of unknown groups skipped before the input is called malformed. */
+const MAX_GROUP_DEPTH = 64
+
+const scratch = new DataView(new ArrayBuffer(8))
+
+/** Joins two uint32 halves into a uint64 bigint. */
+function toBigUint64(lo: number, hi: number): bigint {
+  if (hi === 0) return BigInt(lo >>> 0)
+  scratch.setUint32(0, lo, true)
+  scratch.setUint32(4, hi, true)
+  return scratch.getBigUint64(0, true)
+}
+
+/**
+ * A bounds-checked protobuf reader over one buffer. Every read past `end`, every
+ * malformed varint and every bad wire type throws `RonyError` E01/ENVELOPE; nothing
+ * else escapes, whatever the bytes.
+ */
+export class WireReader {
+  pos = 0
+  /** Reads never pass this offset; nested messages lower it with `limit`. */
+  end: number
+
+  constructor(readonly buf: Uint8Array) {
+    this.end = buf.length
+  }
+
+  private byte(): number {
+    if (this.pos >= this.end) throw invalidEnvelope('truncated message')
+    return this.buf[this.pos++]!
+  }
+
+  /** A varint that must fit in 32 bits: tags and lengths. */
+  uint32(): number {
+    let value = 0
+    for (let shift = 0; shift < 28; shift += 7) {
+      const b = this.byte()
+      value |= (b & 0x7f) << shift
+      if (b < 0x80) return value >>> 0
+    }
+    const b = this.byte()
+    if (b > 0x0f) throw invalidEnvelope('varint does not fit in 32 bits')
+    return (value | (b << 28)) >>> 0
+  }
+
+  /** A uint64 varint as a bigint. */
+  uint64(): bigint {
+    let lo = 0
+    let hi = 0
+    let b = 0
+    for (let shift = 0; shift < 28; shift += 7) {
+      b = this.byte()
+      lo |= (b & 0x7f) << shift
+      if (b < 0x80) return toBigUint64(lo, 0)
+    }
+    b = this.byte()
+    lo |= (b & 0x7f) << 28
+    hi = (b & 0x7f) >>> 4
+    if (b < 0x80) return toBigUint64(lo, hi)
+    for (let shift = 3; shift < 31; shift += 7) {
+      b = this.byte()
+      hi |= (b & 0x7f) << shift
+      if (b < 0x80) return toBigUint64(lo, hi)
+    }
+    b = this.byte()
+    if (b > 1) throw invalidEnvelope('varint overflows 64 bits')
+    return toBigUint64(lo, hi | (b << 31))
+  }
+
+  /** A varint read as a boolean (any non-zero value is true, as protobuf decoders do). */
+  bool(): boolean {
+    let any = 0
+    for (let i = 0; i < 10; i++) {
+      const b = this.byte()
+      any |= b & 0x7f
+      if (b < 0x80) return any !== 0
+    }
+    throw invalidEnvelope('varint longer than 10 bytes')
+  }
+
+  /** A little-endian fixed64 as a bigint. */
+  fixed64(): bigint {
+    if (this.end - this.pos < 8) throw invalidEnvelope('truncated fixed64')
+    const { buf, pos } = this
+    this.pos += 8
+    const lo = buf[pos]! | (buf[pos + 1]! << 8) | (buf[pos + 2]! << 16) | (buf[pos + 3]! << 24)
+    const hi = buf[pos + 4]! | (buf[pos + 5]! << 8) | (buf[pos + 6]! << 16) | (buf[pos + 7]! << 24)
+    return toBigUint64(lo >>> 0, hi >>> 0)
+  }
+
+  /** Reads a length prefix and checks that many bytes remain. */
+  length(): number {
+    const length = this.uint32()
+    if (length > this.end - this.pos) throw invalidEnvelope('length exceeds the remaining bytes')
+    return length
+  }
+
+  /** A length-delimited field as a view into the input (not a copy). */
+  bytes(): Uint8Array {
+    const length = this.length()
+    const start = this.pos
+    this.pos += length
+    return this.buf.subarray(start, this.pos)
+  }
+
+  string(): string {
+    const length = this.length()
+    const start = this.pos
+    this.pos += length
+    return readUtf8(this.buf, start, this.pos)
+  }
+
+  /** Reads a field tag; field number 0 is malformed. */
+  tag(): number {
+    const tag = this.uint32()
+    if (tag >>> 3 === 0) throw invalidEnvelope('field number 0')
+    return tag
+  }
+
+  /** Restricts reads to the next `length` bytes; returns the end to restore afterwards. */
+  limit(length: number): number {
+    const outer = this.end
+    this.end = this.pos + length
+    return outer
+  }
+
+  /** Skips the value of an unknown (or unexpectedly typed) field. */
+  skip(tag: number): void {
+    let depth = 0
+    for (;;) {
+      switch (tag & 7) {
+        case WIRE_VARINT:
+          this.bool()
+          break
+        case WIRE_FIXED64:
+          this.advance(8)
+          break
+        case WIRE_BYTES:
+          this.advance(this.length())
+          break
+        case WIRE_FIXED32:
+          this.advance(4)
+          break
+        case WIRE_START_GROUP:
+          if (++depth > MAX_GROUP_DEPTH) throw invalidEnvelope('groups nested too deeply')
+          break
+        case WIRE_END_GROUP:
+          if (depth === 0) throw invalidEnvelope('unexpected end group')
+          depth--
+          break
+        default:
+          throw invalidEnvelope(`invalid wire type ${tag & 7}`)
+      }
+      if (depth === 0) return
+      tag = this.tag()
+    }
+  }
+
+  private advance(count: number): void {
+    if (count > this.end - this.pos) throw invalidEnvelope('truncated message')
+    this.pos += count
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * @packageDocumentation
+ *
+ * Rony's wire format, compatible with the Go framework (ronaksoft/rony): the
+ * `MessageEnvelope` every request, reply and update travels in, constructor ids,
+ * `RonyError`, varint length-prefixed framing and a constructor → type registry.
+ *
+ * @example
+ * ```ts
+ * import { constructorOf, decodeEnvelope, encodeEnvelope, rony } from '@rony/envelope'
+ *
+ * const ping = rony.Ping.encode({ ID: 42 }).finish()
+ * const bytes = encodeEnvelope({ ctor: constructorOf('Ping'), requestId: 7n, message: ping })
+ * const envelope = decodeEnvelope(bytes)
+ * envelope.ctor      // 3584172304239689728n
+ * rony.Ping.decode(envelope.message).ID.toString() // '42'
+ * ```
+ */
+
+export {
+  type Container,
+  type ContainerInit,
+  decodeContainer,
+  decodeEnvelope,
+  type Envelope,
+  type EnvelopeInit,
+  encodeContainer,
+  encodeEnvelope,
+  type KeyValue,
+} from './codec/envelope.js'
+export { constructorOf, crc64 } from './constructor.js'
+export {
+  invalidEnvelope,
+  RonyError,
+  type RonyErrorOptions,
+  WIRE_ERRORS,
+  type WireError,
+  type WireErrorCode,
+} from './errors.js'
+export {
+  decodeFrames,
+  encodeFrame,
+  encodeFrames,
+  FrameDecoder,
+  type FrameDecoderInit,
+} from './framing.js'
+export { rony } from './gen/envelope.js'
+export * from './ids.js'
+export { DEFAULT_LIMITS, type EnvelopeLimits, resolveLimits } from './limits.js'
+export {
+  BUILTIN_TYPES,
+  createRegistry,
+  decodeMessage,
+  encodeMessage,
+  type MessageOf,
+  MessageRegistry,
+  type MessageType,
+  messageNameOf,
+  type RegisteredType,
+} from './registry.js'

@@ -1,0 +1,146 @@
+import { constructorOf } from './constructor.js'
+import { invalidEnvelope, RonyError } from './errors.js'
+import { rony } from './gen/envelope.js'
+
+/**
+ * A protobufjs message type: a generated static class (`pbjs -t static-module`) or a
+ * reflected `Type` (`root.lookupType(...)`). Only these members are used.
+ */
+export interface MessageType<T = unknown> {
+  encode(message: T): { finish(): Uint8Array }
+  decode(bytes: Uint8Array): T
+  /** Reflected types: the unqualified name. Static classes: the class name. */
+  readonly name?: string
+  /** Static classes: `type.googleapis.com/pkg.Name`; preferred over `name`, which minifiers rename. */
+  getTypeUrl?(prefix?: string): string
+}
+
+/** The payload type of a `MessageType`. */
+export type MessageOf<M> = M extends MessageType<infer T> ? T : never
+
+export interface RegisteredType<T = unknown> {
+  readonly ctor: bigint
+  readonly name: string
+  readonly type: MessageType<T>
+}
+
+/** The unqualified message name of a protobufjs type: `EchoRequest` for `demo.EchoRequest`. */
+export function messageNameOf(type: MessageType): string {
+  const qualified = typeof type.getTypeUrl === 'function' ? type.getTypeUrl('') : type.name
+  const name = qualified?.slice(qualified.lastIndexOf('.') + 1).replace(/^\//, '')
+  if (!name) throw new TypeError('cannot tell the message name of this type: pass it explicitly')
+  return name
+}
+
+/**
+ * Maps constructor ids to message types and back, so an envelope's payload can be
+ * decoded by its `ctor`.
+ *
+ * Ids are CRC-64 of the unqualified name, as in the Go framework, so two packages'
+ * `Foo` collide: registering a different type under an id already taken throws.
+ *
+ * @example
+ * const registry = new MessageRegistry()
+ * const ctor = registry.register(EchoRequest)      // constructorOf('EchoRequest')
+ * const request = registry.decode(ctor, bytes)     // an EchoRequest, or throws RonyError E01
+ */
+export class MessageRegistry implements Iterable<RegisteredType> {
+  private readonly byCtor = new Map<bigint, RegisteredType>()
+  private readonly byType = new Map<MessageType, RegisteredType>()
+
+  /**
+   * Registers `type` and returns its constructor id. Registering the same type again
+   * is a no-op; a different type under a taken id throws `TypeError`.
+   *
+   * @param name - defaults to the type's unqualified name
+   */
+  register<T>(type: MessageType<T>, name: string = messageNameOf(type)): bigint {
+    const ctor = constructorOf(name)
+    const existing = this.byCtor.get(ctor)
+    if (existing) {
+      if (existing.type === type) return ctor
+      throw new TypeError(
+        `constructor ${ctor} (${name}) is already registered to a different type named ${existing.name}`,
+      )
+    }
+    const entry: RegisteredType<T> = { ctor, name, type }
+    this.byCtor.set(ctor, entry as RegisteredType)
+    this.byType.set(type as MessageType, entry as RegisteredType)
+    return ctor
+  }
+
+  /** The registration of `ctor`, if any. */
+  get(ctor: bigint): RegisteredType | undefined {
+    return this.byCtor.get(ctor)
+  }
+
+  has(ctor: bigint): boolean {
+    return this.byCtor.has(ctor)
+  }
+
+  /** The constructor id `type` was registered under; throws `TypeError` if it was not. */
+  ctorOf(type: MessageType): bigint {
+    const entry = this.byType.get(type)
+    if (!entry) throw new TypeError(`message type ${messageNameOf(type)} is not registered`)
+    return entry.ctor
+  }
+
+  /**
+   * Decodes a payload by its constructor id. Throws only `RonyError`: E01/HANDLER for an
+   * unknown id, E01/ENVELOPE for bytes that do not decode as the registered type.
+   */
+  decode(ctor: bigint, bytes: Uint8Array): unknown {
+    const entry = this.byCtor.get(ctor)
+    if (!entry) {
+      throw new RonyError('E01', 'HANDLER', `unknown constructor ${ctor}`, {
+        code: 'RONY_ERR_UNKNOWN_CONSTRUCTOR',
+      })
+    }
+    return decodeMessage(entry.type, bytes, entry.name)
+  }
+
+  [Symbol.iterator](): Iterator<RegisteredType> {
+    return this.byCtor.values()
+  }
+}
+
+/**
+ * `type.decode(bytes)`, with every failure (truncation, bad wire type, recursion limit)
+ * turned into `RonyError` E01/ENVELOPE.
+ */
+export function decodeMessage<T>(type: MessageType<T>, bytes: Uint8Array, name?: string): T {
+  try {
+    return type.decode(bytes)
+  } catch (cause) {
+    const what = name ?? messageNameOf(type)
+    const reason = cause instanceof Error ? cause.message : String(cause)
+    throw invalidEnvelope(`cannot decode ${what}: ${reason}`, 'RONY_ERR_INVALID_MESSAGE')
+  }
+}
+
+/** The built-in messages of proto/rony/envelope.proto, by their generated classes. */
+export const BUILTIN_TYPES: readonly MessageType[] = [
+  rony.MessageEnvelope,
+  rony.MessageContainer,
+  rony.Error,
+  rony.KeyValue,
+  rony.Redirect,
+  rony.Edge,
+  rony.Edges,
+  rony.Ping,
+  rony.Pong,
+  rony.GetNodes,
+  rony.GetAllNodes,
+]
+
+/** A registry holding the built-in messages (`Error`, `Ping`, `Edges`, …). */
+export function createRegistry(): MessageRegistry {
+  const registry = new MessageRegistry()
+  for (const type of BUILTIN_TYPES) registry.register(type)
+  return registry
+}
+
+/** `type.encode(message).finish()`. */
+export function encodeMessage<T>(type: MessageType<T>, message: T): Uint8Array {
+  return type.encode(message).finish()
+}
