@@ -11,7 +11,11 @@ const alias = Object.fromEntries(
 export default defineConfig({
   resolve: { alias },
   test: {
-    include: ['packages/*/test/**/*.spec.ts', 'apps/*/test/**/*.spec.ts', 'bench/test/**/*.spec.ts'],
+    include: [
+      'packages/*/test/**/*.spec.ts',
+      'apps/*/test/**/*.spec.ts',
+      'bench/test/**/*.spec.ts',
+    ],
     testTimeout: 20_000,
   },
 })

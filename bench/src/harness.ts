@@ -106,7 +106,11 @@ export function checkGoals(suite: Suite, results: CaseResult[]): GoalResult[] {
 }
 
 const formatNs = (ns: number): string =>
-  ns >= 1e6 ? `${(ns / 1e6).toFixed(2)} ms` : ns >= 1e3 ? `${(ns / 1e3).toFixed(2)} µs` : `${ns.toFixed(0)} ns`
+  ns >= 1e6
+    ? `${(ns / 1e6).toFixed(2)} ms`
+    : ns >= 1e3
+      ? `${(ns / 1e3).toFixed(2)} µs`
+      : `${ns.toFixed(0)} ns`
 
 /** The suite's results as a markdown table, ratios against the baseline case. */
 export function toMarkdown(suite: Suite, results: CaseResult[], goals: GoalResult[]): string {

@@ -18,14 +18,20 @@ const { values } = parseArgs({
   options: {
     filter: { type: 'string', short: 'f' },
     time: { type: 'string', short: 't', default: '1000' },
-    out: { type: 'string', short: 'o', default: new URL('../results/latest.md', import.meta.url).pathname },
+    out: {
+      type: 'string',
+      short: 'o',
+      default: new URL('../results/latest.md', import.meta.url).pathname,
+    },
   },
 })
 
 const filter = values.filter ? new RegExp(values.filter, 'i') : undefined
 const selected = suites.filter((s) => !filter || filter.test(s.name))
 if (selected.length === 0) {
-  console.error(`no suite matches ${values.filter}; suites: ${suites.map((s) => s.name).join(', ')}`)
+  console.error(
+    `no suite matches ${values.filter}; suites: ${suites.map((s) => s.name).join(', ')}`,
+  )
   process.exit(2)
 }
 

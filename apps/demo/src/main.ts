@@ -21,7 +21,14 @@ function show(title: string, bytes: Uint8Array): void {
 }
 
 console.log('Constructor ids (CRC-64/GO-ISO of the message name, as the Go framework):')
-for (const name of ['MessageEnvelope', 'MessageContainer', 'Error', 'Ping', 'Pong', 'EchoRequest']) {
+for (const name of [
+  'MessageEnvelope',
+  'MessageContainer',
+  'Error',
+  'Ping',
+  'Pong',
+  'EchoRequest',
+]) {
   console.log(`  ${name.padEnd(17)} ${constructorOf(name)}`)
 }
 

@@ -120,6 +120,9 @@ export class RonyError extends CodedError {
 }
 
 /** An `E01` error for bytes that do not decode: the one error decoders throw. */
-export function invalidEnvelope(description: string, code = 'RONY_ERR_INVALID_ENVELOPE'): RonyError {
+export function invalidEnvelope(
+  description: string,
+  code = 'RONY_ERR_INVALID_ENVELOPE',
+): RonyError {
   return new RonyError('E01', 'ENVELOPE', description, { code })
 }

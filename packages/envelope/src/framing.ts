@@ -1,6 +1,6 @@
+import { allocBytes } from './codec/alloc.js'
 import { invalidEnvelope } from './errors.js'
 import { DEFAULT_LIMITS } from './limits.js'
-import { allocBytes } from './codec/alloc.js'
 
 /**
  * Varint length-prefixed framing, as a QUIC stream (or any byte stream) carries

@@ -32,7 +32,17 @@ export function varint32Size(value: number): number {
 
 export function varint64Size(lo: number, hi: number): number {
   if (hi === 0) return varint32Size(lo)
-  return hi < 0x8 ? 5 : hi < 0x400 ? 6 : hi < 0x20000 ? 7 : hi < 0x1000000 ? 8 : hi < 0x80000000 ? 9 : 10
+  return hi < 0x8
+    ? 5
+    : hi < 0x400
+      ? 6
+      : hi < 0x20000
+        ? 7
+        : hi < 0x1000000
+          ? 8
+          : hi < 0x80000000
+            ? 9
+            : 10
 }
 
 /** Size of a length-delimited field's value with its length prefix (tag excluded). */
