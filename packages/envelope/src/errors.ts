@@ -123,6 +123,12 @@ export class RonyError extends CodedError {
 export function invalidEnvelope(
   description: string,
   code = 'RONY_ERR_INVALID_ENVELOPE',
+  cause?: unknown,
 ): RonyError {
-  return new RonyError('E01', 'ENVELOPE', description, { code })
+  return new RonyError(
+    'E01',
+    'ENVELOPE',
+    description,
+    cause === undefined ? { code } : { code, cause },
+  )
 }

@@ -36,8 +36,8 @@ export function encodeFrame(payload: Uint8Array): Uint8Array {
  * arrive, get every frame they complete.
  *
  * A frame that lies inside one chunk is returned as a view of that chunk; one split
- * across chunks is copied once into a buffer of its exact size, so memory never exceeds
- * one frame plus the chunk being read. A prefix announcing more than `maxFrameBytes`
+ * across chunks is copied once into a buffer of its exact length (see `allocBytes`), so
+ * memory never exceeds one frame plus the chunk being read. A prefix announcing more than `maxFrameBytes`
  * throws at once, before any of the body is buffered. After an error the decoder is
  * unusable: the stream's framing is lost.
  *
@@ -69,12 +69,18 @@ export class FrameDecoder {
     return this.body === undefined ? this.prefixBytes : this.filled
   }
 
+  /** True while a frame has begun (some of its prefix was read) but is not complete. */
+  get inFrame(): boolean {
+    return this.body !== undefined || this.prefixBytes > 0
+  }
+
   /**
    * Feeds one chunk; returns the frames it completed, in order. Throws `RonyError`
    * E01/ENVELOPE for an oversized or malformed length prefix.
    */
   push(chunk: Uint8Array): Uint8Array[] {
-    if (this.failed) throw invalidEnvelope('frame decoder used after an error')
+    if (this.failed)
+      throw invalidEnvelope('frame decoder used after an error', 'RONY_ERR_BAD_FRAME')
     const frames: Uint8Array[] = []
     let pos = 0
     while (pos < chunk.length) {
@@ -113,9 +119,11 @@ export class FrameDecoder {
     return frames
   }
 
-  /** Declares the stream ended; throws `RonyError` if it stopped inside a frame. */
+  /** Declares the stream ended; throws `RonyError` if it stopped inside a frame or failed before. */
   end(): void {
-    if (this.buffered > 0) this.fail(`stream ended inside a frame (${this.buffered} bytes held)`)
+    if (this.failed)
+      throw invalidEnvelope('frame decoder used after an error', 'RONY_ERR_BAD_FRAME')
+    if (this.inFrame) this.fail(`stream ended inside a frame (${this.buffered} bytes held)`)
   }
 
   private fail(description: string): never {

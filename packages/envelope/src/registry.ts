@@ -50,12 +50,17 @@ export class MessageRegistry implements Iterable<RegisteredType> {
 
   /**
    * Registers `type` and returns its constructor id. Registering the same type again
-   * is a no-op; a different type under a taken id throws `TypeError`.
+   * is a no-op; a different type under a taken id, or the same type under another name,
+   * throws `TypeError`.
    *
    * @param name - defaults to the type's unqualified name
    */
   register<T>(type: MessageType<T>, name: string = messageNameOf(type)): bigint {
     const ctor = constructorOf(name)
+    const registered = this.byType.get(type as MessageType)
+    if (registered && registered.ctor !== ctor) {
+      throw new TypeError(`this type is already registered as ${registered.name}, not ${name}`)
+    }
     const existing = this.byCtor.get(ctor)
     if (existing) {
       if (existing.type === type) return ctor
@@ -114,7 +119,7 @@ export function decodeMessage<T>(type: MessageType<T>, bytes: Uint8Array, name?:
   } catch (cause) {
     const what = name ?? messageNameOf(type)
     const reason = cause instanceof Error ? cause.message : String(cause)
-    throw invalidEnvelope(`cannot decode ${what}: ${reason}`, 'RONY_ERR_INVALID_MESSAGE')
+    throw invalidEnvelope(`cannot decode ${what}: ${reason}`, 'RONY_ERR_INVALID_MESSAGE', cause)
   }
 }
 

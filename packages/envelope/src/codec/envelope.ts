@@ -158,7 +158,12 @@ function writeEnvelope(w: WireWriter, m: Measured): void {
   }
 }
 
-/** Encodes one `MessageEnvelope`. Throws `TypeError` for ids outside [0, 2^64). */
+/**
+ * Encodes one `MessageEnvelope`. Throws `TypeError` for ids outside [0, 2^64).
+ *
+ * Small results are views into a shared slab (see `allocBytes`): send or copy the view
+ * itself, never its `.buffer`, and do not transfer that buffer to a worker.
+ */
 export function encodeEnvelope(init: EnvelopeInit): Uint8Array {
   const measured = measure(init)
   const w = new WireWriter(allocBytes(measured.size))

@@ -40,7 +40,10 @@ export class WireReader {
     return this.buf[this.pos++]!
   }
 
-  /** A varint that must fit in 32 bits: tags and lengths. */
+  /**
+   * A varint that must fit in 32 bits: tags and lengths. Padded (non-canonical) encodings
+   * up to 10 bytes are accepted, as Go's decoder does, as long as the value fits.
+   */
   uint32(): number {
     let value = 0
     for (let shift = 0; shift < 28; shift += 7) {
@@ -48,9 +51,15 @@ export class WireReader {
       value |= (b & 0x7f) << shift
       if (b < 0x80) return value >>> 0
     }
-    const b = this.byte()
-    if (b > 0x0f) throw invalidEnvelope('varint does not fit in 32 bits')
-    return (value | (b << 28)) >>> 0
+    let b = this.byte()
+    if ((b & 0x70) !== 0) throw invalidEnvelope('varint does not fit in 32 bits')
+    value |= b << 28
+    for (let i = 5; b >= 0x80; i++) {
+      if (i === 10) throw invalidEnvelope('varint longer than 10 bytes')
+      b = this.byte()
+      if ((b & 0x7f) !== 0) throw invalidEnvelope('varint does not fit in 32 bits')
+    }
+    return value >>> 0
   }
 
   /** A uint64 varint as a bigint. */
@@ -77,15 +86,20 @@ export class WireReader {
     return toBigUint64(lo, hi | (b << 31))
   }
 
-  /** A varint read as a boolean (any non-zero value is true, as protobuf decoders do). */
+  /**
+   * A varint read as a boolean (any non-zero value is true, as protobuf decoders do); also
+   * how unknown varints are skipped. Rejects varints that overflow 64 bits, as `uint64` does.
+   */
   bool(): boolean {
     let any = 0
-    for (let i = 0; i < 10; i++) {
+    for (let i = 0; i < 9; i++) {
       const b = this.byte()
       any |= b & 0x7f
       if (b < 0x80) return any !== 0
     }
-    throw invalidEnvelope('varint longer than 10 bytes')
+    const b = this.byte()
+    if (b > 1) throw invalidEnvelope('varint overflows 64 bits')
+    return (any | b) !== 0
   }
 
   /** A little-endian fixed64 as a bigint. */
@@ -134,35 +148,36 @@ export class WireReader {
     return outer
   }
 
-  /** Skips the value of an unknown (or unexpectedly typed) field. */
-  skip(tag: number): void {
-    let depth = 0
-    for (;;) {
-      switch (tag & 7) {
-        case WIRE_VARINT:
-          this.bool()
-          break
-        case WIRE_FIXED64:
-          this.advance(8)
-          break
-        case WIRE_BYTES:
-          this.advance(this.length())
-          break
-        case WIRE_FIXED32:
-          this.advance(4)
-          break
-        case WIRE_START_GROUP:
-          if (++depth > MAX_GROUP_DEPTH) throw invalidEnvelope('groups nested too deeply')
-          break
-        case WIRE_END_GROUP:
-          if (depth === 0) throw invalidEnvelope('unexpected end group')
-          depth--
-          break
-        default:
-          throw invalidEnvelope(`invalid wire type ${tag & 7}`)
+  /**
+   * Skips the value of an unknown (or unexpectedly typed) field. A group is skipped up to
+   * the end-group of the same field number; a stray or mismatched end-group is malformed.
+   */
+  skip(tag: number, depth = 0): void {
+    switch (tag & 7) {
+      case WIRE_VARINT:
+        this.bool()
+        return
+      case WIRE_FIXED64:
+        this.advance(8)
+        return
+      case WIRE_BYTES:
+        this.advance(this.length())
+        return
+      case WIRE_FIXED32:
+        this.advance(4)
+        return
+      case WIRE_START_GROUP: {
+        if (depth === MAX_GROUP_DEPTH) throw invalidEnvelope('groups nested too deeply')
+        const endTag = (tag & ~7) | WIRE_END_GROUP
+        for (let inner = this.tag(); inner !== endTag; inner = this.tag()) {
+          this.skip(inner, depth + 1)
+        }
+        return
       }
-      if (depth === 0) return
-      tag = this.tag()
+      case WIRE_END_GROUP:
+        throw invalidEnvelope('unexpected end group')
+      default:
+        throw invalidEnvelope(`invalid wire type ${tag & 7}`)
     }
   }
 
