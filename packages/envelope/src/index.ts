@@ -56,5 +56,6 @@ export {
   MessageRegistry,
   type MessageType,
   messageNameOf,
+  messageTypeOf,
   type RegisteredType,
 } from './registry.js'

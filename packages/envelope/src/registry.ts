@@ -24,6 +24,22 @@ export interface RegisteredType<T = unknown> {
   readonly type: MessageType<T>
 }
 
+/** The protobufjs type of a message instance, if it has one (see `MessageRegistry.entryOf`). */
+export function messageTypeOf(message: object): MessageType | undefined {
+  const reflected = (message as { $type?: unknown }).$type
+  if (isMessageType(reflected)) return reflected
+  const ctor = (message as { constructor?: unknown }).constructor
+  return isMessageType(ctor) ? ctor : undefined
+}
+
+function isMessageType(value: unknown): value is MessageType {
+  return (
+    (typeof value === 'function' || (typeof value === 'object' && value !== null)) &&
+    typeof (value as MessageType).encode === 'function' &&
+    typeof (value as MessageType).decode === 'function'
+  )
+}
+
 /** The unqualified message name of a protobufjs type: `EchoRequest` for `demo.EchoRequest`. */
 export function messageNameOf(type: MessageType): string {
   const qualified = typeof type.getTypeUrl === 'function' ? type.getTypeUrl('') : type.name
@@ -72,6 +88,24 @@ export class MessageRegistry implements Iterable<RegisteredType> {
     this.byCtor.set(ctor, entry as RegisteredType)
     this.byType.set(type as MessageType, entry as RegisteredType)
     return ctor
+  }
+
+  /**
+   * The registration of a message instance's type, registering the type on first sight:
+   * a generated static class instance (its `constructor`) or a reflected message (its
+   * `$type`). Throws `TypeError` for a plain object, whose type cannot be known.
+   */
+  entryOf(message: object): RegisteredType {
+    const type = messageTypeOf(message)
+    if (!type) {
+      throw new TypeError(
+        'cannot tell the protobuf type of a plain object: pass an instance (Type.create(...)) or the type',
+      )
+    }
+    const entry = this.byType.get(type)
+    if (entry) return entry
+    this.register(type)
+    return this.byType.get(type)!
   }
 
   /** The registration of `ctor`, if any. */

@@ -20,6 +20,7 @@ import {
   MessageRegistry,
   type MessageType,
   messageNameOf,
+  messageTypeOf,
   RonyError,
   rony,
 } from '../src/index.js'
@@ -231,5 +232,28 @@ describe('decodeMessage and encodeMessage', () => {
     expect(error.description).toMatch(/^cannot decode Edges: /)
     const named = catchRonyError(() => decodeMessage(rony.Edges, hex('0a 05'), 'Custom'))
     expect(named.description).toMatch(/^cannot decode Custom: /)
+  })
+})
+
+describe('entryOf and messageTypeOf', () => {
+  it('resolves a static class instance by its constructor', () => {
+    const registry = new MessageRegistry()
+    const ping = rony.Ping.create({ ID: 1 })
+    expect(messageTypeOf(ping)).toBe(rony.Ping)
+    expect(registry.entryOf(ping)).toMatchObject({ ctor: C_Ping, name: 'Ping', type: rony.Ping })
+    expect(registry.has(C_Ping)).toBe(true)
+  })
+
+  it('resolves a reflected message by its $type', () => {
+    const registry = new MessageRegistry()
+    const EchoRequest = demoRoot().lookupType('demo.EchoRequest')
+    const entry = registry.entryOf(EchoRequest.create({ text: 'hi' }))
+    expect(entry.type).toBe(EchoRequest)
+    expect(entry.ctor).toBe(constructorOf('EchoRequest'))
+  })
+
+  it('throws TypeError for a plain object', () => {
+    expect(messageTypeOf({ ID: 1 })).toBeUndefined()
+    expect(() => new MessageRegistry().entryOf({ ID: 1 })).toThrow(TypeError)
   })
 })
