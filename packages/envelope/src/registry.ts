@@ -7,7 +7,7 @@ import { rony } from './gen/envelope.js'
  * reflected `Type` (`root.lookupType(...)`). Only these members are used.
  */
 export interface MessageType<T = unknown> {
-  encode(message: T): { finish(): Uint8Array }
+  encode(message: NoInfer<T>): { finish(): Uint8Array }
   decode(bytes: Uint8Array): T
   /** Reflected types: the unqualified name. Static classes: the class name. */
   readonly name?: string
@@ -102,10 +102,15 @@ export class MessageRegistry implements Iterable<RegisteredType> {
         'cannot tell the protobuf type of a plain object: pass an instance (Type.create(...)) or the type',
       )
     }
-    const entry = this.byType.get(type)
-    if (entry) return entry
+    return this.ensure(type)
+  }
+
+  /** The registration of `type`, registering it under its own name if it is new. */
+  ensure<T>(type: MessageType<T>): RegisteredType<T> {
+    const entry = this.byType.get(type as MessageType)
+    if (entry) return entry as RegisteredType<T>
     this.register(type)
-    return this.byType.get(type)!
+    return this.byType.get(type as MessageType) as RegisteredType<T>
   }
 
   /** The registration of `ctor`, if any. */
@@ -179,7 +184,10 @@ export function createRegistry(): MessageRegistry {
   return registry
 }
 
-/** `type.encode(message).finish()`. */
-export function encodeMessage<T>(type: MessageType<T>, message: T): Uint8Array {
+/** `type.encode(message).finish()`; `message` is whatever the type's `encode` takes. */
+export function encodeMessage<M extends MessageType>(
+  type: M,
+  message: Parameters<M['encode']>[0],
+): Uint8Array {
   return type.encode(message).finish()
 }

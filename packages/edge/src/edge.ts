@@ -1,0 +1,251 @@
+import { EventEmitter } from 'node:events'
+import {
+  createRegistry,
+  decodeMessage,
+  invalidEnvelope,
+  type MessageRegistry,
+  type MessageType,
+  RonyError,
+  rony,
+} from '@rony/envelope'
+import type {
+  CloseReason,
+  Gateway,
+  GatewayConn,
+  GatewayHandlers,
+  Logger,
+  RequestMeta,
+  Startable,
+} from '@rony/interface'
+import { ConnectionState, EMPTY_HEADERS } from './connection.js'
+import type { Handler, Middleware, RequestContext } from './context.js'
+import { Dispatcher, type HandlerEntry } from './dispatcher.js'
+import { loggerFor } from './logger.js'
+import { type EdgeInit, type EdgeLimits, resolveEdgeLimits, validateInit } from './options.js'
+
+/** A request type given by constructor id and decoder instead of a protobufjs type. */
+export interface RawRequestType<Req = unknown> {
+  ctor: bigint
+  decode(bytes: Uint8Array): Req
+  /** For logs and errors. Default: the id. */
+  name?: string
+}
+
+export interface HandleOptions {
+  /** The reply type, so the handler may return plain objects instead of instances. */
+  returns?: MessageType
+}
+
+/** Events of an edge (Node `EventEmitter`). */
+export interface EdgeEvents {
+  /** A client connected through one of the gateways. */
+  'connection:open': [conn: GatewayConn, gateway: string]
+  /** A client connection closed. */
+  'connection:close': [conn: GatewayConn, reason: CloseReason]
+  /** A handler threw something other than a `RonyError` (the client got E00/SERVER). */
+  'handler:error': [error: unknown, ctx: RequestContext]
+}
+
+export interface StopOptions {
+  /** Overrides `limits.stopTimeout` for this stop, in ms. */
+  timeout?: number
+}
+
+/** The edge server; build it with `createEdge`. */
+export class EdgeServer extends EventEmitter<EdgeEvents> implements Startable {
+  readonly id: string
+  readonly registry: MessageRegistry
+  readonly limits: Readonly<EdgeLimits>
+  private readonly gateways: readonly Gateway[]
+  private readonly handlers = new Map<bigint, HandlerEntry>()
+  private readonly middleware: Middleware[] = []
+  private readonly connections = new Map<GatewayConn, ConnectionState>()
+  private readonly dispatcher: Dispatcher
+  private readonly log: Logger
+  private state: 'idle' | 'starting' | 'started' | 'stopping' = 'idle'
+  private stopping: Promise<void> | undefined
+
+  constructor(init: EdgeInit) {
+    super()
+    validateInit(init)
+    this.id = init.id
+    this.gateways = [...init.gateways]
+    this.limits = Object.freeze(resolveEdgeLimits(init.limits))
+    this.registry = init.registry ?? createRegistry()
+    this.log = loggerFor(init.logger, `rony:edge:${init.id}`)
+    this.dispatcher = new Dispatcher(
+      this.id,
+      this.registry,
+      this.handlers,
+      this.middleware,
+      this.limits,
+      this.log,
+      { handlerError: (error, ctx) => this.reportHandlerError(error, ctx) },
+    )
+    this.handle(rony.Ping, (ping) => rony.Pong.create({ ID: ping.ID }))
+    this.handle(rony.GetNodes, () => this.edges())
+    this.handle(rony.GetAllNodes, () => this.edges())
+  }
+
+  /**
+   * Routes requests of `type` to `handler`. `type` is a protobufjs type (generated class or
+   * reflected `Type`), or `{ ctor, decode }`. Registering a constructor twice throws.
+   */
+  handle<Req, Res = unknown>(
+    type: MessageType<Req> | RawRequestType<Req>,
+    handler: Handler<Req, Res>,
+    options: HandleOptions = {},
+  ): this {
+    if (typeof handler !== 'function') throw new TypeError('handle: handler must be a function')
+    const entry = isRawRequestType(type) ? rawEntry(type) : this.typedEntry(type)
+    const existing = this.handlers.get(entry.ctor)
+    // The application may replace the built-ins (Ping, GetNodes, GetAllNodes).
+    if (existing && !BUILTINS.has(existing.name)) {
+      throw new TypeError(`a handler for ${entry.name} (constructor ${entry.ctor}) already exists`)
+    }
+    if (options.returns) this.registry.ensure(options.returns)
+    this.handlers.set(entry.ctor, {
+      ...entry,
+      handler: handler as Handler,
+      returns: options.returns,
+    })
+    return this
+  }
+
+  /** Adds a koa-style middleware; they run in the order added, around every handler. */
+  use(middleware: Middleware): this {
+    if (typeof middleware !== 'function') throw new TypeError('use: middleware must be a function')
+    if (this.state !== 'idle') throw new Error('use: add middleware before start()')
+    this.middleware.push(middleware)
+    return this
+  }
+
+  /** Open client connections, across all gateways. */
+  get connectionCount(): number {
+    return this.connections.size
+  }
+
+  /** Where clients can connect: every gateway's addresses. Empty before `start()`. */
+  addresses(): string[] {
+    return this.gateways.flatMap((gateway) => gateway.addresses())
+  }
+
+  /** Starts every gateway. If one fails, the others are stopped again and the error thrown. */
+  async start(): Promise<void> {
+    if (this.state !== 'idle') return
+    this.state = 'starting'
+    this.dispatcher.draining = false
+    const started: Gateway[] = []
+    try {
+      for (const gateway of this.gateways) {
+        gateway.attach(this.handlersFor(gateway.name))
+        await gateway.start()
+        started.push(gateway)
+      }
+    } catch (error) {
+      await Promise.allSettled(started.map((gateway) => gateway.stop()))
+      this.state = 'idle'
+      throw error
+    }
+    this.state = 'started'
+    if (this.log.enabled) this.log('started on %s', this.addresses().join(', '))
+  }
+
+  /**
+   * Graceful stop: new requests are answered E02/SERVER, running handlers get up to
+   * `stopTimeout` ms to finish, then their `ctx.signal` aborts and every gateway stops
+   * (closing its connections). Resolves when every socket and timer is released.
+   */
+  stop(options: StopOptions = {}): Promise<void> {
+    if (this.state === 'idle') return Promise.resolve()
+    this.stopping ??= this.shutdown(options.timeout ?? this.limits.stopTimeout)
+    return this.stopping
+  }
+
+  private async shutdown(timeout: number): Promise<void> {
+    this.state = 'stopping'
+    this.dispatcher.draining = true
+    const idle = await this.dispatcher.whenIdle(timeout)
+    if (!idle)
+      this.log('stop: %d handlers still running after %d ms', this.dispatcher.inFlight, timeout)
+    const reason = new RonyError('E02', 'SERVER', 'the server stopped', {
+      code: 'RONY_ERR_STOPPED',
+    })
+    for (const state of this.connections.values()) state.abort(reason)
+    const results = await Promise.allSettled(this.gateways.map((gateway) => gateway.stop()))
+    this.connections.clear()
+    this.state = 'idle'
+    this.stopping = undefined
+    const failed = results.find((result) => result.status === 'rejected')
+    if (failed) throw failed.reason
+  }
+
+  private handlersFor(gateway: string): GatewayHandlers {
+    return {
+      onConnect: (conn) => {
+        if (this.state === 'stopping') return conn.close(1001, 'server shutting down')
+        if (this.connections.size >= this.limits.maxConnections) {
+          return conn.close(1013, 'too many connections, try again later')
+        }
+        this.connections.set(conn, new ConnectionState(conn, gateway, EMPTY_HEADERS))
+        this.emit('connection:open', conn, gateway)
+      },
+      onMessage: (conn, data, meta: RequestMeta) => {
+        const state = this.connections.get(conn)
+        if (!state) return
+        state.headers = meta.headers
+        this.dispatcher.dispatchFrame(state, data)
+      },
+      onClose: (conn, reason) => {
+        const state = this.connections.get(conn)
+        if (!state) return
+        this.connections.delete(conn)
+        state.abort(new RonyError('E02', 'CONNECTION', 'connection closed'))
+        this.emit('connection:close', conn, reason)
+      },
+    }
+  }
+
+  private typedEntry(type: MessageType): Omit<HandlerEntry, 'handler' | 'returns'> {
+    const { ctor, name } = this.registry.ensure(type)
+    return { ctor, name, decode: (bytes) => decodeMessage(type, bytes, name) }
+  }
+
+  private edges(): rony.Edges {
+    return rony.Edges.create({
+      Nodes: [{ ReplicaSet: 0, ServerID: this.id, HostPorts: this.addresses() }],
+    })
+  }
+
+  private reportHandlerError(error: unknown, ctx: RequestContext): void {
+    this.log.error('handler for constructor %s failed: %s', ctx.ctor, error)
+    this.emit('handler:error', error, ctx)
+  }
+}
+
+const BUILTINS = new Set(['Ping', 'GetNodes', 'GetAllNodes'])
+
+function isRawRequestType(type: unknown): type is RawRequestType {
+  return typeof (type as RawRequestType).ctor === 'bigint'
+}
+
+function rawEntry(type: RawRequestType): Omit<HandlerEntry, 'handler' | 'returns'> {
+  const name = type.name ?? String(type.ctor)
+  return {
+    ctor: type.ctor,
+    name,
+    decode: (bytes) => {
+      try {
+        return type.decode(bytes)
+      } catch (cause) {
+        if (cause instanceof RonyError) throw cause
+        throw invalidEnvelope(`cannot decode ${name}`, 'RONY_ERR_INVALID_MESSAGE', cause)
+      }
+    },
+  }
+}
+
+/** Builds an edge server. Nothing listens until `start()`. */
+export function createEdge(init: EdgeInit): EdgeServer {
+  return new EdgeServer(init)
+}

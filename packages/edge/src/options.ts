@@ -1,0 +1,78 @@
+import type { MessageRegistry } from '@rony/envelope'
+import type { ComponentLogger, Gateway } from '@rony/interface'
+
+/** Limits the edge enforces; every field has a safe default. */
+export interface EdgeLimits {
+  /** Largest envelope (or container) accepted, in bytes. Default 1 MiB. */
+  maxEnvelopeBytes: number
+  /** Most envelopes one container may carry. Default 1024. */
+  maxContainerEnvelopes: number
+  /**
+   * Requests one connection may have in flight (running handlers). Beyond it a request is
+   * answered at once with `E03`/`REQUESTS`, never queued. Default 256.
+   */
+  maxInFlight: number
+  /**
+   * Open connections across all gateways. Beyond it a new connection is closed at once
+   * (WebSocket code 1013, "try again later"). Default 10 000.
+   */
+  maxConnections: number
+  /**
+   * How long `stop()` lets in-flight handlers finish before it aborts their `ctx.signal`
+   * and closes the connections, in ms. Default 10 000.
+   */
+  stopTimeout: number
+}
+
+export const DEFAULT_EDGE_LIMITS: Readonly<EdgeLimits> = Object.freeze({
+  maxEnvelopeBytes: 1024 * 1024,
+  maxContainerEnvelopes: 1024,
+  maxInFlight: 256,
+  maxConnections: 10_000,
+  stopTimeout: 10_000,
+})
+
+/** Options of `createEdge`. */
+export interface EdgeInit {
+  /** This edge's server id: answers carry it in `ctx.serverId`, cluster members know it by it. */
+  id: string
+  /** Where clients connect. At least one. */
+  gateways: Gateway[]
+  /** Scoped loggers (`rony:edge:<id>`). Default: silent. */
+  logger?: ComponentLogger
+  /** Limits, merged over `DEFAULT_EDGE_LIMITS`. */
+  limits?: Partial<EdgeLimits>
+  /**
+   * Constructor id ↔ type registry, shared with your own code if you like. Default: a new
+   * registry holding the built-in messages.
+   */
+  registry?: MessageRegistry
+}
+
+export function resolveEdgeLimits(init: Partial<EdgeLimits> = {}): EdgeLimits {
+  const limits = { ...DEFAULT_EDGE_LIMITS, ...init }
+  for (const [key, value] of Object.entries(limits)) {
+    if (!Number.isSafeInteger(value) || value < 1) {
+      throw new RangeError(`limits.${key} must be a positive integer, got ${String(value)}`)
+    }
+  }
+  return limits
+}
+
+export function validateInit(init: EdgeInit): void {
+  if (typeof init?.id !== 'string' || init.id.length === 0) {
+    throw new TypeError('createEdge: `id` must be a non-empty string')
+  }
+  if (!Array.isArray(init.gateways) || init.gateways.length === 0) {
+    throw new TypeError('createEdge: `gateways` must list at least one gateway')
+  }
+  const names = new Set<string>()
+  for (const gateway of init.gateways) {
+    if (names.has(gateway.name)) {
+      throw new TypeError(
+        `createEdge: two gateways are named '${gateway.name}'; names must be unique`,
+      )
+    }
+    names.add(gateway.name)
+  }
+}

@@ -1,0 +1,34 @@
+/**
+ * @packageDocumentation
+ *
+ * Compliance suites and helpers for testing Rony components. Each suite is a function
+ * that registers vitest tests for one contract and asserts only through it; every
+ * implementation runs it from one spec file with a small setup object.
+ *
+ * @example
+ * ```ts
+ * // packages/gateway-ws/test/compliance.spec.ts
+ * import { gatewayComplianceSuite } from '@rony/testing'
+ * import { wsGateway } from '../src/index.js'
+ *
+ * gatewayComplianceSuite('ws', {
+ *   createGateway: ({ maxMessageSize }) => wsGateway({ port: 0, maxPayload: maxMessageSize }),
+ *   connect: (address) => wsConnect(address), // a RawConnection over a `ws` socket
+ * })
+ * ```
+ */
+
+export {
+  echoEnvelopeOfSize,
+  type GatewaySuiteSetup,
+  gatewayComplianceSuite,
+} from './gateway-suite.js'
+export { memoryConnect } from './memory.js'
+export { Echo, EchoReply, Fail, PushMany } from './messages.js'
+export { type RawConnection, RawPeer, type Received } from './raw.js'
+export {
+  MAX_ECHO_DELAY_MS,
+  MAX_PUSHES,
+  registerTestServices,
+  type ServiceProbe,
+} from './services.js'
