@@ -1,0 +1,385 @@
+import {
+  C_Error,
+  C_MessageContainer,
+  C_Ping,
+  decodeContainer,
+  decodeEnvelope,
+  decodeMessage,
+  type Envelope,
+  type EnvelopeInit,
+  encodeEnvelope,
+  type MessageOf,
+  type MessageRegistry,
+  type MessageType,
+  type RegisteredType,
+  RonyError,
+  rony,
+} from '@rony/envelope'
+import type { Client, ConnectOptions, RequestOptions } from './api.js'
+import { clientClosed, tooManyPending, unexpectedResponse } from './errors.js'
+import {
+  type ClientEvents,
+  Emitter,
+  type EventName,
+  type ReconnectInfo,
+  type Update,
+} from './events.js'
+import { type ClientState, Link, type LinkHost } from './link.js'
+import {
+  authBytes,
+  type ClientInit,
+  mergeHeader,
+  type ResolvedOptions,
+  resolveOptions,
+} from './options.js'
+import { Pending, PendingTable } from './pending.js'
+import { type Connection, transportFor } from './transport/transport.js'
+import { UpdateStream, type UpdatesOptions } from './updates.js'
+
+/** Largest request id on the wire (fixed64); the counter wraps to 1 after it. */
+const MAX_REQUEST_ID = 2n ** 64n - 1n
+
+interface OpenWaiter {
+  resolve(): void
+  reject(error: unknown): void
+}
+
+/**
+ * Request correlation and delivery: requests go into the pending table under a fresh id,
+ * replies come back through `frame()` and settle them, pushes go to listeners and
+ * `updates()` iterators. The connection's life is the `Link`'s business.
+ */
+export class RonyClient implements Client, LinkHost {
+  readonly url: string
+  readonly registry: MessageRegistry
+  private readonly options: ResolvedOptions
+  private readonly link: Link
+  private readonly events = new Emitter<ClientEvents>()
+  private readonly pending: PendingTable
+  private readonly streams = new Set<UpdateStream>()
+  private readonly openWaiters = new Set<OpenWaiter>()
+  private readonly responseTypes = new WeakMap<MessageType, RegisteredType>()
+  private nextId: bigint
+  private pingCount = 0
+  private closing: Promise<void> | undefined
+
+  constructor(url: string, init: ClientInit = {}) {
+    this.options = resolveOptions(init)
+    const transport = transportFor(url, this.options)
+    this.url = transport.url
+    this.registry = this.options.registry
+    this.pending = new PendingTable(this.options.clock)
+    this.link = new Link(transport, this.options, this)
+    // A random start, 53-bit safe and never 0 (0 marks updates), so the ids of two clients,
+    // or of two runs of one, rarely meet in server logs.
+    this.nextId = BigInt(Math.floor(this.options.random.next() * (2 ** 53 - 1))) + 1n
+  }
+
+  get state(): ClientState {
+    return this.link.state
+  }
+
+  on<K extends EventName>(event: K, listener: ClientEvents[K]): () => void {
+    this.events.on(event, listener)
+    return () => this.events.off(event, listener)
+  }
+
+  off<K extends EventName>(event: K, listener: ClientEvents[K]): void {
+    this.events.off(event, listener)
+  }
+
+  updates(options: UpdatesOptions = {}): AsyncIterableIterator<Update, undefined> {
+    const stream = new UpdateStream(options, (s) => this.streams.delete(s))
+    if (this.link.state === 'closed') stream.end()
+    else this.streams.add(stream)
+    return stream
+  }
+
+  connect(options: ConnectOptions = {}): Promise<void> {
+    if (this.link.state === 'open') return Promise.resolve()
+    if (this.link.state === 'closed') return Promise.reject(clientClosed())
+    const { signal } = options
+    if (signal?.aborted) return Promise.reject(signal.reason)
+    const timeout = options.timeout ?? this.options.timeout
+    const { clock } = this.options
+    return new Promise<void>((resolve, reject) => {
+      const done = (): void => {
+        this.openWaiters.delete(waiter)
+        clock.clearTimeout(timer)
+        signal?.removeEventListener('abort', onAbort)
+      }
+      const waiter: OpenWaiter = {
+        resolve: () => {
+          done()
+          resolve()
+        },
+        reject: (error) => {
+          done()
+          reject(error)
+        },
+      }
+      const onAbort = (): void => waiter.reject(signal?.reason)
+      const timer = clock.setTimeout(() => {
+        const cause = this.link.lastError
+        const text = `no connection to ${this.url} within ${timeout} ms`
+        const code = 'RONY_ERR_TIMEOUT'
+        waiter.reject(new RonyError('E06', 'TIMEOUT', text, cause ? { code, cause } : { code }))
+      }, timeout)
+      signal?.addEventListener('abort', onAbort)
+      this.openWaiters.add(waiter)
+      this.link.ensureConnecting()
+    })
+  }
+
+  request<T extends MessageType>(
+    message: object,
+    responseType: T,
+    options?: RequestOptions,
+  ): Promise<MessageOf<T>>
+  request(message: object, responseType?: undefined, options?: RequestOptions): Promise<unknown>
+  request(
+    message: object,
+    responseType?: MessageType,
+    options: RequestOptions = {},
+  ): Promise<unknown> {
+    let pending: Pending
+    try {
+      pending = this.prepare(message, responseType, options)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    this.pending.add(pending)
+    const { connection } = this.link
+    if (connection !== undefined) this.transmit(pending, connection)
+    else this.link.ensureConnecting()
+    return pending.promise
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.shutdown()
+    return this.closing
+  }
+
+  // ---- requests ----
+
+  /** Checks and encodes a request; throws what `request()` rejects with. */
+  private prepare(
+    message: object,
+    responseType: MessageType | undefined,
+    options: RequestOptions,
+  ): Pending {
+    if (this.link.state === 'closed') throw clientClosed()
+    if (typeof message !== 'object' || message === null) {
+      throw new TypeError(`client.request: message must be a protobuf message, got ${message}`)
+    }
+    const { signal } = options
+    if (signal?.aborted) throw signal.reason
+    if (this.pending.size >= this.options.maxPending) throw tooManyPending(this.options.maxPending)
+    const timeout = options.timeout ?? this.options.timeout
+    if (!(timeout > 0 && timeout < Number.POSITIVE_INFINITY)) {
+      throw new RangeError(`client.request: timeout must be a positive number, got ${timeout}`)
+    }
+    const entry = this.registry.entryOf(message) // a TypeError for a plain object
+    const response = responseType === undefined ? undefined : this.responseEntry(responseType)
+    const id = this.nextRequestId()
+    const init: EnvelopeInit = {
+      ctor: entry.ctor,
+      requestId: id,
+      message: entry.type.encode(message).finish(),
+      header: mergeHeader(this.options.header, options.header),
+    }
+    const auth = options.auth === undefined ? this.options.auth : authBytes(options.auth)
+    if (auth !== undefined) init.auth = auth
+    const deadline = this.options.clock.now() + timeout
+    return new Pending(
+      this.pending,
+      id,
+      encodeEnvelope(init),
+      entry.name,
+      deadline,
+      timeout,
+      options.idempotent === true,
+      response,
+      signal,
+    )
+  }
+
+  /** The registration of a response type, registering it on first use. */
+  private responseEntry(type: MessageType): RegisteredType {
+    let entry = this.responseTypes.get(type)
+    if (entry === undefined) {
+      entry = this.registry.get(this.registry.register(type))!
+      this.responseTypes.set(type, entry)
+    }
+    return entry
+  }
+
+  private nextRequestId(): bigint {
+    const id = this.nextId
+    this.nextId = id === MAX_REQUEST_ID ? 1n : id + 1n
+    return id
+  }
+
+  private transmit(pending: Pending, connection: Connection): void {
+    try {
+      connection.send(pending.frame)
+      pending.sent = true
+    } catch (cause) {
+      if (this.pending.take(pending.id) === pending) {
+        pending.reject(
+          new RonyError('E02', 'CONNECTION', `send failed: ${String(cause)}`, {
+            code: 'RONY_ERR_CONNECTION_LOST',
+            cause,
+          }),
+        )
+      }
+    }
+  }
+
+  // ---- what the server sends ----
+
+  /** From the link: one binary frame. Never throws: bad bytes become an 'error' event. */
+  frame(bytes: Uint8Array): void {
+    let envelope: Envelope
+    let envelopes: Envelope[]
+    try {
+      envelope = decodeEnvelope(bytes, this.options.limits)
+      if (envelope.ctor !== C_MessageContainer) {
+        this.dispatch(envelope)
+        return
+      }
+      envelopes = decodeContainer(envelope.message, this.options.limits).envelopes
+    } catch (error) {
+      this.emitError(error)
+      return
+    }
+    for (const inner of envelopes) this.dispatch(inner)
+  }
+
+  invalid(error: RonyError): void {
+    this.emitError(error)
+  }
+
+  private dispatch(envelope: Envelope): void {
+    if (envelope.requestId === 0n) {
+      this.dispatchUpdate(envelope)
+      return
+    }
+    const pending = this.pending.take(envelope.requestId)
+    // No such request: it timed out or was aborted (a late reply is dropped), or this is
+    // the Pong of a keepalive ping.
+    if (pending === undefined) return
+    if (envelope.ctor === C_Error) {
+      pending.reject(this.wireError(envelope))
+      return
+    }
+    const expected = pending.response
+    if (expected !== undefined && envelope.ctor !== expected.ctor) {
+      const got = this.registry.get(envelope.ctor)?.name
+      pending.reject(unexpectedResponse(expected.name, envelope.ctor, got))
+      return
+    }
+    const entry = expected ?? this.registry.get(envelope.ctor)
+    if (entry === undefined) {
+      pending.resolve(envelope)
+      return
+    }
+    try {
+      pending.resolve(decodeMessage(entry.type, envelope.message, entry.name))
+    } catch (error) {
+      pending.reject(error)
+    }
+  }
+
+  private dispatchUpdate(envelope: Envelope): void {
+    if (envelope.ctor === C_Error) {
+      this.emitError(this.wireError(envelope))
+      return
+    }
+    if (this.streams.size === 0 && !this.events.has('update')) return // nobody listens
+    const entry = this.registry.get(envelope.ctor)
+    let message: unknown
+    if (entry !== undefined) {
+      try {
+        message = decodeMessage(entry.type, envelope.message, entry.name)
+      } catch (error) {
+        this.emitError(error)
+        return
+      }
+    }
+    const update: Update = {
+      ctor: envelope.ctor,
+      name: entry?.name,
+      message,
+      envelope,
+      type: entry?.type,
+    }
+    this.events.emit('update', update)
+    for (const stream of this.streams) stream.push(update)
+  }
+
+  /** The `RonyError` an Error envelope carries (or the E01 saying it does not decode). */
+  private wireError(envelope: Envelope): RonyError {
+    try {
+      return RonyError.fromWire(decodeMessage(rony.Error, envelope.message, 'Error'))
+    } catch (error) {
+      return error as RonyError
+    }
+  }
+
+  private emitError(error: unknown): void {
+    const ronyError =
+      error instanceof RonyError
+        ? error
+        : new RonyError('E00', 'CLIENT', String(error), { cause: error })
+    this.events.emit('error', ronyError)
+  }
+
+  // ---- the link's reports ----
+
+  opened(connection: Connection): void {
+    // Queued requests and idempotent re-sends go out in request order.
+    for (const pending of this.pending.values()) {
+      if (!pending.sent) this.transmit(pending, connection)
+    }
+    for (const waiter of this.openWaiters) waiter.resolve()
+    this.events.emit('open')
+  }
+
+  lost(error: RonyError, code: number, reason: string, reconnecting: boolean): void {
+    // Whether a sent request ran cannot be known: only idempotent ones go again.
+    this.pending.rejectAll(
+      error,
+      (pending) => pending.sent && !(reconnecting && pending.idempotent),
+    )
+    for (const pending of this.pending.values()) pending.sent = false
+    this.events.emit('close', { code, reason, reconnecting })
+  }
+
+  failed(error: RonyError): void {
+    this.pending.rejectAll(error)
+    for (const waiter of this.openWaiters) waiter.reject(error)
+  }
+
+  reconnecting(info: ReconnectInfo): void {
+    this.events.emit('reconnecting', info)
+  }
+
+  ping(): Uint8Array {
+    const message = rony.Ping.encode({ ID: ++this.pingCount }).finish()
+    return encodeEnvelope({ ctor: C_Ping, requestId: this.nextRequestId(), message })
+  }
+
+  private async shutdown(): Promise<void> {
+    const error = clientClosed()
+    const wasOpen = this.link.state === 'open'
+    const closed = this.link.close()
+    this.pending.rejectAll(error)
+    this.pending.dispose()
+    for (const waiter of this.openWaiters) waiter.reject(error)
+    for (const stream of this.streams) stream.end()
+    if (wasOpen)
+      this.events.emit('close', { code: 1000, reason: 'client closed', reconnecting: false })
+    await closed
+  }
+}

@@ -1,0 +1,77 @@
+import type { RonyError } from '@rony/envelope'
+import type { ClientClock } from '../options.js'
+import { type WebSocketConstructor, WsTransport } from './ws.js'
+
+/**
+ * The seam between request correlation (the client) and the bytes' carrier. The client
+ * never touches a socket: it asks a `Transport` for a `Connection`, sends encoded
+ * envelopes through it and gets received frames back through a `ConnectionHandler`.
+ *
+ * A WebSocket is one long-lived connection. An HTTP transport can implement the same
+ * contract with a virtual connection whose `send` POSTs the envelope and hands the
+ * response body to `onFrame` (and that is not `persistent`); QUIC, with a stream per
+ * connection. The client's pending table, timeouts and retries stay as they are.
+ */
+
+/** Receives what a connection delivers. Calls stop once `Connection.close` was called. */
+export interface ConnectionHandler {
+  /** One received envelope (possibly a container), as bytes the client may keep. */
+  onFrame(bytes: Uint8Array): void
+  /** Something arrived that is not an envelope (a text frame); the connection stays up. */
+  onInvalid(error: RonyError): void
+  /** The connection closed by itself (the peer, the network). Called at most once. */
+  onClose(code: number, reason: string): void
+}
+
+export interface Connection {
+  /** Sends one encoded envelope. */
+  send(bytes: Uint8Array): void
+  /**
+   * Closes the connection; the handler gets no further calls. Resolves once the
+   * connection is closed, or after a short grace period if the peer does not answer.
+   */
+  close(code: number, reason: string): Promise<void>
+}
+
+export interface Transport {
+  /** The address, as given to `createClient`. */
+  readonly url: string
+  /**
+   * A persistent connection carries server pushes and stays open between requests, so
+   * the client pings it when idle. A per-request transport (HTTP) sets this to false.
+   */
+  readonly persistent: boolean
+  /**
+   * Opens a connection. Rejects with `RonyError` (code `RONY_ERR_DIAL_FAILED`) if it
+   * cannot, or with `signal.reason` once `signal` aborts.
+   */
+  connect(handler: ConnectionHandler, signal: AbortSignal): Promise<Connection>
+}
+
+export interface TransportOptions {
+  WebSocket: WebSocketConstructor | undefined
+  clock: ClientClock
+}
+
+/** The transport for `url`'s scheme; a `TypeError` for schemes the client does not speak. */
+export function transportFor(url: string, options: TransportOptions): Transport {
+  if (typeof url !== 'string') {
+    throw new TypeError(`createClient: url must be a string, got ${typeof url}`)
+  }
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    throw new TypeError(`createClient: '${url}' is not a valid URL (expected ws:// or wss://)`)
+  }
+  switch (parsed.protocol) {
+    case 'ws:':
+    case 'wss:':
+      return new WsTransport(parsed.href, options)
+    default:
+      throw new TypeError(
+        `createClient: unsupported scheme '${parsed.protocol}' in '${url}': use ws:// or wss:// ` +
+          '(http(s) and quic transports are not available yet)',
+      )
+  }
+}

@@ -1,0 +1,247 @@
+import { C_Error, encodeEnvelope, RonyError, rony } from '@rony/envelope'
+import type { CloseReason, GatewayConn, PayloadFormat, RequestMeta } from '@rony/interface'
+import type { RawData, WebSocket } from 'ws'
+import type { ResolvedConnectionOptions } from './options.js'
+
+/** What a connection needs from the gateway that accepted it. */
+export interface ConnHost {
+  readonly opts: ResolvedConnectionOptions
+  dispatchMessage(conn: WsConn, data: Uint8Array, meta: RequestMeta): void
+  connClosed(conn: WsConn, reason: CloseReason): void
+}
+
+// ws readyState values (WebSocket.OPEN etc. are instance getters; constants are cheaper).
+const OPEN = 1
+
+/** Marks a ws socket with its connection, so the shared listeners below need no closures. */
+const kConn = Symbol('rony.conn')
+type TaggedSocket = WebSocket & { [kConn]?: WsConn | undefined }
+
+const TEXT = { binary: false } as const
+
+/** Leaves room for the frame header when predicting that a send crosses the high-water mark. */
+const FRAME_OVERHEAD = 14
+
+const TEXT_FRAME_DESCRIPTION = 'text frames are not supported: send binary protobuf envelopes'
+let textFrameReply: Uint8Array | undefined
+
+/** The reply to a text frame: one `rony.Error` envelope, encoded once and shared (never mutated). */
+function textFrameError(): Uint8Array {
+  textFrameReply ??= encodeEnvelope({
+    ctor: C_Error,
+    requestId: 0n,
+    message: rony.Error.encode(
+      new RonyError('E01', 'ENVELOPE', TEXT_FRAME_DESCRIPTION).toWire(),
+    ).finish(),
+  })
+  return textFrameReply
+}
+
+/** Close codes an endpoint may send (RFC 6455 §7.4, as `ws` validates them). */
+export function isSendableCloseCode(code: number): boolean {
+  return (
+    (code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006) ||
+    (code >= 3000 && code <= 4999)
+  )
+}
+
+const encoder = new TextEncoder()
+const reasonBuffer = new Uint8Array(123)
+
+/** Cuts a close reason to 123 bytes of UTF-8 without splitting a character. */
+export function truncateReason(reason: string): string {
+  // A UTF-16 code unit is at most 3 UTF-8 bytes, so 41 units always fit.
+  if (reason.length <= 41) return reason
+  const { read } = encoder.encodeInto(reason, reasonBuffer)
+  return read === reason.length ? reason : reason.slice(0, read)
+}
+
+/** ws error codes → the close code ws sent for them; message-size errors are local limits. */
+function closeCodeOf(err: Error & { code?: unknown }): number {
+  switch (err.code) {
+    case 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH':
+    case 'WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH':
+      return 1009
+    case 'WS_ERR_INVALID_UTF8':
+      return 1007
+    case 'WS_ERR_TOO_MANY_BUFFERED_PARTS':
+      return 1008
+    default:
+      return 1002
+  }
+}
+
+/** One data message as one Uint8Array; with `binaryType: 'nodebuffer'` that is the Buffer itself. */
+function toBytes(data: RawData): Uint8Array {
+  if (data instanceof Uint8Array) return data
+  if (Array.isArray(data)) return Buffer.concat(data)
+  return new Uint8Array(data)
+}
+
+/**
+ * One WebSocket connection, shared by every gateway of this package. Kept small on purpose
+ * (a few thousand of them sit idle on a busy edge): one object, the ws listeners are
+ * module-level functions, no timers (the gateway's sweep does idle, keepalive and close
+ * deadlines), and a drain callback allocated only for connections that ever hit the
+ * high-water mark.
+ */
+export class WsConn implements GatewayConn {
+  readonly persistent = true
+  closed = false
+  /** Date.now() of the last inbound message, for the idle sweep. */
+  lastActive: number
+  /** Date.now() when closing started, for the close-timeout sweep; 0 while open. */
+  closingAt = 0
+  /** A ping is out and no pong came back yet. */
+  awaitingPong = false
+  /** Reading is paused because the outbound queue is over the high-water mark. */
+  paused = false
+  /** Set when this side decided to close: the reason onClose reports. */
+  private localReason: CloseReason | undefined = undefined
+  private error: (Error & { code?: unknown }) | undefined = undefined
+  private onDrain: (() => void) | undefined = undefined
+
+  constructor(
+    private readonly host: ConnHost,
+    readonly id: number,
+    readonly ws: WebSocket,
+    readonly remoteAddress: string,
+    readonly protocol: 'ws' | 'wss',
+    private readonly meta: RequestMeta,
+  ) {
+    this.lastActive = Date.now()
+    ws.binaryType = 'nodebuffer'
+    ;(ws as TaggedSocket)[kConn] = this
+    ws.on('message', onWsMessage)
+    ws.on('pong', onWsPong)
+    ws.on('error', onWsError)
+    ws.on('close', onWsClose)
+  }
+
+  send(bytes: Uint8Array, format: PayloadFormat = 'binary'): boolean {
+    const ws = this.ws
+    if (this.closed || ws.readyState !== OPEN) return false
+    const { highWaterMark, maxBufferedBytes } = this.host.opts
+    // Only sends that may cross the mark carry a callback: it tells when the queue drained.
+    const cb =
+      ws.bufferedAmount + bytes.byteLength + FRAME_OVERHEAD > highWaterMark
+        ? this.drainCallback()
+        : undefined
+    if (format === 'json') ws.send(bytes, TEXT, cb)
+    else ws.send(bytes, cb)
+    const queued = ws.bufferedAmount
+    if (queued <= highWaterMark) return true
+    if (queued > maxBufferedBytes) {
+      this.close(1008, 'slow consumer')
+      return false
+    }
+    if (!this.paused) {
+      // Stop reading from a peer that does not read: its requests would only add replies.
+      this.paused = true
+      ws.pause()
+    }
+    return false
+  }
+
+  close(code = 1000, reason = ''): void {
+    if (this.closed) return
+    if (!isSendableCloseCode(code)) throw new RangeError(`invalid WebSocket close code ${code}`)
+    const truncated = truncateReason(reason)
+    this.markClosing({ initiator: 'local', code, reason: truncated })
+    // Read again so the peer's close frame can arrive and finish the handshake.
+    if (this.paused) this.ws.resume()
+    this.ws.close(code, truncated)
+  }
+
+  /** Drops the socket without a closing handshake (keepalive, close timeout, stop grace). */
+  terminate(reason: string): void {
+    if (!this.closed) this.markClosing({ initiator: 'local', code: 1006, reason })
+    this.ws.terminate()
+  }
+
+  private drainCallback(): () => void {
+    if (this.onDrain === undefined) this.onDrain = () => this.checkDrain()
+    return this.onDrain
+  }
+
+  /** Resumes reading once the outbound queue is back under the high-water mark. */
+  checkDrain(): void {
+    if (!this.paused || this.ws.bufferedAmount > this.host.opts.highWaterMark) return
+    this.paused = false
+    if (!this.closed) this.ws.resume()
+  }
+
+  private markClosing(reason: CloseReason): void {
+    this.closed = true
+    this.closingAt = Date.now()
+    this.localReason = reason
+  }
+
+  /** @internal */
+  handleMessage(data: RawData, isBinary: boolean): void {
+    if (this.closed) return // the edge closed it: it wants nothing more
+    this.lastActive = Date.now()
+    if (!isBinary) {
+      this.send(textFrameError())
+      return
+    }
+    const bytes = toBytes(data)
+    // ws enforces this already; it matters when the ws server is shared (Fastify).
+    if (bytes.byteLength > this.host.opts.maxPayload) {
+      this.close(1009, 'message too big')
+      return
+    }
+    this.host.dispatchMessage(this, bytes, this.meta)
+  }
+
+  /** @internal */
+  handleError(err: Error & { code?: unknown }): void {
+    this.error ??= err
+    const code = closeCodeOf(err)
+    // ws already sent the close frame for protocol errors; a size limit is ours, not a failure.
+    if (!this.closed && code === 1009) {
+      this.markClosing({ initiator: 'local', code, reason: 'message too big' })
+    } else if (!this.closed) {
+      this.closed = true
+      this.closingAt = Date.now()
+    }
+  }
+
+  /** @internal */
+  handleClose(code: number, reasonBytes: Buffer): void {
+    this.closed = true
+    this.paused = false
+    const reason = this.closeReason(code, reasonBytes)
+    this.host.connClosed(this, reason)
+  }
+
+  private closeReason(code: number, reasonBytes: Buffer): CloseReason {
+    if (this.localReason !== undefined) return this.localReason
+    const err = this.error
+    if (err !== undefined) {
+      return { initiator: 'error', code: closeCodeOf(err), reason: err.message, error: err }
+    }
+    // 1006: the socket ended without a close frame (reset, crash): a transport failure.
+    if (code === 1006) return { initiator: 'error', code, reason: 'connection lost' }
+    return { initiator: 'remote', code, reason: reasonBytes.toString() }
+  }
+}
+
+function onWsMessage(this: TaggedSocket, data: RawData, isBinary: boolean): void {
+  this[kConn]?.handleMessage(data, isBinary)
+}
+
+function onWsPong(this: TaggedSocket): void {
+  const conn = this[kConn]
+  if (conn !== undefined) conn.awaitingPong = false
+}
+
+function onWsError(this: TaggedSocket, err: Error): void {
+  this[kConn]?.handleError(err)
+}
+
+function onWsClose(this: TaggedSocket, code: number, reason: Buffer): void {
+  const conn = this[kConn]
+  this[kConn] = undefined
+  conn?.handleClose(code, reason)
+}
