@@ -100,7 +100,8 @@ export class RequestContext<Req = unknown> {
 
   /**
    * Sends a reply now, carrying this request's id; a handler may send several. Returns
-   * false when the connection is closed or over its outbound high-water mark.
+   * false when the connection is closed or over its outbound high-water mark. Throws
+   * `TypeError` for a message that cannot be encoded.
    *
    * @param message - a protobufjs message instance, or a plain object with `type`
    */
@@ -111,7 +112,8 @@ export class RequestContext<Req = unknown> {
 
   /**
    * Pushes a server-initiated update (request id 0) to this connection. Returns false on
-   * connections that cannot carry pushes (HTTP), or that are closed or congested.
+   * connections that cannot carry pushes (HTTP), or that are closed or congested. Throws
+   * `TypeError` for a message that cannot be encoded.
    */
   push(message: object, type?: MessageType): boolean {
     if (!this.connection.conn.persistent) return false

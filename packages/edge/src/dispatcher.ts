@@ -9,6 +9,7 @@ import {
   encodeEnvelope,
   type MessageRegistry,
   type MessageType,
+  messageTypeOf,
   RonyError,
   rony,
 } from '@rony/envelope'
@@ -49,10 +50,15 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
  * error replies of DESIGN §3. Sync handlers without middleware run without a promise.
  */
 export class Dispatcher {
-  /** Handlers running across all connections. */
+  /**
+   * Work running across all connections (handlers, and containers until their batch is
+   * sent), counted per start: a handler that outlived a timed-out stop no longer delays
+   * the next one.
+   */
   inFlight = 0
   /** Set by `stop()`: new requests are answered E02 while running ones finish. */
   draining = false
+  private generation = 0
   private onIdle: (() => void) | undefined
 
   constructor(
@@ -65,6 +71,25 @@ export class Dispatcher {
     private readonly hooks: DispatchHooks,
   ) {}
 
+  /** Starts a new generation of work: called by `start()`. */
+  reset(): void {
+    this.generation++
+    this.inFlight = 0
+    this.draining = false
+  }
+
+  /** JSON envelopes need the JSON mapping of every payload type: not supported yet. */
+  rejectJson(state: ConnectionState): void {
+    this.replyError(
+      state,
+      0n,
+      undefined,
+      new RonyError('E13', 'JSON', 'JSON envelopes are not supported yet: send binary protobuf', {
+        code: 'RONY_ERR_JSON_UNSUPPORTED',
+      }),
+    )
+  }
+
   /** One inbound frame: an envelope, or an envelope carrying a container. */
   dispatchFrame(state: ConnectionState, data: Uint8Array): void {
     let envelope: Envelope
@@ -75,10 +100,15 @@ export class Dispatcher {
       this.replyError(state, 0n, undefined, error as RonyError)
       return
     }
+    if (this.draining) {
+      this.replyError(state, envelope.requestId, undefined, SHUTTING_DOWN())
+      return
+    }
     if (envelope.ctor === C_MessageContainer) {
-      this.dispatchContainer(state, envelope).catch((error: unknown) => {
-        this.log.error('container dispatch failed: %s', error)
-      })
+      const generation = this.begin()
+      this.dispatchContainer(state, envelope)
+        .catch((error: unknown) => this.log.error('container dispatch failed: %s', error))
+        .finally(() => this.end(generation))
     } else {
       this.dispatchEnvelope(state, envelope, undefined)
     }
@@ -86,7 +116,8 @@ export class Dispatcher {
 
   /**
    * Runs the handler of one envelope. Returns a promise only when the handler (or the
-   * middleware chain) is asynchronous.
+   * middleware chain) is asynchronous. Envelopes of a container accepted before a stop
+   * began all run.
    */
   private dispatchEnvelope(
     state: ConnectionState,
@@ -94,7 +125,6 @@ export class Dispatcher {
     batch: EnvelopeInit[] | undefined,
   ): PromiseLike<void> | undefined {
     const { requestId } = envelope
-    if (this.draining) return this.replyError(state, requestId, batch, SHUTTING_DOWN())
     const entry = this.handlers.get(envelope.ctor)
     if (!entry) {
       return this.replyError(
@@ -129,30 +159,30 @@ export class Dispatcher {
     }
     const ctx = new RequestContext(this, state, envelope, request, entry.returns, batch)
     state.inFlight++
-    this.inFlight++
+    const generation = this.begin()
     let result: unknown
     try {
       result =
         this.middleware.length === 0 ? entry.handler(request, ctx) : this.runChain(ctx, entry, 0)
     } catch (error) {
-      this.settle(state)
       this.fail(ctx, error)
+      this.settle(state, generation)
       return undefined
     }
     if (isThenable(result)) {
       return result.then(
         (response) => {
-          this.settle(state)
           this.finish(ctx, this.middleware.length === 0 ? response : ctx.response)
+          this.settle(state, generation)
         },
         (error: unknown) => {
-          this.settle(state)
           this.fail(ctx, error)
+          this.settle(state, generation)
         },
       )
     }
-    this.settle(state)
     this.finish(ctx, this.middleware.length === 0 ? result : ctx.response)
+    this.settle(state, generation)
     return undefined
   }
 
@@ -215,8 +245,13 @@ export class Dispatcher {
       }
       return
     }
-    ctx.replies++
-    this.sendMessage(ctx, ctx.requestId, response as object, ctx.responseType)
+    try {
+      ctx.replies++
+      this.sendMessage(ctx, ctx.requestId, response as object, ctx.responseType)
+    } catch (error) {
+      // A reply that cannot be encoded is the handler's bug: report it, answer E00.
+      this.fail(ctx, error)
+    }
   }
 
   private fail(ctx: RequestContext, error: unknown): void {
@@ -224,16 +259,23 @@ export class Dispatcher {
       this.replyError(ctx.connection, ctx.requestId, ctx.batch, error)
       return
     }
-    this.hooks.handlerError(error, ctx)
     this.replyError(
       ctx.connection,
       ctx.requestId,
       ctx.batch,
       new RonyError('E00', 'SERVER', 'internal server error'),
     )
+    try {
+      this.hooks.handlerError(error, ctx)
+    } catch (hookError) {
+      this.log.error('a handler:error listener threw: %s', hookError)
+    }
   }
 
-  /** Encodes `message` (by its own type, or `type`) and sends or batches it. */
+  /**
+   * Encodes `message` by its own type (an instance), else by `type` (a plain object), and
+   * sends or batches it. Throws `TypeError` when it cannot be encoded.
+   */
   sendMessage(
     ctx: RequestContext,
     requestId: bigint,
@@ -241,16 +283,24 @@ export class Dispatcher {
     type: MessageType | undefined,
     push = false,
   ): boolean {
-    let init: EnvelopeInit
-    try {
-      const entry = type ? this.registry.ensure(type) : this.registry.entryOf(message)
-      init = { ctor: entry.ctor, requestId, message: entry.type.encode(message).finish() }
-    } catch (error) {
-      // A reply that cannot be encoded is the handler's bug: report it, answer E00.
-      this.fail(ctx, error instanceof RonyError ? new Error(error.message) : error)
-      return false
+    const own = messageTypeOf(message)
+    if (!own && !type) {
+      throw new TypeError(
+        'cannot encode a plain object without its type: return an instance, or register the handler with `returns`',
+      )
     }
-    return this.deliver(ctx.connection, push ? undefined : ctx.batch, init)
+    const entry = this.registry.ensure((own ?? type)!)
+    let bytes: Uint8Array
+    try {
+      bytes = entry.type.encode(message).finish()
+    } catch (cause) {
+      throw new TypeError(`cannot encode ${entry.name}: ${String(cause)}`, { cause })
+    }
+    return this.deliver(ctx.connection, push ? undefined : ctx.batch, {
+      ctor: entry.ctor,
+      requestId,
+      message: bytes,
+    })
   }
 
   private replyError(
@@ -276,9 +326,18 @@ export class Dispatcher {
     return state.conn.send(encodeEnvelope(init))
   }
 
-  private settle(state: ConnectionState): void {
+  private begin(): number {
+    this.inFlight++
+    return this.generation
+  }
+
+  private end(generation: number): void {
+    if (generation === this.generation && --this.inFlight === 0 && this.onIdle) this.onIdle()
+  }
+
+  private settle(state: ConnectionState, generation: number): void {
     state.inFlight--
-    if (--this.inFlight === 0 && this.onIdle) this.onIdle()
+    this.end(generation)
   }
 
   /** Resolves once no handler runs, or after `timeout` ms; true when idle. */

@@ -21,7 +21,13 @@ import { ConnectionState, EMPTY_HEADERS } from './connection.js'
 import type { Handler, Middleware, RequestContext } from './context.js'
 import { Dispatcher, type HandlerEntry } from './dispatcher.js'
 import { loggerFor } from './logger.js'
-import { type EdgeInit, type EdgeLimits, resolveEdgeLimits, validateInit } from './options.js'
+import {
+  checkTimeout,
+  type EdgeInit,
+  type EdgeLimits,
+  resolveEdgeLimits,
+  validateInit,
+} from './options.js'
 
 /** A request type given by constructor id and decoder instead of a protobufjs type. */
 export interface RawRequestType<Req = unknown> {
@@ -58,11 +64,14 @@ export class EdgeServer extends EventEmitter<EdgeEvents> implements Startable {
   readonly limits: Readonly<EdgeLimits>
   private readonly gateways: readonly Gateway[]
   private readonly handlers = new Map<bigint, HandlerEntry>()
+  /** The built-in handlers, which an application may replace. */
+  private readonly builtins = new Set<HandlerEntry>()
   private readonly middleware: Middleware[] = []
   private readonly connections = new Map<GatewayConn, ConnectionState>()
   private readonly dispatcher: Dispatcher
   private readonly log: Logger
   private state: 'idle' | 'starting' | 'started' | 'stopping' = 'idle'
+  private starting: Promise<void> | undefined
   private stopping: Promise<void> | undefined
 
   constructor(init: EdgeInit) {
@@ -85,6 +94,7 @@ export class EdgeServer extends EventEmitter<EdgeEvents> implements Startable {
     this.handle(rony.Ping, (ping) => rony.Pong.create({ ID: ping.ID }))
     this.handle(rony.GetNodes, () => this.edges())
     this.handle(rony.GetAllNodes, () => this.edges())
+    for (const entry of this.handlers.values()) this.builtins.add(entry)
   }
 
   /**
@@ -99,16 +109,14 @@ export class EdgeServer extends EventEmitter<EdgeEvents> implements Startable {
     if (typeof handler !== 'function') throw new TypeError('handle: handler must be a function')
     const entry = isRawRequestType(type) ? rawEntry(type) : this.typedEntry(type)
     const existing = this.handlers.get(entry.ctor)
-    // The application may replace the built-ins (Ping, GetNodes, GetAllNodes).
-    if (existing && !BUILTINS.has(existing.name)) {
+    // The application may replace a built-in (Ping, GetNodes, GetAllNodes) once.
+    if (existing && !this.builtins.has(existing)) {
       throw new TypeError(`a handler for ${entry.name} (constructor ${entry.ctor}) already exists`)
     }
     if (options.returns) this.registry.ensure(options.returns)
-    this.handlers.set(entry.ctor, {
-      ...entry,
-      handler: handler as Handler,
-      returns: options.returns,
-    })
+    const registered = { ...entry, handler: handler as Handler, returns: options.returns }
+    this.handlers.set(entry.ctor, registered)
+    this.builtins.delete(existing!)
     return this
   }
 
@@ -130,20 +138,34 @@ export class EdgeServer extends EventEmitter<EdgeEvents> implements Startable {
     return this.gateways.flatMap((gateway) => gateway.addresses())
   }
 
-  /** Starts every gateway. If one fails, the others are stopped again and the error thrown. */
-  async start(): Promise<void> {
-    if (this.state !== 'idle') return
+  /**
+   * Starts every gateway (calling their optional `beforeStart`/`afterStart` hooks). If one
+   * fails, the started ones are stopped again and the error is thrown. Concurrent calls
+   * share the outcome of the first.
+   */
+  start(): Promise<void> {
+    if (this.state === 'started') return Promise.resolve()
+    if (this.state === 'stopping') return this.stopping!.then(() => this.start())
+    this.starting ??= this.startGateways().finally(() => {
+      this.starting = undefined
+    })
+    return this.starting
+  }
+
+  private async startGateways(): Promise<void> {
     this.state = 'starting'
-    this.dispatcher.draining = false
+    this.dispatcher.reset()
     const started: Gateway[] = []
     try {
+      for (const gateway of this.gateways) gateway.attach(this.handlersFor(gateway.name))
+      await eachGateway(this.gateways, (gateway) => gateway.beforeStart?.())
       for (const gateway of this.gateways) {
-        gateway.attach(this.handlersFor(gateway.name))
         await gateway.start()
         started.push(gateway)
       }
+      await eachGateway(this.gateways, (gateway) => gateway.afterStart?.())
     } catch (error) {
-      await Promise.allSettled(started.map((gateway) => gateway.stop()))
+      await settleGateways(started, (gateway) => gateway.stop())
       this.state = 'idle'
       throw error
     }
@@ -154,30 +176,44 @@ export class EdgeServer extends EventEmitter<EdgeEvents> implements Startable {
   /**
    * Graceful stop: new requests are answered E02/SERVER, running handlers get up to
    * `stopTimeout` ms to finish, then their `ctx.signal` aborts and every gateway stops
-   * (closing its connections). Resolves when every socket and timer is released.
+   * (closing its connections; `beforeStop`/`afterStop` hooks around it). Resolves when
+   * every socket and timer is released; rejects with the first gateway failure, after
+   * stopping the others.
    */
   stop(options: StopOptions = {}): Promise<void> {
+    const timeout = checkTimeout(options.timeout ?? this.limits.stopTimeout, 'stop timeout')
+    if (this.state === 'starting')
+      return this.starting!.then(
+        () => this.stop(options),
+        () => {},
+      )
     if (this.state === 'idle') return Promise.resolve()
-    this.stopping ??= this.shutdown(options.timeout ?? this.limits.stopTimeout)
+    this.stopping ??= this.shutdown(timeout)
     return this.stopping
   }
 
   private async shutdown(timeout: number): Promise<void> {
     this.state = 'stopping'
     this.dispatcher.draining = true
-    const idle = await this.dispatcher.whenIdle(timeout)
-    if (!idle)
-      this.log('stop: %d handlers still running after %d ms', this.dispatcher.inFlight, timeout)
-    const reason = new RonyError('E02', 'SERVER', 'the server stopped', {
-      code: 'RONY_ERR_STOPPED',
-    })
-    for (const state of this.connections.values()) state.abort(reason)
-    const results = await Promise.allSettled(this.gateways.map((gateway) => gateway.stop()))
-    this.connections.clear()
-    this.state = 'idle'
-    this.stopping = undefined
-    const failed = results.find((result) => result.status === 'rejected')
-    if (failed) throw failed.reason
+    try {
+      const idle = await this.dispatcher.whenIdle(timeout)
+      if (!idle)
+        this.log('stop: %d handlers still running after %d ms', this.dispatcher.inFlight, timeout)
+      const reason = new RonyError('E02', 'SERVER', 'the server stopped', {
+        code: 'RONY_ERR_STOPPED',
+      })
+      for (const state of this.connections.values()) state.abort(reason)
+      const failures = [
+        ...(await settleGateways(this.gateways, (gateway) => gateway.beforeStop?.())),
+        ...(await settleGateways(this.gateways, (gateway) => gateway.stop())),
+        ...(await settleGateways(this.gateways, (gateway) => gateway.afterStop?.())),
+      ]
+      if (failures.length > 0) throw failures[0]
+    } finally {
+      this.connections.clear()
+      this.state = 'idle'
+      this.stopping = undefined
+    }
   }
 
   private handlersFor(gateway: string): GatewayHandlers {
@@ -194,7 +230,8 @@ export class EdgeServer extends EventEmitter<EdgeEvents> implements Startable {
         const state = this.connections.get(conn)
         if (!state) return
         state.headers = meta.headers
-        this.dispatcher.dispatchFrame(state, data)
+        if (meta.format === 'json') this.dispatcher.rejectJson(state)
+        else this.dispatcher.dispatchFrame(state, data)
       },
       onClose: (conn, reason) => {
         const state = this.connections.get(conn)
@@ -223,7 +260,22 @@ export class EdgeServer extends EventEmitter<EdgeEvents> implements Startable {
   }
 }
 
-const BUILTINS = new Set(['Ping', 'GetNodes', 'GetAllNodes'])
+/** Runs `step` on each gateway in order; the first failure rejects (sync throws included). */
+async function eachGateway(
+  gateways: readonly Gateway[],
+  step: (gateway: Gateway) => void | Promise<void>,
+): Promise<void> {
+  for (const gateway of gateways) await step(gateway)
+}
+
+/** Runs `step` on every gateway concurrently, whatever fails; returns the failures. */
+async function settleGateways(
+  gateways: readonly Gateway[],
+  step: (gateway: Gateway) => void | Promise<void>,
+): Promise<unknown[]> {
+  const results = await Promise.allSettled(gateways.map(async (gateway) => step(gateway)))
+  return results.flatMap((result) => (result.status === 'rejected' ? [result.reason] : []))
+}
 
 function isRawRequestType(type: unknown): type is RawRequestType {
   return typeof (type as RawRequestType).ctor === 'bigint'

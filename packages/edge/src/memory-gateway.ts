@@ -5,8 +5,10 @@ import {
   type GatewayConn,
   type GatewayFeatures,
   type GatewayHandlers,
+  type Logger,
   type RequestMeta,
 } from '@rony/interface'
+import { disabledLogger } from './logger.js'
 
 /**
  * An in-process gateway: no sockets, the client side is an object in the same process.
@@ -45,6 +47,8 @@ export interface MemoryClient {
 export interface MemoryGatewayInit {
   /** Default 'memory'. */
   name?: string
+  /** Where errors thrown by the edge's callbacks go. Default: silent. */
+  logger?: Logger
   /** Largest message the gateway passes on, in bytes. Default 1 MiB. */
   maxMessageSize?: number
 }
@@ -54,6 +58,7 @@ class MemoryConnection implements GatewayConn {
   readonly protocol = 'memory'
   readonly remoteAddress: string
   closed = false
+  private received = 0
   readonly whenClosed: Promise<CloseReason>
   private resolveClosed!: (reason: CloseReason) => void
   private readonly queue: Uint8Array[] = []
@@ -83,6 +88,8 @@ class MemoryConnection implements GatewayConn {
       if (waiter) waiter.resolve(bytes)
       else this.queue.push(bytes)
     }
+    // A non-persistent connection carries one request and its one reply, like HTTP.
+    if (!this.persistent) this.end({ initiator: 'local', code: 1000, reason: 'replied' })
     return true
   }
 
@@ -101,11 +108,19 @@ class MemoryConnection implements GatewayConn {
   /** Client → edge. Named apart from `send` (edge → client) since one object plays both ends. */
   deliver(bytes: Uint8Array): void {
     if (this.closed) throw new Error('memory connection closed')
+    if (!this.persistent && this.received++ > 0) {
+      throw new Error('a non-persistent memory connection carries one request')
+    }
     if (bytes.length > this.gateway.features.maxMessageSize) {
       this.end({ initiator: 'local', code: 1009, reason: 'message too big' })
       return
     }
-    this.gateway.handlers.onMessage(this, bytes, this.meta)
+    try {
+      this.gateway.handlers.onMessage(this, bytes, this.meta)
+    } catch (error) {
+      // The contract: a throwing callback is logged and never closes the connection.
+      this.gateway.log.error('onMessage threw: %s', error)
+    }
   }
 
   end(reason: CloseReason): void {
@@ -122,12 +137,14 @@ class MemoryGatewayImpl implements MemoryGateway {
   readonly name: string
   readonly features: GatewayFeatures
   handlers!: GatewayHandlers
+  readonly log: Logger
   private readonly open = new Set<MemoryConnection>()
   private nextId = 1
   private started = false
 
   constructor(init: MemoryGatewayInit) {
     this.name = init.name ?? 'memory'
+    this.log = init.logger ?? disabledLogger
     this.features = {
       serverPush: true,
       json: false,

@@ -9,7 +9,7 @@ export interface EdgeLimits {
   maxContainerEnvelopes: number
   /**
    * Requests one connection may have in flight (running handlers). Beyond it a request is
-   * answered at once with `E03`/`REQUESTS`, never queued. Default 256.
+   * answered at once with `E03`/`REQUESTS`, never queued. Default 1024.
    */
   maxInFlight: number
   /**
@@ -27,7 +27,7 @@ export interface EdgeLimits {
 export const DEFAULT_EDGE_LIMITS: Readonly<EdgeLimits> = Object.freeze({
   maxEnvelopeBytes: 1024 * 1024,
   maxContainerEnvelopes: 1024,
-  maxInFlight: 256,
+  maxInFlight: 1024,
   maxConnections: 10_000,
   stopTimeout: 10_000,
 })
@@ -49,13 +49,34 @@ export interface EdgeInit {
   registry?: MessageRegistry
 }
 
+/** The longest delay a JavaScript timer honours (a longer one fires after 1 ms). */
+export const MAX_TIMER_MS = 2 ** 31 - 1
+
+/** A timeout in ms that a timer can honour: an integer in [1, 2^31-1]. */
+export function checkTimeout(value: unknown, what: string): number {
+  if (!Number.isInteger(value) || (value as number) < 1 || (value as number) > MAX_TIMER_MS) {
+    throw new RangeError(
+      `${what} must be an integer number of ms in [1, ${MAX_TIMER_MS}], got ${String(value)}`,
+    )
+  }
+  return value as number
+}
+
 export function resolveEdgeLimits(init: Partial<EdgeLimits> = {}): EdgeLimits {
+  for (const key of Object.keys(init)) {
+    if (!(key in DEFAULT_EDGE_LIMITS)) {
+      throw new TypeError(
+        `limits.${key} is not a limit; known: ${Object.keys(DEFAULT_EDGE_LIMITS).join(', ')}`,
+      )
+    }
+  }
   const limits = { ...DEFAULT_EDGE_LIMITS, ...init }
   for (const [key, value] of Object.entries(limits)) {
     if (!Number.isSafeInteger(value) || value < 1) {
       throw new RangeError(`limits.${key} must be a positive integer, got ${String(value)}`)
     }
   }
+  checkTimeout(limits.stopTimeout, 'limits.stopTimeout')
   return limits
 }
 
