@@ -1,0 +1,104 @@
+/**
+ * The playground server: one HTTP server that serves the page and its script, and carries
+ * the edge's WebSocket gateway on `/rpc`, with the demo's echo service.
+ */
+import { readFile } from 'node:fs/promises'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { fileURLToPath } from 'node:url'
+import { createEdge, type Edge } from '@rony/edge'
+import { wsGateway } from '@rony/gateway-ws'
+import { build } from 'esbuild'
+import Long from 'long'
+import { demo } from './gen/echo.js'
+
+export interface PlaygroundInit {
+  /** Default 'n1'. */
+  id?: string
+  /** Default '127.0.0.1'. */
+  host?: string
+  /** Default 0 (any free port). */
+  port?: number
+}
+
+export interface Playground {
+  /** The page: `http://host:port/`. */
+  url: string
+  /** Where clients connect: `ws://host:port/rpc`. */
+  rpcUrl: string
+  edge: Edge
+  close(): Promise<void>
+}
+
+const here = (path: string): string => fileURLToPath(new URL(path, import.meta.url))
+
+/**
+ * Bundles the page's script. The playground lives in this repository, so it bundles the
+ * client from the workspace's sources: the page always runs the client as it is now.
+ */
+async function bundleBrowserScript(): Promise<string> {
+  const source = (name: string): string => here(`../../../packages/${name}/src/index.ts`)
+  const result = await build({
+    entryPoints: [here('./browser.ts')],
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    write: false,
+    logLevel: 'silent',
+    alias: {
+      '@rony/client': source('client'),
+      '@rony/envelope': source('envelope'),
+      '@rony/interface': source('interface'),
+    },
+  })
+  return result.outputFiles[0]!.text
+}
+
+function listen(server: Server, host: string, port: number): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, host, () => {
+      server.off('error', reject)
+      resolve(server.address() as AddressInfo)
+    })
+  })
+}
+
+export async function startPlayground(init: PlaygroundInit = {}): Promise<Playground> {
+  const { id = 'n1', host = '127.0.0.1', port = 0 } = init
+  const [page, script] = await Promise.all([
+    readFile(here('../public/index.html')),
+    bundleBrowserScript(),
+  ])
+  const server = createServer((req, res) => {
+    const path = req.url?.split('?')[0]
+    if (req.method === 'GET' && path === '/') {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(page)
+    } else if (req.method === 'GET' && path === '/app.js') {
+      res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' }).end(script)
+    } else {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n')
+    }
+  })
+  const edge = createEdge({ id, gateways: [wsGateway({ server, path: '/rpc' })] })
+  edge.handle(demo.EchoRequest, (req: demo.EchoRequest, ctx) =>
+    demo.EchoResponse.create({
+      Text: req.Text,
+      ServerID: ctx.serverId,
+      ServedAt: Long.fromNumber(Date.now()),
+    }),
+  )
+  const address = await listen(server, host, port)
+  await edge.start()
+  const origin = `${address.address}:${address.port}`
+  return {
+    url: `http://${origin}/`,
+    rpcUrl: `ws://${origin}/rpc`,
+    edge,
+    async close() {
+      await edge.stop({ timeout: 2_000 })
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    },
+  }
+}
