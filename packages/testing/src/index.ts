@@ -23,6 +23,7 @@ export {
   type GatewaySuiteSetup,
   gatewayComplianceSuite,
 } from './gateway-suite.js'
+export { startTestEdge, type TestEdge } from './helpers.js'
 export { memoryConnect } from './memory.js'
 export { Echo, EchoReply, Fail, PushMany } from './messages.js'
 export { type RawConnection, RawPeer, type Received } from './raw.js'
