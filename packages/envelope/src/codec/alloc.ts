@@ -34,7 +34,7 @@ export function allocBytes(size: number): Uint8Array {
     slab = allocUnpooled(SLAB_BYTES)
     offset = 0
   }
-  const bytes = slab.subarray(offset, offset + size)
+  const bytes = new Uint8Array(slab.buffer, slab.byteOffset + offset, size)
   offset = (offset + size + 7) & ~7 // keep views 8-byte aligned
   return bytes
 }

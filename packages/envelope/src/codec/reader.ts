@@ -122,9 +122,12 @@ export class WireReader {
   /** A length-delimited field as a view into the input (not a copy). */
   bytes(): Uint8Array {
     const length = this.length()
-    const start = this.pos
+    const { buf } = this
+    const start = buf.byteOffset + this.pos
     this.pos += length
-    return this.buf.subarray(start, this.pos)
+    // A plain Uint8Array view: cheaper to make than `subarray`, which for a Node Buffer
+    // input goes through Buffer's species constructor.
+    return new Uint8Array(buf.buffer, start, length)
   }
 
   string(): string {
