@@ -78,13 +78,16 @@ export class Dispatcher {
     this.draining = false
   }
 
-  /** JSON envelopes need the JSON mapping of every payload type: not supported yet. */
-  rejectJson(state: ConnectionState): void {
-    this.replyError(
+  /**
+   * JSON envelopes (and `JsonEncoded` payloads) need the JSON mapping of every payload
+   * type: not supported yet, so they get a clear E13 rather than a decoding error.
+   */
+  rejectJson(state: ConnectionState, requestId = 0n, batch?: EnvelopeInit[]): undefined {
+    return this.replyError(
       state,
-      0n,
-      undefined,
-      new RonyError('E13', 'JSON', 'JSON envelopes are not supported yet: send binary protobuf', {
+      requestId,
+      batch,
+      new RonyError('E13', 'JSON', 'JSON payloads are not supported yet: send binary protobuf', {
         code: 'RONY_ERR_JSON_UNSUPPORTED',
       }),
     )
@@ -151,6 +154,7 @@ export class Dispatcher {
         ),
       )
     }
+    if (envelope.jsonEncoded) return this.rejectJson(state, requestId, batch)
     let request: unknown
     try {
       request = entry.decode(envelope.message)

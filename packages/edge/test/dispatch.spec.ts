@@ -270,6 +270,21 @@ describe('regressions', () => {
     expect(pongId(reply)).toBe('5')
   })
 
+  it('answers a binary envelope with JsonEncoded set with E13/JSON and its request id', async () => {
+    const { peer } = await startedEdge()
+    peer.send(
+      encodeEnvelope({
+        ctor: C_Ping,
+        requestId: 9n,
+        jsonEncoded: true,
+        message: new Uint8Array(2),
+      }),
+    )
+    const reply = await peer.next()
+    expect(reply.requestId).toBe(9n)
+    expect(errorOf(reply)).toMatchObject({ code: 'E13', items: 'JSON' })
+  })
+
   it('answers a JSON-format message with a clear E13/JSON error until JSON envelopes land', async () => {
     const sent: { bytes: Uint8Array; format: string | undefined }[] = []
     let handlers: import('@rony/interface').GatewayHandlers | undefined

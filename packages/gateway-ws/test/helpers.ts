@@ -8,6 +8,7 @@ import type {
   Logger,
   RequestMeta,
 } from '@rony/interface'
+import type { RawConnection } from '@rony/testing'
 import { afterEach } from 'vitest'
 import { type ClientOptions, type RawData, WebSocket } from 'ws'
 
@@ -226,4 +227,85 @@ export function openHandles(): Record<string, number> {
   const counts: Record<string, number> = {}
   for (const kind of process.getActiveResourcesInfo()) counts[kind] = (counts[kind] ?? 0) + 1
   return counts
+}
+
+/** A `RawConnection` over a `ws` client socket, with the socket for what raw bytes cannot do. */
+export interface WsRawConnection extends RawConnection {
+  readonly socket: WebSocket
+}
+
+/**
+ * Opens a `ws` client socket and wraps it as the `RawConnection` of `@rony/testing`: binary
+ * frames out, every inbound message queued for `next()` from the start, `closed` resolving
+ * with the close code. Terminated after the test (a no-op if it closed already).
+ */
+export function rawConnect(url: string, options?: ClientOptions): Promise<WsRawConnection> {
+  const socket = new WebSocket(url, options)
+  defer(() => socket.terminate())
+  socket.binaryType = 'nodebuffer'
+  const queued: Uint8Array[] = []
+  const waiting: Array<{
+    resolve: (bytes: Uint8Array) => void
+    reject: (error: Error) => void
+  }> = []
+  let closeCode: number | undefined
+  let isClosed = false
+  const closed = new Promise<{ code?: number | undefined }>((resolve) => {
+    socket.once('close', (code) => {
+      isClosed = true
+      closeCode = code
+      for (const waiter of waiting.splice(0)) {
+        waiter.reject(new Error(`ws connection closed (${code})`))
+      }
+      resolve({ code })
+    })
+  })
+  socket.on('message', (data) => {
+    const bytes = toBuffer(data)
+    const waiter = waiting.shift()
+    if (waiter) waiter.resolve(bytes)
+    else queued.push(bytes)
+  })
+  const connection: WsRawConnection = {
+    socket,
+    closed,
+    send: (bytes) => socket.send(bytes, { binary: true }),
+    next: (timeout = 5_000) => {
+      const bytes = queued.shift()
+      if (bytes) return Promise.resolve(bytes)
+      if (isClosed) return Promise.reject(new Error(`ws connection closed (${closeCode})`))
+      return new Promise<Uint8Array>((resolve, reject) => {
+        const waiter = {
+          resolve: (message: Uint8Array) => {
+            clearTimeout(timer)
+            resolve(message)
+          },
+          reject: (error: Error) => {
+            clearTimeout(timer)
+            reject(error)
+          },
+        }
+        const timer = setTimeout(() => {
+          waiting.splice(waiting.indexOf(waiter), 1)
+          reject(new Error(`ws connection: no message within ${timeout} ms`))
+        }, timeout)
+        waiting.push(waiter)
+      })
+    },
+    close: async () => {
+      if (!isClosed) socket.close(1000)
+      await closed
+    },
+    abort: () => socket.terminate(),
+  }
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error): void => reject(error)
+    socket.once('error', onError)
+    socket.once('open', () => {
+      socket.off('error', onError)
+      // Errors after the handshake end in 'close'; without a listener they would throw.
+      socket.on('error', () => {})
+      resolve(connection)
+    })
+  })
 }
