@@ -6,9 +6,13 @@ import { Bench } from 'tinybench'
  */
 export interface Case {
   name: string
-  fn: () => void
-  /** Calls per timed sample. Default 1. */
+  fn: () => void | Promise<void>
+  /** Calls per timed sample (sync cases only). Default 1. */
   batch?: number
+  /** Operations one call performs (e.g. requests in flight), for per-operation figures. Default 1. */
+  ops?: number
+  /** `fn` returns a promise to await inside the timed window. Default false. */
+  async?: boolean
 }
 
 /** A claim checked after the run: an absolute bound or a ratio against another case. */
@@ -23,6 +27,10 @@ export interface Suite {
   /** The case that ratios are given against (1.00×). */
   baseline: string
   goals?: Goal[]
+  /** Runs before the cases (start servers); nothing runs for suites filtered out. */
+  setup?(): Promise<void>
+  /** Runs after the cases, also when one fails (stop servers). */
+  teardown?(): Promise<void>
 }
 
 export interface CaseResult {
@@ -47,30 +55,36 @@ export async function runSuite(suite: Suite, options: RunOptions): Promise<CaseR
     warmupTime: Math.min(250, options.timeMs / 4),
     warmupIterations: 16,
   })
-  const batches = new Map<string, number>()
-  for (const { name, fn, batch = 1 } of suite.cases) {
-    batches.set(name, batch)
+  const perSample = new Map<string, number>()
+  for (const { name, fn, batch = 1, ops = 1, async = false } of suite.cases) {
+    perSample.set(name, batch * ops)
     bench.add(
       name,
       batch === 1
         ? fn
         : () => {
-            for (let i = 0; i < batch; i++) fn()
+            for (let i = 0; i < batch; i++) void fn()
           },
+      { async },
     )
   }
-  await bench.run()
+  await suite.setup?.()
+  try {
+    await bench.run()
+  } finally {
+    await suite.teardown?.()
+  }
   return bench.tasks.map((task) => {
     const result = task.result
     if (!('latency' in result)) {
       const error = 'error' in result ? result.error : new Error(`task ${task.name} did not run`)
       throw error
     }
-    const batch = batches.get(task.name) ?? 1
+    const ops = perSample.get(task.name) ?? 1
     return {
       name: task.name,
-      medianNs: (result.latency.p50 * 1e6) / batch,
-      meanNs: (result.latency.mean * 1e6) / batch,
+      medianNs: (result.latency.p50 * 1e6) / ops,
+      meanNs: (result.latency.mean * 1e6) / ops,
       rme: result.latency.rme,
       samples: result.latency.samplesCount,
     }

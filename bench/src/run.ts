@@ -10,9 +10,20 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { parseArgs } from 'node:util'
 import { checkGoals, runSuite, type Suite, toMarkdown } from './harness.ts'
+import type { LoadSuite } from './load.ts'
+import { dispatchSuite } from './suites/dispatch.ts'
 import { constructorSuite, containerSuite, envelopeSuite } from './suites/envelope.ts'
+import { memorySuite } from './suites/memory.ts'
+import { wsSuite } from './suites/ws.ts'
 
-const suites: Suite[] = [envelopeSuite, containerSuite, constructorSuite]
+const suites: (Suite | LoadSuite)[] = [
+  envelopeSuite,
+  containerSuite,
+  constructorSuite,
+  dispatchSuite,
+  wsSuite,
+  memorySuite,
+]
 
 const { values } = parseArgs({
   options: {
@@ -41,8 +52,15 @@ const header = `## Rony benchmarks\n\n${new Date().toISOString()} · Node ${proc
 const sections = [header]
 console.log(header)
 for (const suite of selected) {
-  const results = await runSuite(suite, { timeMs })
-  const section = toMarkdown(suite, results, checkGoals(suite, results))
+  let section: string
+  if ('kind' in suite && suite.kind === 'load') {
+    // Load tests (separate server processes) bound themselves in count and time.
+    section = await suite.run()
+  } else {
+    const micro = suite as Suite
+    const results = await runSuite(micro, { timeMs })
+    section = toMarkdown(micro, results, checkGoals(micro, results))
+  }
   console.log(section)
   sections.push(section)
 }

@@ -1,0 +1,288 @@
+import { performance } from 'node:perf_hooks'
+import { type Client, createClient, type WebSocketConstructor } from '@rony/client'
+import { constructorOf, decodeEnvelope, encodeEnvelope } from '@rony/envelope'
+import { Echo, EchoReply } from '@rony/testing'
+import WebSocket from 'ws'
+import {
+  findRow,
+  type GoalLine,
+  goalLines,
+  type LoadRow,
+  type LoadSuite,
+  loadTable,
+  median,
+  mib,
+  openSocket,
+  type PhaseLimits,
+  type PhaseResult,
+  pairedRatios,
+  ratioText,
+  roundOf,
+  rowMedian,
+  runPhase,
+  type ServerProcess,
+  spawnServer,
+} from '../load.ts'
+
+/**
+ * Rony over WebSocket against the floor: a bare `ws` echo server. Both servers run in their
+ * own Node process; the load client (this process) is the same for both: a raw `ws`
+ * client sending the same encoded Echo request envelope (64-byte payload), one frame per
+ * request, replies matched in order. From the raw server the echo of those bytes is the
+ * reply; from Rony it is the EchoReply envelope. So the only difference is the server.
+ * Then the real `@rony/client` against the same Rony edge, to show the client's overhead.
+ */
+
+const C_Echo = constructorOf('Echo')
+const C_EchoReply = constructorOf('EchoReply')
+const payload = Uint8Array.from({ length: 64 }, (_, i) => (i * 37 + 11) & 0xff)
+const request = encodeEnvelope({
+  ctor: C_Echo,
+  requestId: 0x1234_5678n,
+  message: Echo.encode({ Payload: payload }).finish(),
+})
+
+/** Replies are checked the same way for both servers: decode the envelope, compare ctor. */
+const replyOf = (ctor: bigint) => (bytes: Uint8Array) => {
+  try {
+    return decodeEnvelope(bytes).ctor === ctor
+  } catch {
+    return false
+  }
+}
+
+const SERIAL_WARMUP: PhaseLimits = { count: 2_000, maxMs: 5_000 }
+const SERIAL: PhaseLimits = { count: 20_000, maxMs: 10_000 }
+const PIPELINED_WARMUP: PhaseLimits = { count: 200_000, maxMs: 1_000 }
+const PIPELINED: PhaseLimits = { count: 100_000, maxMs: 10_000 }
+
+const RAW = 'raw ws'
+const RONY = 'rony edge'
+const RONY_CLIENT = 'rony edge + @rony/client'
+/** Rounds per case; each round runs every subject of a shape back to back, in rotated order. */
+const ROUNDS = 5
+
+interface Shape {
+  measure: string
+  connections: number
+  window: number
+  warmup: PhaseLimits
+  limits: PhaseLimits
+  subjects: string[]
+}
+
+const SHAPES: Shape[] = [
+  {
+    measure: 'serial, 1 conn',
+    connections: 1,
+    window: 1,
+    warmup: SERIAL_WARMUP,
+    limits: SERIAL,
+    subjects: [RAW, RONY, RONY_CLIENT],
+  },
+  {
+    measure: 'pipelined, 1 conn × 64',
+    connections: 1,
+    window: 64,
+    warmup: PIPELINED_WARMUP,
+    limits: PIPELINED,
+    subjects: [RAW, RONY],
+  },
+  {
+    measure: 'pipelined, 1 conn × 256',
+    connections: 1,
+    window: 256,
+    warmup: PIPELINED_WARMUP,
+    limits: PIPELINED,
+    subjects: [RAW, RONY, RONY_CLIENT],
+  },
+  {
+    measure: 'pipelined, 8 conns × 64',
+    connections: 8,
+    window: 64,
+    warmup: PIPELINED_WARMUP,
+    limits: PIPELINED,
+    subjects: [RAW, RONY],
+  },
+]
+
+async function measureRaw(server: ServerProcess, shape: Shape, ctor: bigint): Promise<PhaseResult> {
+  const sockets: WebSocket[] = []
+  try {
+    for (let i = 0; i < shape.connections; i++) sockets.push(await openSocket(server.url))
+    const isReply = replyOf(ctor)
+    await runPhase(sockets, request, shape.window, shape.warmup, isReply)
+    const before = (await server.stats()).cpuUs
+    const phase = await runPhase(sockets, request, shape.window, shape.limits, isReply)
+    phase.serverCpuUs = (await server.stats()).cpuUs - before
+    return phase
+  } finally {
+    for (const socket of sockets) socket.terminate()
+  }
+}
+
+/** `workers` loops, each awaiting one `client.request` at a time, until `count` or `maxMs`. */
+async function clientPhase(
+  client: Client,
+  workers: number,
+  limits: PhaseLimits,
+): Promise<PhaseResult> {
+  const message = Echo.create({ Payload: payload })
+  const latencies = new Float64Array(limits.count)
+  let sent = 0
+  let completed = 0
+  let bad = 0
+  let capped = false
+  const start = performance.now()
+  const deadline = start + limits.maxMs
+  let end = start
+  const worker = async (): Promise<void> => {
+    while (sent < limits.count && bad < 100) {
+      if (performance.now() > deadline) {
+        capped = true
+        return
+      }
+      sent++
+      const t = performance.now()
+      try {
+        const reply = await client.request(message, EchoReply, { timeout: 5_000 })
+        end = performance.now()
+        if (reply.Payload.length === payload.length) latencies[completed++] = (end - t) * 1000
+        else bad++
+      } catch {
+        end = performance.now()
+        bad++
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: workers }, worker))
+  if (bad >= 100) throw new Error(`@rony/client: ${bad} failed requests`)
+  return {
+    completed,
+    bad,
+    elapsedMs: end - start,
+    capped,
+    latenciesUs: latencies.subarray(0, completed),
+  }
+}
+
+async function measureClient(server: ServerProcess, shape: Shape): Promise<PhaseResult> {
+  const client = createClient(server.url, {
+    WebSocket: WebSocket as unknown as WebSocketConstructor,
+    reconnect: false,
+    keepalive: false,
+  })
+  try {
+    await client.connect({ timeout: 10_000 })
+    await clientPhase(client, shape.window, shape.warmup)
+    const before = (await server.stats()).cpuUs
+    const phase = await clientPhase(client, shape.window, shape.limits)
+    phase.serverCpuUs = (await server.stats()).cpuUs - before
+    return phase
+  } finally {
+    await client.close()
+  }
+}
+
+async function run(): Promise<string> {
+  let raw: ServerProcess | undefined
+  let rony: ServerProcess | undefined
+  try {
+    ;[raw, rony] = await Promise.all([spawnServer('raw'), spawnServer('rony')])
+    const idleRaw = (await raw.stats()).rss
+    const idleRony = (await rony.stats()).rss
+    const rows: LoadRow[] = []
+    for (const shape of SHAPES) {
+      const byShape = new Map<string, LoadRow>()
+      for (const subject of shape.subjects) {
+        const row: LoadRow = { measure: shape.measure, subject, rounds: [] }
+        if (subject !== RAW) row.compareTo = RAW
+        byShape.set(subject, row)
+        rows.push(row)
+      }
+      for (let round = 0; round < ROUNDS; round++) {
+        const order = shape.subjects.map(
+          (_, i) => shape.subjects[(i + round) % shape.subjects.length] as string,
+        )
+        for (const subject of order) {
+          const server = subject === RAW ? raw : rony
+          const phase =
+            subject === RAW
+              ? await measureRaw(raw, shape, C_Echo)
+              : subject === RONY
+                ? await measureRaw(rony, shape, C_EchoReply)
+                : await measureClient(rony, shape)
+          const row = byShape.get(subject) as LoadRow
+          row.rounds.push(roundOf(phase))
+          row.rss = (await server.stats()).rss
+        }
+      }
+      process.stderr.write(`  ws: ${shape.measure} done\n`)
+    }
+    const finalRaw = (await raw.stats()).rss
+    const finalRony = (await rony.stats()).rss
+    const serial = SHAPES[0] as Shape
+    const window256 = SHAPES[2] as Shape
+    const lines = [
+      `### ${wsSuite.name}`,
+      '',
+      wsSuite.description,
+      '',
+      ...loadTable(rows, RAW),
+      '',
+      `Server RSS: raw ws ${mib(idleRaw)} MiB idle → ${mib(finalRaw)} MiB after the run; rony edge ${mib(idleRony)} MiB idle → ${mib(finalRony)} MiB after the run.`,
+      `@rony/client against the same edge, vs the raw ws client (paired per round): serial p50 ${ratioText(
+        pairedRatios(
+          findRow(rows, serial.measure, RONY_CLIENT),
+          findRow(rows, serial.measure, RONY),
+          'p50Us',
+        ),
+      )}; 1 conn × 256 msg/s ${ratioText(
+        pairedRatios(
+          findRow(rows, window256.measure, RONY_CLIENT),
+          findRow(rows, window256.measure, RONY),
+          'msgPerSec',
+        ),
+      )}.`,
+      '',
+    ]
+    const goals: GoalLine[] = []
+    {
+      const base = findRow(rows, serial.measure, RAW)
+      const subject = findRow(rows, serial.measure, RONY)
+      const ratios = pairedRatios(subject, base, 'p50Us')
+      goals.push({
+        text: `rony serial p50 ≤ 1.15× raw ws (median ${rowMedian(subject, 'p50Us').toFixed(1)} vs ${rowMedian(base, 'p50Us').toFixed(1)} µs; paired ratio ${ratioText(ratios)}, median ${median(ratios).toFixed(3)}×)`,
+        met: median(ratios) <= 1.15,
+      })
+    }
+    for (const shape of SHAPES.slice(1)) {
+      const base = findRow(rows, shape.measure, RAW)
+      const subject = findRow(rows, shape.measure, RONY)
+      const ratios = pairedRatios(subject, base, 'msgPerSec')
+      goals.push({
+        text: `rony ${shape.measure} throughput ≥ 0.85× raw ws (median ${Math.round(rowMedian(subject, 'msgPerSec')).toLocaleString('en-US')} vs ${Math.round(rowMedian(base, 'msgPerSec')).toLocaleString('en-US')} msg/s; paired ratio ${ratioText(ratios)}, median ${median(ratios).toFixed(3)}×)`,
+        met: median(ratios) >= 0.85,
+      })
+    }
+    const failed = rows.filter((row) => row.rounds.some((r) => r.bad > 0 || r.capped))
+    if (failed.length > 0) {
+      goals.push({
+        text: `every round completed its full count with valid replies (not: ${failed.map((r) => `${r.subject} / ${r.measure}`).join('; ')})`,
+        met: false,
+      })
+    }
+    lines.push(...goalLines(goals))
+    return `${lines.join('\n')}\n`
+  } finally {
+    await Promise.all([raw?.stop(), rony?.stop()])
+  }
+}
+
+export const wsSuite: LoadSuite = {
+  kind: 'load',
+  name: 'ws echo: rony edge vs raw ws',
+  description:
+    'Echo over WebSocket on 127.0.0.1, 64-byte payload; each server is a separate Node process, the load client (raw `ws`, one frame per request, the same encoded Echo envelope for both) is this process. Serial: 20k requests after 2k warm-up. Pipelined: N requests kept in flight per connection, 1 s warm-up, then 100k requests. Every phase capped at 10 s. Each case runs 5 rounds, the subjects of one shape back to back in rotated order; msg/s and latencies are medians of the rounds, ratios the median (min–max) of the per-round ratios. Server CPU µs/msg: user + system CPU time of the server process over the measured phase (`process.cpuUsage()`), per request. The rony edge runs `registerTestServices` (an async Echo handler). `@rony/client` rows: the real client (on `ws`) against the same edge, 1 or 256 concurrent `request()` loops. Ratios against the raw ws server in the same shape.',
+  run,
+}
