@@ -2,7 +2,6 @@ import { EventEmitter } from 'node:events'
 import {
   createRegistry,
   decodeMessage,
-  invalidEnvelope,
   type MessageRegistry,
   type MessageType,
   RonyError,
@@ -286,14 +285,7 @@ function rawEntry(type: RawRequestType): Omit<HandlerEntry, 'handler' | 'returns
   return {
     ctor: type.ctor,
     name,
-    decode: (bytes) => {
-      try {
-        return type.decode(bytes)
-      } catch (cause) {
-        if (cause instanceof RonyError) throw cause
-        throw invalidEnvelope(`cannot decode ${name}`, 'RONY_ERR_INVALID_MESSAGE', cause)
-      }
-    },
+    decode: (bytes) => decodeMessage(type, bytes, name),
   }
 }
 

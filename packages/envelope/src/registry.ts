@@ -150,13 +150,20 @@ export class MessageRegistry implements Iterable<RegisteredType> {
 
 /**
  * `type.decode(bytes)`, with every failure (truncation, bad wire type, recursion limit)
- * turned into `RonyError` E01/ENVELOPE.
+ * turned into `RonyError` E01/ENVELOPE; a `RonyError` the decoder throws itself is kept.
+ * Only `decode` is needed, so hand-written decoders go through it too.
  */
-export function decodeMessage<T>(type: MessageType<T>, bytes: Uint8Array, name?: string): T {
+export function decodeMessage<T>(
+  type: Pick<MessageType<T>, 'decode' | 'name' | 'getTypeUrl'>,
+  bytes: Uint8Array,
+  name?: string,
+): T {
   try {
     return type.decode(bytes)
   } catch (cause) {
-    const what = name ?? messageNameOf(type)
+    if (cause instanceof RonyError) throw cause
+    // messageNameOf reads only `name` and `getTypeUrl`, never `encode`.
+    const what = name ?? messageNameOf(type as MessageType)
     const reason = cause instanceof Error ? cause.message : String(cause)
     throw invalidEnvelope(`cannot decode ${what}: ${reason}`, 'RONY_ERR_INVALID_MESSAGE', cause)
   }
