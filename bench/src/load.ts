@@ -24,6 +24,8 @@ export interface LoadSuite {
 export interface ServerStats {
   rss: number
   heapUsed: number
+  /** Bytes V8 has committed for its young generation (it grows under allocation bursts). */
+  newSpace: number
   external: number
   arrayBuffers: number
   /** User + system CPU time the server process used so far, µs. */

@@ -32,16 +32,28 @@ export function pathOf(url: string | undefined): string {
 const EMPTY_HEADERS: ReadonlyMap<string, string> = new Map()
 
 /**
+ * Headers that only carry the WebSocket handshake itself. They say nothing a handler can
+ * use, and an idle edge holds one map per connection, so they are left out of it.
+ */
+const HANDSHAKE_HEADERS: ReadonlySet<string> = new Set([
+  'connection',
+  'upgrade',
+  'sec-websocket-key',
+  'sec-websocket-version',
+  'sec-websocket-extensions',
+])
+
+/**
  * The upgrade request's headers as the contract wants them: lower-case names (Node already
  * lower-cases them), repeated values joined with `', '` (Node joins most already; arrays
- * such as `set-cookie` are joined here). Built once per connection and shared by all of its
- * messages.
+ * such as `set-cookie` are joined here), without the handshake-only headers. Built once per
+ * connection and shared by all of its messages.
  */
 export function headerMap(headers: IncomingHttpHeaders): ReadonlyMap<string, string> {
   const map = new Map<string, string>()
   for (const name in headers) {
     const value = headers[name]
-    if (value === undefined) continue
+    if (value === undefined || HANDSHAKE_HEADERS.has(name)) continue
     map.set(name, typeof value === 'string' ? value : value.join(', '))
   }
   return map.size === 0 ? EMPTY_HEADERS : map
