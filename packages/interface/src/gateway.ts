@@ -173,6 +173,42 @@ export interface GatewayHandlers {
    * @param reason - Who closed it and why.
    */
   onClose(conn: GatewayConn, reason: CloseReason): void
+
+  /**
+   * The REST routes the edge's handlers declared (`edge.handle(Type, fn, { rest })`), fixed
+   * for as long as the gateway is attached. Gateways that speak HTTP serve them; others
+   * ignore them. Absent or empty: no REST routes.
+   */
+  readonly restRoutes?: readonly RestRoute[] | undefined
+}
+
+/** HTTP methods a REST route can bind. */
+export type RestMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
+
+/**
+ * One REST binding of a handler. A gateway that matches a request to it builds the request
+ * message as JSON from the body (a JSON object, for methods with a body), the query string
+ * and the path parameters (later ones win on the same field), and hands the edge a JSON
+ * envelope (`format: 'json'`):
+ *
+ * ```json
+ * { "requestId": "1", "cmd": "<cmd>", "message": { "id": "42", "verbose": "true" } }
+ * ```
+ *
+ * Query and path values arrive as strings (repeated query keys as arrays of strings); the
+ * edge converts them to the field's type or answers E01. The reply is a JSON envelope too;
+ * the gateway answers with its `message` as the body, or, for `cmd: "Error"`, with the
+ * HTTP status of the error code.
+ */
+export interface RestRoute {
+  readonly method: RestMethod
+  /**
+   * Path relative to the gateway's prefix, starting with `/`; `:name` segments are
+   * parameters bound to the field `name` (`/users/:id`).
+   */
+  readonly path: string
+  /** Name of the request message type: the `cmd` of the JSON envelope. */
+  readonly cmd: string
 }
 
 /**

@@ -95,6 +95,8 @@ export type {
   GatewayHandlers,
   PayloadFormat,
   RequestMeta,
+  RestMethod,
+  RestRoute,
 } from './gateway.js'
 export type { AbortOptions, Startable } from './lifecycle.js'
 export { isStartable } from './lifecycle.js'
