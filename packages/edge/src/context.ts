@@ -1,7 +1,7 @@
-import type { Envelope, EnvelopeInit, KeyValue, MessageType } from '@rony/envelope'
+import type { Envelope, KeyValue, MessageType } from '@rony/envelope'
 import type { GatewayConn } from '@rony/interface'
 import type { ConnectionState } from './connection.js'
-import type { Dispatcher } from './dispatcher.js'
+import type { Dispatcher, Frame } from './dispatcher.js'
 
 /**
  * What a handler and every middleware receive with a request. One object per request;
@@ -29,8 +29,8 @@ export class RequestContext<Req = unknown> {
     readonly envelope: Envelope,
     request: Req,
     responseType: MessageType | undefined,
-    /** Where `send` goes: the connection, or the reply batch of a container. */
-    readonly batch: EnvelopeInit[] | undefined,
+    /** Where `send` goes (the connection, or the reply batch of a container) and in which format. */
+    readonly frame: Frame,
   ) {
     this.request = request
     this.responseType = responseType

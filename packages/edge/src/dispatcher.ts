@@ -7,13 +7,17 @@ import {
   type EnvelopeInit,
   encodeContainer,
   encodeEnvelope,
+  encodeJsonEnvelope,
+  jsonToEnvelope,
   type MessageRegistry,
   type MessageType,
+  messageFromJson,
   messageTypeOf,
+  parseJsonEnvelope,
   RonyError,
   rony,
 } from '@rony/envelope'
-import type { Logger } from '@rony/interface'
+import type { Logger, PayloadFormat, RestMethod } from '@rony/interface'
 import type { ConnectionState } from './connection.js'
 import { type Handler, type Middleware, RequestContext } from './context.js'
 import type { EdgeLimits } from './options.js'
@@ -23,10 +27,29 @@ export interface HandlerEntry {
   ctor: bigint
   name: string
   decode: (bytes: Uint8Array) => unknown
+  /** The protobufjs request type, for JSON payloads; undefined for `{ ctor, decode }` types. */
+  type: MessageType | undefined
   handler: Handler
   /** Type for replies given as plain objects. */
   returns: MessageType | undefined
+  /** The handler's REST binding, if it has one. */
+  rest: { method: RestMethod; path: string } | undefined
 }
+
+/**
+ * Where the replies to one inbound frame go: its format (replies are written the way the
+ * request was), and for a container (or any request on a non-persistent connection) the
+ * batch that is sent as one message at the end.
+ */
+export interface Frame {
+  readonly format: PayloadFormat
+  readonly batch: EnvelopeInit[] | undefined
+}
+
+const BINARY_FRAME: Frame = { format: 'binary', batch: undefined }
+const JSON_FRAME: Frame = { format: 'json', batch: undefined }
+const unbatched = (format: PayloadFormat): Frame => (format === 'json' ? JSON_FRAME : BINARY_FRAME)
+const decoder = new TextDecoder('utf-8', { fatal: true })
 
 /** Hooks the dispatcher reports through (the edge turns them into events). */
 export interface DispatchHooks {
@@ -79,41 +102,56 @@ export class Dispatcher {
   }
 
   /**
-   * JSON envelopes (and `JsonEncoded` payloads) need the JSON mapping of every payload
-   * type: not supported yet, so they get a clear E13 rather than a decoding error.
+   * One inbound frame: an envelope, or an envelope carrying a container, in binary
+   * protobuf or as a JSON envelope. On a non-persistent connection (HTTP) every reply of
+   * the request is collected and sent as one message.
    */
-  rejectJson(state: ConnectionState, requestId = 0n, batch?: EnvelopeInit[]): undefined {
-    return this.replyError(
-      state,
-      requestId,
-      batch,
-      new RonyError('E13', 'JSON', 'JSON payloads are not supported yet: send binary protobuf', {
-        code: 'RONY_ERR_JSON_UNSUPPORTED',
-      }),
-    )
-  }
-
-  /** One inbound frame: an envelope, or an envelope carrying a container. */
-  dispatchFrame(state: ConnectionState, data: Uint8Array): void {
-    let envelope: Envelope
-    try {
-      envelope = decodeEnvelope(data, this.limits)
-    } catch (error) {
-      if (this.log.enabled) this.log('undecodable frame of %d bytes: %s', data.length, error)
-      this.replyError(state, 0n, undefined, error as RonyError)
-      return
-    }
+  dispatchFrame(state: ConnectionState, data: Uint8Array, format: PayloadFormat): void {
+    const envelope = format === 'json' ? this.readJson(state, data) : this.readBinary(state, data)
+    if (envelope === undefined) return
     if (this.draining) {
-      this.replyError(state, envelope.requestId, undefined, SHUTTING_DOWN())
+      this.replyError(state, envelope.requestId, unbatched(format), SHUTTING_DOWN())
       return
     }
-    if (envelope.ctor === C_MessageContainer) {
+    if (envelope.ctor === C_MessageContainer || !state.conn.persistent) {
       const generation = this.begin()
-      this.dispatchContainer(state, envelope)
-        .catch((error: unknown) => this.log.error('container dispatch failed: %s', error))
+      this.dispatchBatch(state, envelope, format)
+        .catch((error: unknown) => this.log.error('batch dispatch failed: %s', error))
         .finally(() => this.end(generation))
     } else {
-      this.dispatchEnvelope(state, envelope, undefined)
+      this.dispatchEnvelope(state, envelope, unbatched(format))
+    }
+  }
+
+  private readBinary(state: ConnectionState, data: Uint8Array): Envelope | undefined {
+    try {
+      return decodeEnvelope(data, this.limits)
+    } catch (error) {
+      if (this.log.enabled) this.log('undecodable frame of %d bytes: %s', data.length, error)
+      return this.replyError(state, 0n, BINARY_FRAME, error as RonyError)
+    }
+  }
+
+  /** A JSON envelope; errors are answered under its request id once that is known. */
+  private readJson(state: ConnectionState, data: Uint8Array): Envelope | undefined {
+    let requestId = 0n
+    try {
+      if (data.length > this.limits.maxEnvelopeBytes) {
+        throw new RonyError(
+          'E01',
+          'ENVELOPE',
+          `envelope larger than ${this.limits.maxEnvelopeBytes} bytes`,
+          {
+            code: 'RONY_ERR_ENVELOPE_TOO_LARGE',
+          },
+        )
+      }
+      const parsed = parseJsonEnvelope(data)
+      requestId = parsed.requestId
+      return jsonToEnvelope(parsed.json, this.registry, this.limits)
+    } catch (error) {
+      if (this.log.enabled) this.log('unreadable JSON envelope of %d bytes: %s', data.length, error)
+      return this.replyError(state, requestId, JSON_FRAME, error as RonyError)
     }
   }
 
@@ -125,7 +163,7 @@ export class Dispatcher {
   private dispatchEnvelope(
     state: ConnectionState,
     envelope: Envelope,
-    batch: EnvelopeInit[] | undefined,
+    frame: Frame,
   ): PromiseLike<void> | undefined {
     const { requestId } = envelope
     const entry = this.handlers.get(envelope.ctor)
@@ -133,7 +171,7 @@ export class Dispatcher {
       return this.replyError(
         state,
         requestId,
-        batch,
+        frame,
         new RonyError('E01', 'HANDLER', `no handler for constructor ${envelope.ctor}`, {
           code: 'RONY_ERR_UNKNOWN_CONSTRUCTOR',
         }),
@@ -143,7 +181,7 @@ export class Dispatcher {
       return this.replyError(
         state,
         requestId,
-        batch,
+        frame,
         new RonyError(
           'E03',
           'REQUESTS',
@@ -154,14 +192,15 @@ export class Dispatcher {
         ),
       )
     }
-    if (envelope.jsonEncoded) return this.rejectJson(state, requestId, batch)
     let request: unknown
     try {
-      request = entry.decode(envelope.message)
+      request = entry.decode(
+        envelope.jsonEncoded ? jsonPayload(entry, envelope.message) : envelope.message,
+      )
     } catch (error) {
-      return this.replyError(state, requestId, batch, error as RonyError)
+      return this.replyError(state, requestId, frame, error as RonyError)
     }
-    const ctx = new RequestContext(this, state, envelope, request, entry.returns, batch)
+    const ctx = new RequestContext(this, state, envelope, request, entry.returns, frame)
     state.inFlight++
     const generation = this.begin()
     let result: unknown
@@ -205,33 +244,49 @@ export class Dispatcher {
     })
   }
 
-  private async dispatchContainer(state: ConnectionState, envelope: Envelope): Promise<void> {
-    let envelopes: Envelope[]
-    let syncRun: boolean
-    try {
-      ;({ envelopes, syncRun } = decodeContainer(envelope.message, this.limits))
-    } catch (error) {
-      this.replyError(state, envelope.requestId, undefined, error as RonyError)
-      return
+  /**
+   * A container's envelopes, or the one envelope of a non-persistent connection's request:
+   * the replies are collected and sent as one message, a single reply as itself.
+   */
+  private async dispatchBatch(
+    state: ConnectionState,
+    envelope: Envelope,
+    format: PayloadFormat,
+  ): Promise<void> {
+    const isContainer = envelope.ctor === C_MessageContainer
+    let envelopes: Envelope[] = [envelope]
+    let syncRun = false
+    if (isContainer) {
+      try {
+        ;({ envelopes, syncRun } = decodeContainer(envelope.message, this.limits))
+      } catch (error) {
+        this.replyError(state, envelope.requestId, unbatched(format), error as RonyError)
+        return
+      }
     }
-    const batch: EnvelopeInit[] = []
+    const frame: Frame = { format, batch: [] }
     if (syncRun) {
-      for (const inner of envelopes) await this.dispatchEnvelope(state, inner, batch)
+      for (const inner of envelopes) await this.dispatchEnvelope(state, inner, frame)
     } else {
       const running: PromiseLike<void>[] = []
       for (const inner of envelopes) {
-        const pending = this.dispatchEnvelope(state, inner, batch)
+        const pending = this.dispatchEnvelope(state, inner, frame)
         if (pending) running.push(pending)
       }
       await Promise.all(running)
     }
+    const batch = frame.batch!
     if (batch.length === 0) return
-    state.conn.send(
-      encodeEnvelope({
-        ctor: C_MessageContainer,
-        requestId: 0n,
-        message: encodeContainer({ envelopes: batch }),
-      }),
+    this.send(
+      state,
+      format,
+      !isContainer && batch.length === 1
+        ? batch[0]!
+        : {
+            ctor: C_MessageContainer,
+            requestId: 0n,
+            message: encodeContainer({ envelopes: batch }),
+          },
     )
   }
 
@@ -241,7 +296,7 @@ export class Dispatcher {
         this.replyError(
           ctx.connection,
           ctx.requestId,
-          ctx.batch,
+          ctx.frame,
           new RonyError('E00', 'HANDLER', 'the handler returned no reply and sent none', {
             code: 'RONY_ERR_NO_REPLY',
           }),
@@ -260,13 +315,13 @@ export class Dispatcher {
 
   private fail(ctx: RequestContext, error: unknown): void {
     if (error instanceof RonyError) {
-      this.replyError(ctx.connection, ctx.requestId, ctx.batch, error)
+      this.replyError(ctx.connection, ctx.requestId, ctx.frame, error)
       return
     }
     this.replyError(
       ctx.connection,
       ctx.requestId,
-      ctx.batch,
+      ctx.frame,
       new RonyError('E00', 'SERVER', 'internal server error'),
     )
     try {
@@ -300,7 +355,7 @@ export class Dispatcher {
     } catch (cause) {
       throw new TypeError(`cannot encode ${entry.name}: ${String(cause)}`, { cause })
     }
-    return this.deliver(ctx.connection, push ? undefined : ctx.batch, {
+    return this.deliver(ctx.connection, push ? unbatched(ctx.frame.format) : ctx.frame, {
       ctor: entry.ctor,
       requestId,
       message: bytes,
@@ -310,24 +365,25 @@ export class Dispatcher {
   private replyError(
     state: ConnectionState,
     requestId: bigint,
-    batch: EnvelopeInit[] | undefined,
+    frame: Frame,
     error: RonyError,
   ): undefined {
     const message = rony.Error.encode(error.toWire()).finish()
-    this.deliver(state, batch, { ctor: C_Error, requestId, message })
+    this.deliver(state, frame, { ctor: C_Error, requestId, message })
     return undefined
   }
 
-  private deliver(
-    state: ConnectionState,
-    batch: EnvelopeInit[] | undefined,
-    init: EnvelopeInit,
-  ): boolean {
-    if (batch) {
-      batch.push(init)
+  private deliver(state: ConnectionState, frame: Frame, init: EnvelopeInit): boolean {
+    if (frame.batch) {
+      frame.batch.push(init)
       return !state.conn.closed
     }
-    return state.conn.send(encodeEnvelope(init))
+    return this.send(state, frame.format, init)
+  }
+
+  private send(state: ConnectionState, format: PayloadFormat, init: EnvelopeInit): boolean {
+    if (format === 'binary') return state.conn.send(encodeEnvelope(init))
+    return state.conn.send(encodeJsonEnvelope(init, this.registry), 'json')
   }
 
   private begin(): number {
@@ -359,4 +415,26 @@ export class Dispatcher {
       }
     })
   }
+}
+
+/**
+ * A `JsonEncoded` envelope's payload (protobuf JSON text) as binary protobuf of the
+ * handler's request type. Replies stay binary, as in the Go framework.
+ */
+function jsonPayload(entry: HandlerEntry, bytes: Uint8Array): Uint8Array {
+  if (entry.type === undefined) {
+    throw new RonyError('E13', 'JSON', `${entry.name} takes binary protobuf only`, {
+      code: 'RONY_ERR_JSON_UNSUPPORTED',
+    })
+  }
+  let json: unknown
+  try {
+    json = JSON.parse(decoder.decode(bytes))
+  } catch (cause) {
+    throw new RonyError('E01', 'MESSAGE', `invalid JSON payload for ${entry.name}`, {
+      code: 'RONY_ERR_INVALID_MESSAGE',
+      cause,
+    })
+  }
+  return messageFromJson(entry.type, entry.name, json)
 }

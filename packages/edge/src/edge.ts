@@ -14,6 +14,8 @@ import type {
   GatewayHandlers,
   Logger,
   RequestMeta,
+  RestMethod,
+  RestRoute,
   Startable,
 } from '@rony/interface'
 import { ConnectionState, EMPTY_HEADERS } from './connection.js'
@@ -39,7 +41,22 @@ export interface RawRequestType<Req = unknown> {
 export interface HandleOptions {
   /** The reply type, so the handler may return plain objects instead of instances. */
   returns?: MessageType
+  /**
+   * Also serve the handler as a REST route on gateways that speak HTTP: `{ method: 'GET',
+   * path: '/users/:id' }` builds the request message from the JSON body, the query string
+   * and the `:name` path parameters, and answers with the reply as JSON (errors with the
+   * HTTP status of their code). Only for protobufjs types; declare it before `start()`.
+   */
+  rest?: RestBinding
 }
+
+/** A handler's REST route; `path` is relative to the HTTP gateway's prefix. */
+export interface RestBinding {
+  method: RestMethod
+  path: string
+}
+
+const REST_METHODS: ReadonlySet<string> = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE'])
 
 /** Events of an edge (Node `EventEmitter`). */
 export interface EdgeEvents {
@@ -107,16 +124,57 @@ export class EdgeServer extends EventEmitter<EdgeEvents> implements Startable {
   ): this {
     if (typeof handler !== 'function') throw new TypeError('handle: handler must be a function')
     const entry = isRawRequestType(type) ? rawEntry(type) : this.typedEntry(type)
+    const rest = options.rest === undefined ? undefined : this.checkRest(options.rest, entry)
     const existing = this.handlers.get(entry.ctor)
     // The application may replace a built-in (Ping, GetNodes, GetAllNodes) once.
     if (existing && !this.builtins.has(existing)) {
       throw new TypeError(`a handler for ${entry.name} (constructor ${entry.ctor}) already exists`)
     }
     if (options.returns) this.registry.ensure(options.returns)
-    const registered = { ...entry, handler: handler as Handler, returns: options.returns }
+    const registered = { ...entry, handler: handler as Handler, returns: options.returns, rest }
     this.handlers.set(entry.ctor, registered)
     this.builtins.delete(existing!)
     return this
+  }
+
+  private checkRest(
+    rest: RestBinding,
+    entry: Omit<HandlerEntry, 'handler' | 'returns' | 'rest'>,
+  ): RestBinding {
+    if (this.state !== 'idle') throw new Error('handle: declare REST routes before start()')
+    if (entry.type === undefined) {
+      throw new TypeError(
+        `handle: ${entry.name} has no JSON mapping, so it cannot have a REST route`,
+      )
+    }
+    const method = typeof rest.method === 'string' ? rest.method.toUpperCase() : ''
+    if (!REST_METHODS.has(method)) {
+      throw new TypeError(
+        `handle: rest.method must be one of ${[...REST_METHODS].join(', ')}, got ${String(rest.method)}`,
+      )
+    }
+    if (typeof rest.path !== 'string' || !rest.path.startsWith('/')) {
+      throw new TypeError(`handle: rest.path must start with '/', got ${String(rest.path)}`)
+    }
+    for (const other of this.handlers.values()) {
+      if (
+        other.rest?.method === method &&
+        other.rest.path === rest.path &&
+        other.ctor !== entry.ctor
+      ) {
+        throw new TypeError(`handle: ${method} ${rest.path} is already the route of ${other.name}`)
+      }
+    }
+    return { method: method as RestMethod, path: rest.path }
+  }
+
+  /** The REST routes of the registered handlers, as gateways get them. */
+  restRoutes(): RestRoute[] {
+    const routes: RestRoute[] = []
+    for (const entry of this.handlers.values()) {
+      if (entry.rest) routes.push({ ...entry.rest, cmd: entry.name })
+    }
+    return routes
   }
 
   /** Adds a koa-style middleware; they run in the order added, around every handler. */
@@ -217,6 +275,7 @@ export class EdgeServer extends EventEmitter<EdgeEvents> implements Startable {
 
   private handlersFor(gateway: string): GatewayHandlers {
     return {
+      restRoutes: this.restRoutes(),
       onConnect: (conn) => {
         if (this.state === 'stopping') return conn.close(1001, 'server shutting down')
         if (this.connections.size >= this.limits.maxConnections) {
@@ -229,8 +288,7 @@ export class EdgeServer extends EventEmitter<EdgeEvents> implements Startable {
         const state = this.connections.get(conn)
         if (!state) return
         state.headers = meta.headers
-        if (meta.format === 'json') this.dispatcher.rejectJson(state)
-        else this.dispatcher.dispatchFrame(state, data)
+        this.dispatcher.dispatchFrame(state, data, meta.format)
       },
       onClose: (conn, reason) => {
         const state = this.connections.get(conn)
@@ -242,9 +300,9 @@ export class EdgeServer extends EventEmitter<EdgeEvents> implements Startable {
     }
   }
 
-  private typedEntry(type: MessageType): Omit<HandlerEntry, 'handler' | 'returns'> {
+  private typedEntry(type: MessageType): Omit<HandlerEntry, 'handler' | 'returns' | 'rest'> {
     const { ctor, name } = this.registry.ensure(type)
-    return { ctor, name, decode: (bytes) => decodeMessage(type, bytes, name) }
+    return { ctor, name, type, decode: (bytes) => decodeMessage(type, bytes, name) }
   }
 
   private edges(): rony.Edges {
@@ -280,11 +338,12 @@ function isRawRequestType(type: unknown): type is RawRequestType {
   return typeof (type as RawRequestType).ctor === 'bigint'
 }
 
-function rawEntry(type: RawRequestType): Omit<HandlerEntry, 'handler' | 'returns'> {
+function rawEntry(type: RawRequestType): Omit<HandlerEntry, 'handler' | 'returns' | 'rest'> {
   const name = type.name ?? String(type.ctor)
   return {
     ctor: type.ctor,
     name,
+    type: undefined,
     decode: (bytes) => decodeMessage(type, bytes, name),
   }
 }

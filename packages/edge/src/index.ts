@@ -31,6 +31,7 @@ export {
   type EdgeServer as Edge,
   type HandleOptions,
   type RawRequestType,
+  type RestBinding,
   type StopOptions,
 } from './edge.js'
 export { disabledLogger } from './logger.js'

@@ -6,6 +6,7 @@ import {
   type GatewayFeatures,
   type GatewayHandlers,
   type Logger,
+  type PayloadFormat,
   type RequestMeta,
 } from '@rony/interface'
 import { disabledLogger } from './logger.js'
@@ -28,6 +29,11 @@ export interface MemoryConnectInit {
   onMessage?: (bytes: Uint8Array) => void
   /** Whether the connection takes pushes and many requests. Default true. */
   persistent?: boolean
+  /**
+   * How this connection's messages are encoded: `'json'` sends JSON envelopes (UTF-8) and
+   * gets JSON replies, as an HTTP client posting `application/json` does. Default `'binary'`.
+   */
+  format?: PayloadFormat
 }
 
 /** The client end of a memory connection. */
@@ -73,7 +79,10 @@ class MemoryConnection implements GatewayConn {
   ) {
     this.persistent = init.persistent ?? true
     this.remoteAddress = `memory:${id}`
-    this.meta = { headers: new Map(Object.entries(init.headers ?? {})), format: 'binary' }
+    this.meta = {
+      headers: new Map(Object.entries(init.headers ?? {})),
+      format: init.format ?? 'binary',
+    }
     this.whenClosed = new Promise((resolve) => {
       this.resolveClosed = resolve
     })
@@ -147,7 +156,7 @@ class MemoryGatewayImpl implements MemoryGateway {
     this.log = init.logger ?? disabledLogger
     this.features = {
       serverPush: true,
-      json: false,
+      json: true,
       maxMessageSize: init.maxMessageSize ?? 1024 * 1024,
     }
   }

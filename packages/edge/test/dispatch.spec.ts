@@ -3,10 +3,8 @@ import {
   C_GetAllNodes,
   C_GetNodes,
   C_KeyValue,
-  C_Ping,
   C_Pong,
   constructorOf,
-  decodeEnvelope,
   encodeEnvelope,
   rony,
 } from '@rony/envelope'
@@ -19,7 +17,6 @@ import {
   type Echo,
   EchoRequest,
   EchoResponse,
-  errorOf,
   Peer,
   ping,
   pongId,
@@ -268,66 +265,5 @@ describe('regressions', () => {
     const reply = await peer.next()
     expect(reply.ctor).toBe(C_Pong)
     expect(pongId(reply)).toBe('5')
-  })
-
-  it('answers a binary envelope with JsonEncoded set with E13/JSON and its request id', async () => {
-    const { peer } = await startedEdge()
-    peer.send(
-      encodeEnvelope({
-        ctor: C_Ping,
-        requestId: 9n,
-        jsonEncoded: true,
-        message: new Uint8Array(2),
-      }),
-    )
-    const reply = await peer.next()
-    expect(reply.requestId).toBe(9n)
-    expect(errorOf(reply)).toMatchObject({ code: 'E13', items: 'JSON' })
-  })
-
-  it('answers a JSON-format message with a clear E13/JSON error until JSON envelopes land', async () => {
-    const sent: { bytes: Uint8Array; format: string | undefined }[] = []
-    let handlers: import('@rony/interface').GatewayHandlers | undefined
-    const gateway: import('@rony/interface').Gateway = {
-      name: 'json',
-      features: { serverPush: false, json: true, maxMessageSize: 1 << 20 },
-      attach: (h) => {
-        handlers = h
-      },
-      addresses: () => ['json://test'],
-      start: () => {},
-      stop: () => {},
-    }
-    const edge = createEdge({ id: 'n1', gateways: [gateway] })
-    await edge.start()
-    try {
-      const conn: import('@rony/interface').GatewayConn = {
-        id: 1,
-        persistent: false,
-        remoteAddress: 'json:1',
-        protocol: 'json',
-        closed: false,
-        send: (bytes, format) => {
-          sent.push({ bytes, format })
-          return true
-        },
-        close: () => {},
-      }
-      handlers!.onConnect(conn)
-      const json = JSON.stringify({
-        Constructor: String(C_Ping),
-        RequestID: '7',
-        Message: Buffer.from(rony.Ping.encode({ ID: 1 }).finish()).toString('base64'),
-      })
-      handlers!.onMessage(conn, new TextEncoder().encode(json), {
-        headers: new Map(),
-        format: 'json',
-      })
-      await Promise.resolve()
-      expect(sent).toHaveLength(1)
-      expect(errorOf(decodeEnvelope(sent[0]!.bytes))).toMatchObject({ code: 'E13', items: 'JSON' })
-    } finally {
-      await edge.stop()
-    }
   })
 })

@@ -46,6 +46,18 @@ export {
 } from './framing.js'
 export { rony } from './gen/envelope.js'
 export * from './ids.js'
+export {
+  encodeJsonEnvelope,
+  type JsonEnvelope,
+  jsonToEnvelope,
+  parseJsonEnvelope,
+} from './json/envelope.js'
+export {
+  hasJsonMapping,
+  type JsonMessageType,
+  messageFromJson,
+  messageToJson,
+} from './json/message.js'
 export { DEFAULT_LIMITS, type EnvelopeLimits, resolveLimits } from './limits.js'
 export {
   BUILTIN_TYPES,
