@@ -113,14 +113,22 @@ export class Dispatcher {
       this.replyError(state, envelope.requestId, unbatched(format), SHUTTING_DOWN())
       return
     }
-    if (envelope.ctor === C_MessageContainer || !state.conn.persistent) {
-      const generation = this.begin()
-      this.dispatchBatch(state, envelope, format)
-        .catch((error: unknown) => this.log.error('batch dispatch failed: %s', error))
-        .finally(() => this.end(generation))
-    } else {
+    if (envelope.ctor !== C_MessageContainer && state.conn.persistent) {
       this.dispatchEnvelope(state, envelope, unbatched(format))
+      return
     }
+    // Counted until the batch is sent, so a graceful stop waits for it.
+    const generation = this.begin()
+    const pending = this.dispatchBatch(state, envelope, format)
+    if (pending === undefined) this.end(generation)
+    else
+      pending.then(
+        () => this.end(generation),
+        (error: unknown) => {
+          this.log.error('batch dispatch failed: %s', error)
+          this.end(generation)
+        },
+      )
   }
 
   private readBinary(state: ConnectionState, data: Uint8Array): Envelope | undefined {
@@ -248,39 +256,55 @@ export class Dispatcher {
    * A container's envelopes, or the one envelope of a non-persistent connection's request:
    * the replies are collected and sent as one message, a single reply as itself.
    */
-  private async dispatchBatch(
+  private dispatchBatch(
     state: ConnectionState,
     envelope: Envelope,
     format: PayloadFormat,
-  ): Promise<void> {
-    const isContainer = envelope.ctor === C_MessageContainer
-    let envelopes: Envelope[] = [envelope]
-    let syncRun = false
-    if (isContainer) {
-      try {
-        ;({ envelopes, syncRun } = decodeContainer(envelope.message, this.limits))
-      } catch (error) {
-        this.replyError(state, envelope.requestId, unbatched(format), error as RonyError)
-        return
-      }
-    }
+  ): PromiseLike<void> | undefined {
     const frame: Frame = { format, batch: [] }
+    if (envelope.ctor !== C_MessageContainer) {
+      const pending = this.dispatchEnvelope(state, envelope, frame)
+      if (pending === undefined) return this.sendBatch(state, frame, false)
+      return pending.then(() => this.sendBatch(state, frame, false))
+    }
+    let envelopes: Envelope[]
+    let syncRun: boolean
+    try {
+      ;({ envelopes, syncRun } = decodeContainer(envelope.message, this.limits))
+    } catch (error) {
+      return this.replyError(state, envelope.requestId, unbatched(format), error as RonyError)
+    }
+    return this.runContainer(state, envelopes, syncRun, frame).then(() =>
+      this.sendBatch(state, frame, true),
+    )
+  }
+
+  private async runContainer(
+    state: ConnectionState,
+    envelopes: readonly Envelope[],
+    syncRun: boolean,
+    frame: Frame,
+  ): Promise<void> {
     if (syncRun) {
       for (const inner of envelopes) await this.dispatchEnvelope(state, inner, frame)
-    } else {
-      const running: PromiseLike<void>[] = []
-      for (const inner of envelopes) {
-        const pending = this.dispatchEnvelope(state, inner, frame)
-        if (pending) running.push(pending)
-      }
-      await Promise.all(running)
+      return
     }
+    const running: PromiseLike<void>[] = []
+    for (const inner of envelopes) {
+      const pending = this.dispatchEnvelope(state, inner, frame)
+      if (pending) running.push(pending)
+    }
+    await Promise.all(running)
+  }
+
+  /** Sends a frame's collected replies: one as itself (unless a container was asked), several as a container. */
+  private sendBatch(state: ConnectionState, frame: Frame, asContainer: boolean): undefined {
     const batch = frame.batch!
-    if (batch.length === 0) return
+    if (batch.length === 0) return undefined
     this.send(
       state,
-      format,
-      !isContainer && batch.length === 1
+      frame.format,
+      !asContainer && batch.length === 1
         ? batch[0]!
         : {
             ctor: C_MessageContainer,
@@ -288,6 +312,7 @@ export class Dispatcher {
             message: encodeContainer({ envelopes: batch }),
           },
     )
+    return undefined
   }
 
   private finish(ctx: RequestContext, response: unknown): void {

@@ -1,0 +1,322 @@
+import type { AddressInfo } from 'node:net'
+import * as tls from 'node:tls'
+import {
+  type CloseReason,
+  CodedError,
+  type Gateway,
+  type GatewayFeatures,
+  type GatewayHandlers,
+  type Logger,
+  type RestRoute,
+} from '@rony/interface'
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import { type ConnHost, type ConnKind, HttpConn, headerMap, hostPort } from './connection.js'
+import { type HttpGatewayInit, type ResolvedOptions, resolveOptions } from './options.js'
+import { jsonError, RestInputError, restEnvelope } from './rest.js'
+import { gatewayPlugin, type RouteHost, sendAnswer } from './routes.js'
+
+const MAX_SWEEP_MS = 1_000
+const MIN_SWEEP_MS = 10
+const NO_ROUTES: readonly RestRoute[] = Object.freeze([])
+
+const sameRoutes = (a: readonly RestRoute[], b: readonly RestRoute[]): boolean =>
+  a.length === b.length &&
+  a.every((r, i) => r.method === b[i]?.method && r.path === b[i]?.path && r.cmd === b[i]?.cmd)
+
+/**
+ * The HTTP gateway: one request is one non-persistent connection for the edge. Standalone,
+ * it builds and listens its own Fastify server in `start()` and closes it in `stop()`; in
+ * plugin mode its routes live in the caller's app, which listens. One sweep timer enforces
+ * the request timeout for every request in flight.
+ */
+class HttpGateway implements Gateway, ConnHost, RouteHost {
+  readonly name: string
+  readonly features: GatewayFeatures
+  readonly opts: ResolvedOptions
+  private readonly log: Logger
+  private handlers: GatewayHandlers | undefined = undefined
+  /** Requests in flight, and answered ones until their response closed. */
+  private readonly conns = new Set<HttpConn>()
+  private nextId = 1
+  private running = false
+  private app: FastifyInstance | undefined = undefined
+  /** The REST routes the plugin mounted (plugin mode: fixed once the app booted). */
+  private mounted: readonly RestRoute[] | undefined = undefined
+  private startPromise: Promise<void> | undefined = undefined
+  private stopPromise: Promise<void> | undefined = undefined
+  private sweepTimer: ReturnType<typeof setInterval> | undefined = undefined
+  private onEmpty: (() => void) | undefined = undefined
+
+  constructor(init: HttpGatewayInit) {
+    this.opts = resolveOptions(init)
+    this.name = this.opts.name
+    this.log = this.opts.logger
+    this.features = Object.freeze({
+      serverPush: false,
+      json: true,
+      maxMessageSize: this.opts.bodyLimit,
+    })
+    const mount = this.opts.mount
+    if (mount.kind === 'plugin') {
+      this.app = mount.app
+      // Loaded at the app's ready()/listen(), after the edge attached us (see routesToMount).
+      void mount.app.register(gatewayPlugin(this, false), { prefix: this.routePrefix() })
+    }
+  }
+
+  attach(handlers: GatewayHandlers): void {
+    this.handlers = handlers
+  }
+
+  /** Fastify's register prefix: `''` for the root, so routes do not start with `//`. */
+  private routePrefix(): string {
+    return this.opts.prefix === '/' ? '' : this.opts.prefix
+  }
+
+  routesToMount(): readonly RestRoute[] {
+    const handlers = this.handlers
+    if (handlers === undefined) {
+      throw new CodedError(
+        `gateway ${this.name}: the Fastify app booted before the edge started; call ` +
+          'edge.start() before app.ready() or app.listen() (REST routes are only known then)',
+        'RONY_ERR_NOT_ATTACHED',
+      )
+    }
+    this.mounted = [...(handlers.restRoutes ?? NO_ROUTES)]
+    return this.mounted
+  }
+
+  addresses(): string[] {
+    const app = this.app
+    if (!this.running || app === undefined || !app.server.listening) return []
+    const scheme = app.server instanceof tls.Server ? 'https' : 'http'
+    const path = this.opts.prefix
+    const urls: string[] = []
+    const standalone = this.opts.mount.kind === 'standalone'
+    const addresses = standalone ? [app.server.address()] : app.addresses()
+    for (const address of addresses) {
+      if (address === null || typeof address === 'string') continue
+      const { address: host, port } = address as AddressInfo
+      urls.push(`${scheme}://${hostPort(host, port)}${path}`)
+    }
+    return urls
+  }
+
+  start(): Promise<void> {
+    if (this.stopPromise !== undefined) return this.stopPromise.then(() => this.start())
+    this.startPromise ??= this.doStart().catch((err: unknown) => {
+      this.startPromise = undefined
+      throw err
+    })
+    return this.startPromise
+  }
+
+  private async doStart(): Promise<void> {
+    const handlers = this.handlers
+    if (handlers === undefined) {
+      throw new CodedError(
+        `gateway ${this.name}: attach(handlers) before start()`,
+        'RONY_ERR_NOT_ATTACHED',
+      )
+    }
+    const mount = this.opts.mount
+    if (mount.kind === 'plugin') {
+      const mounted = this.mounted
+      if (mounted !== undefined && !sameRoutes(mounted, handlers.restRoutes ?? NO_ROUTES)) {
+        throw new CodedError(
+          `gateway ${this.name}: the REST routes changed after the Fastify app booted`,
+          'RONY_ERR_ROUTES_CHANGED',
+        )
+      }
+    } else {
+      const app = Fastify({
+        ...(mount.tls === undefined ? {} : { https: mount.tls }),
+        bodyLimit: this.opts.bodyLimit,
+        keepAliveTimeout: mount.keepAliveTimeout,
+        forceCloseConnections: 'idle',
+        logger: false,
+      }) as unknown as FastifyInstance
+      app.register(gatewayPlugin(this, true), { prefix: this.routePrefix() })
+      this.app = app
+      try {
+        await app.listen({ host: mount.host, port: mount.port })
+      } catch (err) {
+        this.app = undefined
+        await app.close().catch(() => {})
+        throw err
+      }
+    }
+    const period = Math.max(
+      MIN_SWEEP_MS,
+      Math.min(MAX_SWEEP_MS, Math.floor(this.opts.requestTimeout / 4)),
+    )
+    this.sweepTimer = setInterval(() => this.sweep(), period)
+    this.sweepTimer.unref()
+    this.running = true
+    if (this.log.enabled)
+      this.log('%s gateway listening on %s', this.name, this.addresses().join(', '))
+  }
+
+  stop(): Promise<void> {
+    if (this.stopPromise !== undefined) return this.stopPromise
+    const started = this.startPromise
+    if (started === undefined) return Promise.resolve()
+    this.stopPromise = started
+      .then(
+        () => this.doStop(),
+        () => {}, // a failed start left nothing to stop
+      )
+      .finally(() => {
+        this.startPromise = undefined
+        this.stopPromise = undefined
+      })
+    return this.stopPromise
+  }
+
+  private async doStop(): Promise<void> {
+    this.running = false
+    clearInterval(this.sweepTimer)
+    this.sweepTimer = undefined
+    const stopping = jsonError(503, 'E02', 'SERVER', 'the server is stopping')
+    for (const conn of this.conns) conn.fail(stopping, 'gateway stopped')
+    if (!(await this.drained(this.opts.stopTimeout))) {
+      if (this.log.enabled) this.log('%s: destroying %d responses', this.name, this.conns.size)
+      for (const conn of this.conns) conn.terminate()
+      await this.drained(undefined)
+    }
+    const app = this.app
+    if (app !== undefined && this.opts.mount.kind === 'standalone') {
+      this.app = undefined
+      await this.closeApp(app)
+    }
+    if (this.log.enabled) this.log('%s gateway stopped', this.name)
+  }
+
+  /** Closes a standalone app; keep-alive sockets still busy after the grace are destroyed. */
+  private async closeApp(app: FastifyInstance): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const closed = app.close()
+    const late = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(true), this.opts.stopTimeout)
+    })
+    if (await Promise.race([closed.then(() => false), late])) {
+      app.server.closeAllConnections()
+      await closed
+    }
+    clearTimeout(timer)
+  }
+
+  /** Resolves `true` once every connection's onClose ran, or `false` after `timeoutMs`. */
+  private drained(timeoutMs: number | undefined): Promise<boolean> {
+    if (this.conns.size === 0) return Promise.resolve(true)
+    return new Promise((resolve) => {
+      const timer = timeoutMs === undefined ? undefined : setTimeout(() => finish(false), timeoutMs)
+      const finish = (done: boolean): void => {
+        clearTimeout(timer)
+        this.onEmpty = undefined
+        resolve(done)
+      }
+      this.onEmpty = () => finish(true)
+    })
+  }
+
+  exchange(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    kind: ConnKind,
+    body: Uint8Array | undefined,
+    cmd: string,
+  ): void {
+    const handlers = this.handlers
+    if (!this.running || handlers === undefined) {
+      sendAnswer(reply, jsonError(503, 'E02', 'SERVER', 'the server is not accepting requests'))
+      return
+    }
+    if (this.conns.size >= this.opts.maxConnections) {
+      sendAnswer(reply, jsonError(503, 'E02', 'SERVER', 'too many requests in flight'))
+      return
+    }
+    const id = this.nextId++
+    let data: Uint8Array
+    if (kind === 'rest') {
+      try {
+        data = restEnvelope(id, cmd, body, request.query, request.params)
+      } catch (error) {
+        if (!(error instanceof RestInputError)) throw error
+        sendAnswer(reply, jsonError(400, 'E01', 'BODY', error.message))
+        return
+      }
+    } else {
+      data = body as Uint8Array
+    }
+    const socket = request.raw.socket
+    const conn = new HttpConn(
+      this,
+      id,
+      reply,
+      hostPort(socket.remoteAddress, socket.remotePort),
+      socket instanceof tls.TLSSocket ? 'https' : 'http',
+      kind,
+    )
+    this.conns.add(conn)
+    try {
+      handlers.onConnect(conn)
+    } catch (err) {
+      this.log.error('%s: onConnect threw for conn %d: %o', this.name, id, err)
+    }
+    if (conn.closed) return // refused by the edge (it answered through close())
+    try {
+      handlers.onMessage(conn, data, {
+        headers: headerMap(request.headers),
+        format: kind === 'binary' ? 'binary' : 'json',
+      })
+    } catch (err) {
+      this.log.error('%s: onMessage threw for conn %d: %o', this.name, id, err)
+    }
+  }
+
+  /** @internal */
+  replyFailed(conn: HttpConn, error: unknown): void {
+    this.log.error('%s: cannot write the response of conn %d: %o', this.name, conn.id, error)
+  }
+
+  /** @internal */
+  connClosed(conn: HttpConn, reason: CloseReason): void {
+    if (!this.conns.delete(conn)) return
+    try {
+      this.handlers?.onClose(conn, reason)
+    } catch (err) {
+      this.log.error('%s: onClose threw for conn %d: %o', this.name, conn.id, err)
+    }
+    if (this.conns.size === 0) this.onEmpty?.()
+  }
+
+  /** Answers 504 to every request the edge left unanswered for `requestTimeout`. */
+  private sweep(): void {
+    const deadline = Date.now() - this.opts.requestTimeout
+    for (const conn of this.conns) {
+      if (!conn.closed && conn.startedAt <= deadline) {
+        const ms = this.opts.requestTimeout
+        conn.fail(jsonError(504, 'E06', 'TIMEOUT', `no answer within ${ms} ms`), 'request timeout')
+      }
+    }
+  }
+}
+
+/**
+ * Creates an HTTP gateway on Fastify: `POST {prefix}` takes one binary or JSON envelope (or
+ * container) and answers with the reply envelope; the edge's REST routes are served under
+ * `prefix`.
+ *
+ * @param init - Options; every field has a default (see {@link HttpGatewayInit}).
+ * @returns A {@link Gateway} to hand to the edge.
+ * @throws TypeError or RangeError for invalid options.
+ *
+ * @example
+ * ```ts
+ * const gateway = httpGateway({ port: 8081, prefix: '/rpc', cors: true })
+ * ```
+ */
+export function httpGateway(init: HttpGatewayInit = {}): Gateway {
+  return new HttpGateway(init)
+}
