@@ -7,6 +7,8 @@ const packagesDir = fileURLToPath(new URL('./packages/', import.meta.url))
 const alias = Object.fromEntries(
   readdirSync(packagesDir).map((name) => [`@rony/${name}`, `${packagesDir}${name}/src/index.ts`]),
 )
+// Package-internal `imports` that point at dist/ in package.json: the sources in tests.
+alias['#quic-dialer'] = `${packagesDir}client/src/transport/quic-dialer.ts`
 
 export default defineConfig({
   resolve: { alias },

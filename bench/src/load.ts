@@ -59,6 +59,8 @@ export interface SpawnOptions {
   exposeGc?: boolean
   /** Milliseconds to wait for the port line. Default 15 000. */
   readyTimeoutMs?: number
+  /** Server script to run instead of `src/servers/ws-server.ts`, with the same protocol. */
+  script?: string | undefined
 }
 
 /**
@@ -67,7 +69,7 @@ export interface SpawnOptions {
  * writes its profile into <dir> when it is stopped.
  */
 export async function spawnServer(
-  kind: 'rony' | 'raw',
+  kind: string,
   options: SpawnOptions = {},
 ): Promise<ServerProcess> {
   const execArgv: string[] = []
@@ -79,7 +81,7 @@ export async function spawnServer(
       `--cpu-prof-dir=${profDir}`,
       `--cpu-prof-name=${kind}-${Date.now()}.cpuprofile`,
     )
-  const child = spawn(process.execPath, [...execArgv, SERVER_SCRIPT, kind], {
+  const child = spawn(process.execPath, [...execArgv, options.script ?? SERVER_SCRIPT, kind], {
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
   })
   live.add(child)

@@ -13,7 +13,9 @@ import { checkGoals, runSuite, type Suite, toMarkdown } from './harness.ts'
 import type { LoadSuite } from './load.ts'
 import { dispatchSuite } from './suites/dispatch.ts'
 import { constructorSuite, containerSuite, envelopeSuite } from './suites/envelope.ts'
+import { httpSuite } from './suites/http.ts'
 import { memorySuite } from './suites/memory.ts'
+import { quicSuite } from './suites/quic.ts'
 import { wsSuite } from './suites/ws.ts'
 
 const suites: (Suite | LoadSuite)[] = [
@@ -22,6 +24,8 @@ const suites: (Suite | LoadSuite)[] = [
   constructorSuite,
   dispatchSuite,
   wsSuite,
+  httpSuite,
+  quicSuite,
   memorySuite,
 ]
 

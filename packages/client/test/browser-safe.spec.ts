@@ -21,10 +21,19 @@ function code(text: string): string {
   return text.replace(/\/\*[\s\S]*?\*\/|(^|[^:])\/\/.*$/gm, '$1')
 }
 
-const files = sources(srcDir).map((path) => {
-  const text = readFileSync(path, 'utf8')
-  return { path: path.slice(srcDir.length), text, code: code(text) }
-})
+/**
+ * Node-only modules: reached only through the `#quic-dialer` import, which browser
+ * bundles resolve to `quic-unsupported.ts` instead (package.json `imports`, checked below
+ * and in browser-bundle.spec.ts).
+ */
+const NODE_ONLY = new Set(['transport/quic-dialer.ts'])
+
+const files = sources(srcDir)
+  .map((path) => {
+    const text = readFileSync(path, 'utf8')
+    return { path: path.slice(srcDir.length), text, code: code(text) }
+  })
+  .filter((f) => !NODE_ONLY.has(f.path))
 
 /** Every module specifier in `import … from '…'`, `export … from '…'` and `import('…')`. */
 function specifiers(text: string): string[] {
@@ -60,9 +69,23 @@ describe('browser safety of src/', () => {
     const external = files.flatMap((f) =>
       specifiers(f.code)
         .filter((s) => !s.startsWith('./') && !s.startsWith('../'))
-        .filter((s) => s !== '@rony/envelope'),
+        .filter((s) => s !== '@rony/envelope' && s !== '#quic-dialer'),
     )
     expect(external).toEqual([])
+  })
+
+  it('reaches the Node-only modules through #quic-dialer only, never by path', () => {
+    expect(files.map((f) => f.path)).toContain('transport/quic.ts')
+    const offenders = files.flatMap((f) =>
+      specifiers(f.code)
+        .filter((s) =>
+          [...NODE_ONLY].some((m) =>
+            s.endsWith(m.slice(m.lastIndexOf('/') + 1).replace('.ts', '.js')),
+          ),
+        )
+        .map((s) => `${f.path}: ${s}`),
+    )
+    expect(offenders).toEqual([])
   })
 
   it('uses no Node-only globals (process, Buffer, require)', () => {

@@ -1,5 +1,7 @@
 import type { RonyError } from '@rony/envelope'
 import type { ClientClock } from '../options.js'
+import { HttpTransport } from './http.js'
+import { QuicTransport } from './quic.js'
 import { type WebSocketConstructor, WsTransport } from './ws.js'
 
 /**
@@ -51,6 +53,8 @@ export interface Transport {
 export interface TransportOptions {
   WebSocket: WebSocketConstructor | undefined
   clock: ClientClock
+  /** Largest envelope accepted from the server; QUIC frames are bounded by it. */
+  limits?: { maxEnvelopeBytes: number } | undefined
 }
 
 /** The transport for `url`'s scheme; a `TypeError` for schemes the client does not speak. */
@@ -58,20 +62,27 @@ export function transportFor(url: string, options: TransportOptions): Transport 
   if (typeof url !== 'string') {
     throw new TypeError(`createClient: url must be a string, got ${typeof url}`)
   }
+  // A multiaddr (`/ip4/…/udp/…/quic-v1/p2p/…`): QUIC, Node only, libp2p loaded on first dial.
+  if (url.startsWith('/')) return new QuicTransport(url, options.limits?.maxEnvelopeBytes)
   let parsed: URL
   try {
     parsed = new URL(url)
   } catch {
-    throw new TypeError(`createClient: '${url}' is not a valid URL (expected ws:// or wss://)`)
+    throw new TypeError(
+      `createClient: '${url}' is not a valid URL (expected ws://, wss://, http:// or https://)`,
+    )
   }
   switch (parsed.protocol) {
     case 'ws:':
     case 'wss:':
       return new WsTransport(parsed.href, options)
+    case 'http:':
+    case 'https:':
+      return new HttpTransport(parsed.href)
     default:
       throw new TypeError(
-        `createClient: unsupported scheme '${parsed.protocol}' in '${url}': use ws:// or wss:// ` +
-          '(http(s) and quic transports are not available yet)',
+        `createClient: unsupported scheme '${parsed.protocol}' in '${url}': use ws://, wss://, ` +
+          'http://, https:// or a QUIC multiaddr',
       )
   }
 }

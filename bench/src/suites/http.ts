@@ -1,0 +1,234 @@
+import * as http from 'node:http'
+import { performance } from 'node:perf_hooks'
+import { constructorOf, decodeEnvelope, encodeEnvelope } from '@rony/envelope'
+import { Echo } from '@rony/testing'
+import {
+  findRow,
+  type GoalLine,
+  goalLines,
+  type LoadRow,
+  type LoadSuite,
+  loadTable,
+  median,
+  type PhaseLimits,
+  type PhaseResult,
+  pairedRatios,
+  ratioText,
+  roundOf,
+  rowMedian,
+  type ServerProcess,
+  spawnServer,
+} from '../load.ts'
+
+/**
+ * Unary RPC over HTTP/1.1 keep-alive: Rony's httpGateway (one binary Echo envelope POSTed,
+ * the EchoReply envelope back) against a Fastify hello-world route and a bare node:http
+ * server (GET, a small JSON body), each in its own Node process. The load client (this
+ * process) is the same for all: node:http with a keep-alive Agent of N sockets and N
+ * workers, each awaiting one response at a time.
+ */
+
+const SCRIPT = new URL('../servers/http-server.ts', import.meta.url).pathname
+const C_Echo = constructorOf('Echo')
+const C_EchoReply = constructorOf('EchoReply')
+const payload = Uint8Array.from({ length: 64 }, (_, i) => (i * 37 + 11) & 0xff)
+const envelope = Buffer.from(
+  encodeEnvelope({
+    ctor: C_Echo,
+    requestId: 0x1234n,
+    message: Echo.encode({ Payload: payload }).finish(),
+  }),
+)
+
+const RAW = 'raw node:http hello'
+const FASTIFY = 'fastify hello'
+const RONY = 'rony httpGateway echo'
+const SUBJECTS = [RAW, FASTIFY, RONY]
+const ROUNDS = 3
+
+interface Shape {
+  measure: string
+  concurrency: number
+  warmup: PhaseLimits
+  limits: PhaseLimits
+}
+
+const SHAPES: Shape[] = [
+  {
+    measure: '1 concurrent',
+    concurrency: 1,
+    warmup: { count: 1_000, maxMs: 2_000 },
+    limits: { count: 5_000, maxMs: 5_000 },
+  },
+  {
+    measure: '32 concurrent',
+    concurrency: 32,
+    warmup: { count: 5_000, maxMs: 2_000 },
+    limits: { count: 30_000, maxMs: 8_000 },
+  },
+  {
+    measure: '128 concurrent',
+    concurrency: 128,
+    warmup: { count: 5_000, maxMs: 2_000 },
+    limits: { count: 30_000, maxMs: 8_000 },
+  },
+]
+
+interface Target {
+  port: number
+  rony: boolean
+}
+
+/** One request on `agent`; resolves with whether the answer is the expected one. Bounded by a socket timeout. */
+function once(agent: http.Agent, target: Target): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = http.request({
+      host: '127.0.0.1',
+      port: target.port,
+      path: '/',
+      method: target.rony ? 'POST' : 'GET',
+      agent,
+      headers: target.rony
+        ? { 'content-type': 'application/x-protobuf', 'content-length': envelope.length }
+        : undefined,
+    })
+    req.setTimeout(5_000, () => req.destroy(new Error('timeout')))
+    req.on('error', () => resolve(false))
+    req.on('response', (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (chunk: Buffer) => chunks.push(chunk))
+      res.on('error', () => resolve(false))
+      res.on('end', () => {
+        if (res.statusCode !== 200) return resolve(false)
+        if (!target.rony) return resolve(true)
+        try {
+          resolve(decodeEnvelope(Buffer.concat(chunks)).ctor === C_EchoReply)
+        } catch {
+          resolve(false)
+        }
+      })
+    })
+    req.end(target.rony ? envelope : undefined)
+  })
+}
+
+/** `concurrency` workers, one request each at a time, until `count` completed or `maxMs` passed. */
+async function phase(
+  agent: http.Agent,
+  target: Target,
+  concurrency: number,
+  limits: PhaseLimits,
+): Promise<PhaseResult> {
+  const latencies = new Float64Array(limits.count)
+  let sent = 0
+  let completed = 0
+  let bad = 0
+  let capped = false
+  const start = performance.now()
+  const deadline = start + limits.maxMs
+  let end = start
+  const worker = async (): Promise<void> => {
+    while (sent < limits.count && bad < 100) {
+      if (performance.now() > deadline) {
+        capped = true
+        return
+      }
+      sent++
+      const t = performance.now()
+      const ok = await once(agent, target)
+      end = performance.now()
+      if (ok) latencies[completed++] = (end - t) * 1000
+      else bad++
+    }
+  }
+  await Promise.all(Array.from({ length: concurrency }, worker))
+  return {
+    completed,
+    bad,
+    elapsedMs: end - start,
+    capped,
+    latenciesUs: latencies.subarray(0, completed),
+  }
+}
+
+async function measure(server: ServerProcess, rony: boolean, shape: Shape): Promise<PhaseResult> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: shape.concurrency })
+  const target = { port: server.port, rony }
+  try {
+    await phase(agent, target, shape.concurrency, shape.warmup)
+    const before = (await server.stats()).cpuUs
+    const result = await phase(agent, target, shape.concurrency, shape.limits)
+    result.serverCpuUs = (await server.stats()).cpuUs - before
+    return result
+  } finally {
+    agent.destroy()
+  }
+}
+
+async function run(): Promise<string> {
+  const servers = new Map<string, ServerProcess>()
+  try {
+    const [raw, fastify, rony] = await Promise.all(
+      ['raw', 'fastify', 'rony'].map((kind) => spawnServer(kind, { script: SCRIPT })),
+    )
+    servers.set(RAW, raw!).set(FASTIFY, fastify!).set(RONY, rony!)
+    const rows: LoadRow[] = []
+    for (const shape of SHAPES) {
+      const byShape = new Map<string, LoadRow>()
+      for (const subject of SUBJECTS) {
+        const row: LoadRow = { measure: shape.measure, subject, rounds: [] }
+        if (subject !== FASTIFY) row.compareTo = FASTIFY
+        byShape.set(subject, row)
+        rows.push(row)
+      }
+      for (let round = 0; round < ROUNDS; round++) {
+        for (let i = 0; i < SUBJECTS.length; i++) {
+          const subject = SUBJECTS[(i + round) % SUBJECTS.length] as string
+          const server = servers.get(subject) as ServerProcess
+          const row = byShape.get(subject) as LoadRow
+          row.rounds.push(roundOf(await measure(server, subject === RONY, shape)))
+          row.rss = (await server.stats()).rss
+        }
+      }
+      process.stderr.write(`  http: ${shape.measure} done\n`)
+    }
+    const goals: GoalLine[] = SHAPES.map((shape) => {
+      const ratios = pairedRatios(
+        findRow(rows, shape.measure, RONY),
+        findRow(rows, shape.measure, FASTIFY),
+        'msgPerSec',
+      )
+      return {
+        text: `rony ${shape.measure} req/s ≥ 0.9× fastify hello world (median ${Math.round(rowMedian(findRow(rows, shape.measure, RONY), 'msgPerSec')).toLocaleString('en-US')} vs ${Math.round(rowMedian(findRow(rows, shape.measure, FASTIFY), 'msgPerSec')).toLocaleString('en-US')} req/s; paired ratio ${ratioText(ratios)})`,
+        met: median(ratios) >= 0.9,
+      }
+    })
+    const failed = rows.filter((row) => row.rounds.some((r) => r.bad > 0 || r.capped))
+    if (failed.length > 0) {
+      goals.push({
+        text: `every round completed its full count with valid replies (not: ${failed.map((r) => `${r.subject} / ${r.measure}`).join('; ')})`,
+        met: false,
+      })
+    }
+    const lines = [
+      `### ${httpSuite.name}`,
+      '',
+      httpSuite.description,
+      '',
+      ...loadTable(rows, FASTIFY),
+      '',
+      ...goalLines(goals),
+    ]
+    return `${lines.join('\n')}\n`
+  } finally {
+    await Promise.all([...servers.values()].map((server) => server.stop()))
+  }
+}
+
+export const httpSuite: LoadSuite = {
+  kind: 'load',
+  name: 'http unary: rony httpGateway vs fastify hello world vs raw node:http',
+  description:
+    'HTTP/1.1 keep-alive on 127.0.0.1; each server a separate Node process; the load client (this process) is node:http with a keep-alive Agent of N sockets and N concurrent request loops (1, 32, 128). Rony: POST / of a binary Echo envelope (64-byte payload) through @rony/edge + httpGateway, answered with the EchoReply envelope. Fastify: a hello-world `GET /` route returning `{"hello":"world"}`; raw: the same from a bare node:http handler. Each shape: warm-up (1k–5k requests, ≤ 2 s), then 5k (1 concurrent, ≤ 5 s) or 30k requests (≤ 8 s); 3 rounds in rotated order; figures are medians of the rounds, ratios paired per round against fastify. The load client shares the machine, so absolute req/s are a floor for all three alike.',
+  run,
+}
