@@ -1,7 +1,7 @@
 /**
- * `pnpm demo`: starts the playground (an edge with the WebSocket gateway and an echo
- * service, plus a web page), drives it with the Node client, and keeps serving the page
- * until Ctrl-C.
+ * `pnpm demo`: starts the playground (one edge with an echo service behind the WebSocket,
+ * HTTP and QUIC gateways, plus a web page), drives it with the Node client over each of
+ * them, and keeps serving until Ctrl-C.
  */
 import { createClient } from '@rony/client'
 import { demo } from './gen/echo.js'
@@ -13,18 +13,28 @@ const playground = await startPlayground({ port }).catch((error: NodeJS.ErrnoExc
   console.log(`port ${port} is busy: using a free one`)
   return startPlayground()
 })
-console.log(`Rony edge '${playground.edge.id}' serving ${playground.rpcUrl}\n`)
+console.log(`Rony edge '${playground.edge.id}' serving`)
+console.log(`  ws    ${playground.rpcUrl}`)
+console.log(`  http  ${playground.httpUrl}`)
+console.log(`  quic  ${playground.quicAddress}\n`)
 
-const client = createClient(playground.rpcUrl)
-for (const text of ['hello', 'from', 'the Node client']) {
-  const started = performance.now()
-  const reply = await client.request(demo.EchoRequest.create({ Text: text }), demo.EchoResponse)
-  const ms = (performance.now() - started).toFixed(2)
-  console.log(
-    `  → EchoRequest "${text}"  ← EchoResponse "${reply.Text}" from ${reply.ServerID} (${ms} ms)`,
-  )
+for (const address of [playground.rpcUrl, playground.httpUrl, playground.quicAddress]) {
+  const client = createClient(address)
+  try {
+    for (const text of ['hello', 'again']) {
+      const started = performance.now()
+      const reply = await client.request(demo.EchoRequest.create({ Text: text }), demo.EchoResponse)
+      const ms = (performance.now() - started).toFixed(2)
+      console.log(`  → EchoRequest "${text}"  ← "${reply.Text}" from ${reply.ServerID} (${ms} ms)`)
+    }
+  } finally {
+    await client.close()
+  }
 }
-await client.close()
+console.log(`\nOr with curl:\n  curl ${playground.httpUrl}echo/hi`)
+console.log(
+  `  curl -H 'content-type: application/json' -d '{"requestId":"1","cmd":"EchoRequest","message":{"Text":"hi"}}' ${playground.httpUrl}`,
+)
 
 if (process.env.DEMO_EXIT) {
   await playground.close()

@@ -24,14 +24,40 @@ describe('playground server', () => {
     expect((await fetch(new URL('/missing', playground.url))).status).toBe(404)
   })
 
-  it('answers EchoRequest over WebSocket on /rpc', async () => {
-    const client = createClient(playground.rpcUrl)
-    try {
-      const reply = await client.request(demo.EchoRequest.create({ Text: 'hi' }), demo.EchoResponse)
-      expect([reply.Text, reply.ServerID]).toEqual(['hi', 'test-edge'])
-      expect(Number(reply.ServedAt)).toBeGreaterThan(Date.UTC(2020, 0))
-    } finally {
-      await client.close()
+  it('answers EchoRequest with the same handler over ws, http and quic', async () => {
+    const addresses = {
+      ws: playground.rpcUrl,
+      http: playground.httpUrl,
+      quic: playground.quicAddress,
     }
+    for (const [gateway, address] of Object.entries(addresses)) {
+      const client = createClient(address)
+      try {
+        const reply = await client.request(
+          demo.EchoRequest.create({ Text: `hi ${gateway}` }),
+          demo.EchoResponse,
+        )
+        expect([reply.Text, reply.ServerID]).toEqual([`hi ${gateway}`, `test-edge via ${gateway}`])
+        expect(Number(reply.ServedAt)).toBeGreaterThan(Date.UTC(2020, 0))
+      } finally {
+        await client.close()
+      }
+    }
+  })
+
+  it('answers the curl lines main.ts prints: REST and a JSON envelope', async () => {
+    const rest = await fetch(new URL('echo/hi%20there', playground.httpUrl))
+    expect(rest.status).toBe(200)
+    expect(await rest.json()).toMatchObject({ Text: 'hi there', ServerID: 'test-edge via http' })
+    const json = await fetch(playground.httpUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ requestId: '1', cmd: 'EchoRequest', message: { Text: 'hi' } }),
+    })
+    expect(await json.json()).toMatchObject({
+      requestId: '1',
+      cmd: 'EchoResponse',
+      message: { Text: 'hi', ServerID: 'test-edge via http' },
+    })
   })
 })

@@ -8,7 +8,7 @@
 
 import { quic } from '@chainsafe/libp2p-quic'
 import { multiaddr } from '@multiformats/multiaddr'
-import { FrameDecoder } from '@rony/envelope'
+import { encodeFrame, FrameDecoder } from '@rony/envelope'
 import { createLibp2p } from 'libp2p'
 import type { QuicDialOptions, QuicStreamEvents, QuicStreamHandle } from './quic.js'
 
@@ -19,22 +19,6 @@ const PROTOCOL = '/rony/1.0.0'
 const CLOSE_NORMAL = 1000
 const CLOSE_PROTOCOL_ERROR = 1002
 const CLOSE_ABNORMAL = 1006
-
-/** Prefixes `payload` with its varint length (the gateway's framing). */
-function frame(payload: Uint8Array): Uint8Array {
-  let length = payload.length
-  let prefix = 1
-  for (let n = length; n > 0x7f; n >>>= 7) prefix++
-  const out = new Uint8Array(prefix + length)
-  let pos = 0
-  while (length > 0x7f) {
-    out[pos++] = (length & 0x7f) | 0x80
-    length >>>= 7
-  }
-  out[pos++] = length
-  out.set(payload, pos)
-  return out
-}
 
 /**
  * Starts a libp2p node of its own (QUIC only, a fresh Ed25519 identity, no listening
@@ -99,7 +83,7 @@ export async function dialQuic(
 
   return {
     send(bytes) {
-      stream.send(frame(bytes))
+      stream.send(encodeFrame(bytes))
     },
     async close() {
       if (ended) return
