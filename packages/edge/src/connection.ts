@@ -9,7 +9,8 @@ export class ConnectionState {
   inFlight = 0
   private connStore: Map<string, unknown> | undefined
   private controller: AbortController | undefined
-  private abortReason: { reason: unknown } | undefined
+  /** Builds the abort reason; set once the connection's work is to be aborted. */
+  private abortReason: (() => unknown) | undefined
 
   constructor(
     readonly conn: GatewayConn,
@@ -27,16 +28,21 @@ export class ConnectionState {
   get signal(): AbortSignal {
     if (!this.controller) {
       this.controller = new AbortController()
-      if (this.abortReason) this.controller.abort(this.abortReason.reason)
+      if (this.abortReason) this.controller.abort(this.abortReason())
     }
     return this.controller.signal
   }
 
-  /** Aborts handlers still running for this connection (and any that look at the signal later). */
-  abort(reason: unknown): void {
+  /**
+   * Aborts handlers still running for this connection (and any that look at the signal
+   * later). The reason is built only if a signal exists or is asked for: most connections
+   * (every HTTP request) close without anyone listening, and an error with a stack trace
+   * costs more than the rest of a small request.
+   */
+  abort(reason: () => unknown): void {
     if (this.abortReason) return
-    this.abortReason = { reason }
-    this.controller?.abort(reason)
+    this.abortReason = reason
+    this.controller?.abort(reason())
   }
 }
 

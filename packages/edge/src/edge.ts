@@ -259,7 +259,7 @@ export class EdgeServer extends EventEmitter<EdgeEvents> implements Startable {
       const reason = new RonyError('E02', 'SERVER', 'the server stopped', {
         code: 'RONY_ERR_STOPPED',
       })
-      for (const state of this.connections.values()) state.abort(reason)
+      for (const state of this.connections.values()) state.abort(() => reason)
       const failures = [
         ...(await settleGateways(this.gateways, (gateway) => gateway.beforeStop?.())),
         ...(await settleGateways(this.gateways, (gateway) => gateway.stop())),
@@ -294,7 +294,7 @@ export class EdgeServer extends EventEmitter<EdgeEvents> implements Startable {
         const state = this.connections.get(conn)
         if (!state) return
         this.connections.delete(conn)
-        state.abort(new RonyError('E02', 'CONNECTION', 'connection closed'))
+        state.abort(connectionClosed)
         this.emit('connection:close', conn, reason)
       },
     }
@@ -333,6 +333,8 @@ async function settleGateways(
   const results = await Promise.allSettled(gateways.map(async (gateway) => step(gateway)))
   return results.flatMap((result) => (result.status === 'rejected' ? [result.reason] : []))
 }
+
+const connectionClosed = (): RonyError => new RonyError('E02', 'CONNECTION', 'connection closed')
 
 function isRawRequestType(type: unknown): type is RawRequestType {
   return typeof (type as RawRequestType).ctor === 'bigint'
