@@ -1,7 +1,7 @@
 import type * as https from 'node:https'
 import type { FastifyCorsOptions } from '@fastify/cors'
 import { DEFAULT_LIMITS } from '@rony/envelope'
-import type { LogFunction, Logger } from '@rony/interface'
+import { disabledLogger, integerOption, type Logger } from '@rony/interface'
 import type { FastifyInstance } from 'fastify'
 
 /** Options of {@link httpGateway}. Every field is optional; defaults in {@link HTTP_GATEWAY_DEFAULTS}. */
@@ -105,22 +105,6 @@ export interface ResolvedOptions {
   readonly logger: Logger
 }
 
-const disabledChannel: LogFunction = Object.assign(() => {}, { enabled: false })
-
-/** A logger that prints nothing and costs one call. */
-export const disabledLogger: Logger = Object.assign(() => {}, {
-  enabled: false,
-  error: disabledChannel,
-  trace: disabledChannel,
-})
-
-function integer(name: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (!Number.isSafeInteger(value) || value < min || value > max) {
-    throw new RangeError(`${name} must be an integer in [${min}, ${max}], got ${String(value)}`)
-  }
-  return value
-}
-
 /** `'/api/'` → `'/api'`; `'/'` stays. */
 function normalizePrefix(prefix: unknown): string {
   if (typeof prefix !== 'string' || !prefix.startsWith('/') || /[?#*:]/.test(prefix)) {
@@ -154,9 +138,13 @@ function resolveMount(init: HttpGatewayInit): Mount {
   return {
     kind: 'standalone',
     host,
-    port: integer('port', init.port ?? d.port, 0, 65_535),
+    port: integerOption('port', init.port ?? d.port, 0, 65_535),
     tls: init.tls,
-    keepAliveTimeout: integer('keepAliveTimeout', init.keepAliveTimeout ?? d.keepAliveTimeout, 1),
+    keepAliveTimeout: integerOption(
+      'keepAliveTimeout',
+      init.keepAliveTimeout ?? d.keepAliveTimeout,
+      1,
+    ),
   }
 }
 
@@ -173,11 +161,11 @@ export function resolveOptions(init: HttpGatewayInit): ResolvedOptions {
     name,
     mount: resolveMount(init),
     prefix: normalizePrefix(init.prefix ?? d.prefix),
-    bodyLimit: integer('bodyLimit', init.bodyLimit ?? d.bodyLimit, 1),
+    bodyLimit: integerOption('bodyLimit', init.bodyLimit ?? d.bodyLimit, 1),
     cors: cors === true ? {} : cors === false ? false : { ...cors },
-    requestTimeout: integer('requestTimeout', init.requestTimeout ?? d.requestTimeout, 1),
-    maxConnections: integer('maxConnections', init.maxConnections ?? d.maxConnections, 1),
-    stopTimeout: integer('stopTimeout', init.stopTimeout ?? d.stopTimeout, 0),
+    requestTimeout: integerOption('requestTimeout', init.requestTimeout ?? d.requestTimeout, 1),
+    maxConnections: integerOption('maxConnections', init.maxConnections ?? d.maxConnections, 1),
+    stopTimeout: integerOption('stopTimeout', init.stopTimeout ?? d.stopTimeout, 0),
     logger: init.logger ?? disabledLogger,
   }
 }

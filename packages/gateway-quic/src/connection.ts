@@ -7,7 +7,13 @@ import {
   type RonyError,
   rony,
 } from '@rony/envelope'
-import type { CloseReason, GatewayConn, PayloadFormat, RequestMeta } from '@rony/interface'
+import {
+  type CloseReason,
+  type GatewayConn,
+  type PayloadFormat,
+  type RequestMeta,
+  truncateCloseReason,
+} from '@rony/interface'
 import { QUIC_CLOSE_CODES, type ResolvedQuicOptions } from './options.js'
 
 /** What a connection needs from the gateway that accepted it. */
@@ -15,17 +21,6 @@ export interface ConnHost {
   readonly opts: ResolvedQuicOptions
   dispatchMessage(conn: QuicConn, data: Uint8Array, meta: RequestMeta): void
   connClosed(conn: QuicConn, reason: CloseReason): void
-}
-
-const encoder = new TextEncoder()
-const reasonBuffer = new Uint8Array(123)
-
-/** Cuts a close reason to 123 bytes of UTF-8 without splitting a character. */
-export function truncateReason(reason: string): string {
-  // A UTF-16 code unit is at most 3 UTF-8 bytes, so 41 units always fit.
-  if (reason.length <= 41) return reason
-  const { read } = encoder.encodeInto(reason, reasonBuffer)
-  return read === reason.length ? reason : reason.slice(0, read)
 }
 
 /** A QUIC application error code: a non-negative integer below 2^62 (RFC 9000 varint). */
@@ -123,7 +118,11 @@ export class QuicConn implements GatewayConn {
 
   close(code: number = QUIC_CLOSE_CODES.NORMAL, reason = ''): void {
     if (this.closed) return
-    this.markClosing({ initiator: 'local', code: checkCode(code), reason: truncateReason(reason) })
+    this.markClosing({
+      initiator: 'local',
+      code: checkCode(code),
+      reason: truncateCloseReason(reason),
+    })
     this.endStream()
   }
 
@@ -190,7 +189,7 @@ export class QuicConn implements GatewayConn {
       : {
           initiator: 'error',
           code: QUIC_CLOSE_CODES.PROTOCOL_ERROR,
-          reason: truncateReason(error.message),
+          reason: truncateCloseReason(error.message),
           error,
         }
     try {

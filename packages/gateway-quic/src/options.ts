@@ -1,7 +1,7 @@
 import type { QuicOptions } from '@chainsafe/libp2p-quic'
 import type { PrivateKey } from '@libp2p/interface'
 import { DEFAULT_LIMITS } from '@rony/envelope'
-import type { LogFunction, Logger } from '@rony/interface'
+import { disabledLogger, integerOption, type Logger } from '@rony/interface'
 
 /**
  * QUIC application codes the gateway reports in `onClose` (`CloseReason.code`) and accepts
@@ -152,22 +152,6 @@ export const QUIC_GATEWAY_DEFAULTS = Object.freeze({
   nodeStopTimeout: 2_000,
 })
 
-const disabledChannel: LogFunction = Object.assign(() => {}, { enabled: false })
-
-/** A logger that prints nothing and costs one call. */
-export const disabledLogger: Logger = Object.assign(() => {}, {
-  enabled: false,
-  error: disabledChannel,
-  trace: disabledChannel,
-})
-
-function integer(name: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (!Number.isSafeInteger(value) || value < min || value > max) {
-    throw new RangeError(`${name} must be an integer in [${min}, ${max}], got ${String(value)}`)
-  }
-  return value
-}
-
 /** Merges `init` over the defaults (without mutating it) and rejects nonsense early. */
 export function resolveOptions(init: QuicGatewayInit): ResolvedQuicOptions {
   const d = QUIC_GATEWAY_DEFAULTS
@@ -181,41 +165,41 @@ export function resolveOptions(init: QuicGatewayInit): ResolvedQuicOptions {
   if (listen.length === 0 || listen.some((a) => typeof a !== 'string' || !a.startsWith('/'))) {
     throw new TypeError('listen must be a non-empty list of multiaddrs')
   }
-  const highWaterMark = integer('highWaterMark', init.highWaterMark ?? d.highWaterMark, 1)
+  const highWaterMark = integerOption('highWaterMark', init.highWaterMark ?? d.highWaterMark, 1)
   return {
     name,
     listen,
     privateKey: init.privateKey,
     protocol,
     // A varint prefix of up to 5 bytes carries at most 2^32 − 1 (FrameDecoder's bound).
-    maxMessageSize: integer(
+    maxMessageSize: integerOption(
       'maxMessageSize',
       init.maxMessageSize ?? d.maxMessageSize,
       1,
       2 ** 32 - 1,
     ),
-    maxConnections: integer('maxConnections', init.maxConnections ?? d.maxConnections, 1),
-    maxStreams: integer('maxStreams', init.maxStreams ?? d.maxStreams, 1, 65_535),
-    inboundConnectionThreshold: integer(
+    maxConnections: integerOption('maxConnections', init.maxConnections ?? d.maxConnections, 1),
+    maxStreams: integerOption('maxStreams', init.maxStreams ?? d.maxStreams, 1, 65_535),
+    inboundConnectionThreshold: integerOption(
       'inboundConnectionThreshold',
       init.inboundConnectionThreshold ?? d.inboundConnectionThreshold,
       1,
     ),
-    maxIncomingPendingConnections: integer(
+    maxIncomingPendingConnections: integerOption(
       'maxIncomingPendingConnections',
       init.maxIncomingPendingConnections ?? d.maxIncomingPendingConnections,
       1,
     ),
-    idleTimeout: integer('idleTimeout', init.idleTimeout ?? d.idleTimeout, 0),
+    idleTimeout: integerOption('idleTimeout', init.idleTimeout ?? d.idleTimeout, 0),
     highWaterMark,
-    maxBufferedBytes: integer(
+    maxBufferedBytes: integerOption(
       'maxBufferedBytes',
       init.maxBufferedBytes ?? d.maxBufferedBytes,
       highWaterMark,
     ),
-    closeTimeout: integer('closeTimeout', init.closeTimeout ?? d.closeTimeout, 1),
-    stopTimeout: integer('stopTimeout', init.stopTimeout ?? d.stopTimeout, 0),
-    nodeStopTimeout: integer('nodeStopTimeout', init.nodeStopTimeout ?? d.nodeStopTimeout, 1),
+    closeTimeout: integerOption('closeTimeout', init.closeTimeout ?? d.closeTimeout, 1),
+    stopTimeout: integerOption('stopTimeout', init.stopTimeout ?? d.stopTimeout, 0),
+    nodeStopTimeout: integerOption('nodeStopTimeout', init.nodeStopTimeout ?? d.nodeStopTimeout, 1),
     transport: { ...init.transport },
     logger: init.logger ?? disabledLogger,
   }

@@ -1,5 +1,11 @@
 import { C_Error, encodeEnvelope, RonyError, rony } from '@rony/envelope'
-import type { CloseReason, GatewayConn, PayloadFormat, RequestMeta } from '@rony/interface'
+import {
+  type CloseReason,
+  type GatewayConn,
+  type PayloadFormat,
+  type RequestMeta,
+  truncateCloseReason,
+} from '@rony/interface'
 import type { RawData, WebSocket } from 'ws'
 import type { ResolvedConnectionOptions } from './options.js'
 
@@ -43,17 +49,6 @@ export function isSendableCloseCode(code: number): boolean {
     (code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006) ||
     (code >= 3000 && code <= 4999)
   )
-}
-
-const encoder = new TextEncoder()
-const reasonBuffer = new Uint8Array(123)
-
-/** Cuts a close reason to 123 bytes of UTF-8 without splitting a character. */
-export function truncateReason(reason: string): string {
-  // A UTF-16 code unit is at most 3 UTF-8 bytes, so 41 units always fit.
-  if (reason.length <= 41) return reason
-  const { read } = encoder.encodeInto(reason, reasonBuffer)
-  return read === reason.length ? reason : reason.slice(0, read)
 }
 
 /** ws error codes → the close code ws sent for them; message-size errors are local limits. */
@@ -172,7 +167,7 @@ export class WsConn implements GatewayConn {
   close(code = 1000, reason = ''): void {
     if (this.closed) return
     if (!isSendableCloseCode(code)) throw new RangeError(`invalid WebSocket close code ${code}`)
-    const truncated = truncateReason(reason)
+    const truncated = truncateCloseReason(reason)
     this.markClosing({ initiator: 'local', code, reason: truncated })
     // Read again so the peer's close frame can arrive and finish the handshake.
     if (this.paused) this.ws.resume()

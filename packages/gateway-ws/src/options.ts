@@ -2,7 +2,7 @@ import type * as http from 'node:http'
 import type * as https from 'node:https'
 import type { ZlibOptions } from 'node:zlib'
 import { DEFAULT_LIMITS } from '@rony/envelope'
-import type { LogFunction, Logger } from '@rony/interface'
+import { disabledLogger, integerOption, type Logger } from '@rony/interface'
 
 /**
  * permessage-deflate parameters, as `ws` takes them (declared here so that this package's
@@ -144,22 +144,6 @@ export const WS_GATEWAY_DEFAULTS = Object.freeze({
   stopTimeout: 2_000,
 })
 
-const disabledChannel: LogFunction = Object.assign(() => {}, { enabled: false })
-
-/** A logger that prints nothing and costs one call. */
-export const disabledLogger: Logger = Object.assign(() => {}, {
-  enabled: false,
-  error: disabledChannel,
-  trace: disabledChannel,
-})
-
-function integer(name: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (!Number.isSafeInteger(value) || value < min || value > max) {
-    throw new RangeError(`${name} must be an integer in [${min}, ${max}], got ${String(value)}`)
-  }
-  return value
-}
-
 /** Merges `init` over the defaults (without mutating it) and rejects nonsense early. */
 export function resolveConnectionOptions(init: WsConnectionInit): ResolvedConnectionOptions {
   const d = WS_GATEWAY_DEFAULTS
@@ -169,8 +153,8 @@ export function resolveConnectionOptions(init: WsConnectionInit): ResolvedConnec
   }
   const name = init.name ?? d.name
   if (typeof name !== 'string' || name.length === 0) throw new TypeError('name must be non-empty')
-  const highWaterMark = integer('highWaterMark', init.highWaterMark ?? d.highWaterMark, 1)
-  const maxBufferedBytes = integer(
+  const highWaterMark = integerOption('highWaterMark', init.highWaterMark ?? d.highWaterMark, 1)
+  const maxBufferedBytes = integerOption(
     'maxBufferedBytes',
     init.maxBufferedBytes ?? d.maxBufferedBytes,
     highWaterMark,
@@ -178,15 +162,15 @@ export function resolveConnectionOptions(init: WsConnectionInit): ResolvedConnec
   return {
     name,
     path,
-    maxPayload: integer('maxPayload', init.maxPayload ?? d.maxPayload, 1),
+    maxPayload: integerOption('maxPayload', init.maxPayload ?? d.maxPayload, 1),
     perMessageDeflate: init.perMessageDeflate ?? d.perMessageDeflate,
-    pingInterval: integer('pingInterval', init.pingInterval ?? d.pingInterval, 0),
-    idleTimeout: integer('idleTimeout', init.idleTimeout ?? d.idleTimeout, 0),
-    maxConnections: integer('maxConnections', init.maxConnections ?? d.maxConnections, 1),
+    pingInterval: integerOption('pingInterval', init.pingInterval ?? d.pingInterval, 0),
+    idleTimeout: integerOption('idleTimeout', init.idleTimeout ?? d.idleTimeout, 0),
+    maxConnections: integerOption('maxConnections', init.maxConnections ?? d.maxConnections, 1),
     highWaterMark,
     maxBufferedBytes,
-    closeTimeout: integer('closeTimeout', init.closeTimeout ?? d.closeTimeout, 1),
-    stopTimeout: integer('stopTimeout', init.stopTimeout ?? d.stopTimeout, 0),
+    closeTimeout: integerOption('closeTimeout', init.closeTimeout ?? d.closeTimeout, 1),
+    stopTimeout: integerOption('stopTimeout', init.stopTimeout ?? d.stopTimeout, 0),
     logger: init.logger ?? disabledLogger,
   }
 }
@@ -211,6 +195,6 @@ export function resolveServerOptions(init: WsGatewayInit): ServerOptions {
   }
   const host = init.host ?? WS_GATEWAY_DEFAULTS.host
   if (typeof host !== 'string' || host.length === 0) throw new TypeError('host must be non-empty')
-  const port = integer('port', init.port ?? WS_GATEWAY_DEFAULTS.port, 0, 65_535)
+  const port = integerOption('port', init.port ?? WS_GATEWAY_DEFAULTS.port, 0, 65_535)
   return { kind: 'standalone', host, port, tls: init.tls }
 }

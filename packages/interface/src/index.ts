@@ -101,6 +101,7 @@ export type {
 export type { AbortOptions, Startable } from './lifecycle.js'
 export { isStartable } from './lifecycle.js'
 export type { ComponentLogger, LogFunction, Logger } from './logger.js'
+export { disabledLogger } from './logger.js'
 export type {
   LeaveReason,
   Member,
@@ -108,4 +109,5 @@ export type {
   Membership,
   MembershipEvents,
 } from './membership.js'
+export { integerOption, truncateCloseReason } from './options.js'
 export type { MessageStream, PacketTransport, StreamTransport } from './transport.js'

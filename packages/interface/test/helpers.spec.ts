@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest'
+import { disabledLogger, integerOption, truncateCloseReason } from '../src/index.js'
+
+describe('integerOption', () => {
+  it('returns integers within the range and names the option otherwise', () => {
+    expect(integerOption('port', 0, 0, 65535)).toBe(0)
+    expect(integerOption('limit', 2 ** 53 - 1, 1)).toBe(2 ** 53 - 1)
+    for (const bad of [-1, 65536, 1.5, Number.NaN, Number.POSITIVE_INFINITY, '80' as never]) {
+      expect(() => integerOption('port', bad, 0, 65535)).toThrow(
+        /^port must be an integer in \[0, 65535\], got /,
+      )
+    }
+  })
+})
+
+describe('truncateCloseReason', () => {
+  const utf8 = (s: string): number => new TextEncoder().encode(s).length
+
+  it('keeps reasons of up to 123 bytes and cuts longer ones at a character boundary', () => {
+    expect(truncateCloseReason('bye')).toBe('bye')
+    expect(truncateCloseReason('a'.repeat(123))).toBe('a'.repeat(123))
+    expect(truncateCloseReason('a'.repeat(124))).toBe('a'.repeat(123))
+    // 3-byte characters: 41 fit (123 bytes), the 42nd does not.
+    expect(truncateCloseReason('€'.repeat(50))).toBe('€'.repeat(41))
+    // A surrogate pair (4 bytes) is never split.
+    const cut = truncateCloseReason(`${'a'.repeat(121)}😀b`)
+    expect(cut).toBe('a'.repeat(121))
+    expect(utf8(cut)).toBeLessThanOrEqual(123)
+  })
+})
+
+describe('disabledLogger', () => {
+  it('is disabled on every channel and accepts calls', () => {
+    expect([
+      disabledLogger.enabled,
+      disabledLogger.error.enabled,
+      disabledLogger.trace.enabled,
+    ]).toEqual([false, false, false])
+    expect(() => disabledLogger('x %s', 1)).not.toThrow()
+  })
+})
