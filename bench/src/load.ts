@@ -209,6 +209,48 @@ export interface PhaseResult {
 }
 
 /**
+ * `workers` loops, each awaiting one `request()` at a time, until `limits.count` requests
+ * were sent or `limits.maxMs` passed (then `capped`). `request` resolves true for a good
+ * reply; 100 bad ones end the phase. Latencies are of the good replies, in µs.
+ */
+export async function requestLoops(
+  workers: number,
+  limits: PhaseLimits,
+  request: () => Promise<boolean>,
+): Promise<PhaseResult> {
+  const latencies = new Float64Array(limits.count)
+  let sent = 0
+  let completed = 0
+  let bad = 0
+  let capped = false
+  const start = performance.now()
+  const deadline = start + limits.maxMs
+  let end = start
+  const worker = async (): Promise<void> => {
+    while (sent < limits.count && bad < 100) {
+      if (performance.now() > deadline) {
+        capped = true
+        return
+      }
+      sent++
+      const t = performance.now()
+      const ok = await request()
+      end = performance.now()
+      if (ok) latencies[completed++] = (end - t) * 1000
+      else bad++
+    }
+  }
+  await Promise.all(Array.from({ length: workers }, worker))
+  return {
+    completed,
+    bad,
+    elapsedMs: end - start,
+    capped,
+    latenciesUs: latencies.subarray(0, completed),
+  }
+}
+
+/**
  * Keeps `window` requests in flight on each socket: sends `window` frames, then one more
  * per reply, until `count` requests completed (or `maxMs` passed, then it only drains).
  * Every request is the same `request` bytes; a socket's replies come back in order, so the

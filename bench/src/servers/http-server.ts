@@ -9,13 +9,7 @@
  * ready, answers `{ type: 'stats' }` over IPC with its memory and CPU time, exits on
  * SIGTERM/SIGINT or when the parent goes away.
  */
-
-const kind = process.argv[2]
-
-interface Running {
-  port: number
-  stop(): Promise<void>
-}
+import { type Running, serve } from './serve.ts'
 
 async function startRony(): Promise<Running> {
   const [{ createEdge }, { httpGateway }, { registerTestServices }] = await Promise.all([
@@ -64,49 +58,4 @@ async function startRaw(): Promise<Running> {
   }
 }
 
-let running: Running | undefined
-let exiting = false
-
-async function exit(code: number): Promise<void> {
-  if (exiting) return
-  exiting = true
-  const hardStop = setTimeout(() => process.exit(code), 3000)
-  hardStop.unref()
-  try {
-    await running?.stop()
-  } catch {
-    // exiting anyway
-  }
-  process.exit(code)
-}
-
-process.once('SIGTERM', () => void exit(0))
-process.once('SIGINT', () => void exit(0))
-process.on('disconnect', () => void exit(0))
-
-process.on('message', (message: { type?: string }) => {
-  if (message?.type !== 'stats') return
-  const usage = process.memoryUsage()
-  const cpu = process.cpuUsage()
-  process.send?.({
-    type: 'stats',
-    cpuUs: cpu.user + cpu.system,
-    rss: usage.rss,
-    heapUsed: usage.heapUsed,
-    newSpace: 0,
-    external: usage.external,
-    arrayBuffers: usage.arrayBuffers,
-    gc: false,
-  })
-})
-
-try {
-  if (kind === 'rony') running = await startRony()
-  else if (kind === 'fastify') running = await startFastify()
-  else if (kind === 'raw') running = await startRaw()
-  else throw new Error(`usage: http-server.ts rony|fastify|raw (got ${kind})`)
-  process.stdout.write(`${JSON.stringify({ port: running.port })}\n`)
-} catch (error) {
-  console.error(error)
-  await exit(1)
-}
+await serve('http-server.ts', { rony: startRony, fastify: startFastify, raw: startRaw })

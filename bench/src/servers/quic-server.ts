@@ -8,13 +8,7 @@
  * Same IPC protocol as ws-server.ts: `{ type: 'stats', gc }` is answered with memory and
  * CPU figures. Exits on SIGTERM/SIGINT and when the parent goes away, bounded in time.
  */
-
-const kind = process.argv[2]
-
-interface Running {
-  port: number
-  stop(): Promise<void>
-}
+import { type Running, serve } from './serve.ts'
 
 async function startRony(): Promise<Running> {
   const [{ createEdge }, { quicGateway }, { registerTestServices }] = await Promise.all([
@@ -32,47 +26,4 @@ async function startRony(): Promise<Running> {
   return { port, stop: () => edge.stop() }
 }
 
-let running: Running | undefined
-let exiting = false
-
-async function exit(code: number): Promise<void> {
-  if (exiting) return
-  exiting = true
-  const hardStop = setTimeout(() => process.exit(code), 3000)
-  hardStop.unref()
-  try {
-    await running?.stop()
-  } catch {
-    // exiting anyway
-  }
-  process.exit(code)
-}
-
-process.once('SIGTERM', () => void exit(0))
-process.once('SIGINT', () => void exit(0))
-process.on('disconnect', () => void exit(0))
-
-process.on('message', (message: { type?: string }) => {
-  if (message?.type !== 'stats') return
-  const usage = process.memoryUsage()
-  const cpu = process.cpuUsage()
-  process.send?.({
-    type: 'stats',
-    cpuUs: cpu.user + cpu.system,
-    rss: usage.rss,
-    heapUsed: usage.heapUsed,
-    newSpace: 0,
-    external: usage.external,
-    arrayBuffers: usage.arrayBuffers,
-    gc: false,
-  })
-})
-
-try {
-  if (kind === 'rony') running = await startRony()
-  else throw new Error(`usage: quic-server.ts rony (got ${kind})`)
-  process.stdout.write(`${JSON.stringify({ port: running.port })}\n`)
-} catch (error) {
-  console.error(error)
-  await exit(1)
-}
+await serve('quic-server.ts', { rony: startRony })

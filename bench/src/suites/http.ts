@@ -1,5 +1,4 @@
 import * as http from 'node:http'
-import { performance } from 'node:perf_hooks'
 import { constructorOf, decodeEnvelope, encodeEnvelope } from '@rony/envelope'
 import { Echo } from '@rony/testing'
 import {
@@ -14,6 +13,7 @@ import {
   type PhaseResult,
   pairedRatios,
   ratioText,
+  requestLoops,
   roundOf,
   rowMedian,
   type ServerProcess,
@@ -112,43 +112,14 @@ function once(agent: http.Agent, target: Target): Promise<boolean> {
   })
 }
 
-/** `concurrency` workers, one request each at a time, until `count` completed or `maxMs` passed. */
-async function phase(
+/** `concurrency` workers, one request each at a time (see `requestLoops`). */
+function phase(
   agent: http.Agent,
   target: Target,
   concurrency: number,
   limits: PhaseLimits,
 ): Promise<PhaseResult> {
-  const latencies = new Float64Array(limits.count)
-  let sent = 0
-  let completed = 0
-  let bad = 0
-  let capped = false
-  const start = performance.now()
-  const deadline = start + limits.maxMs
-  let end = start
-  const worker = async (): Promise<void> => {
-    while (sent < limits.count && bad < 100) {
-      if (performance.now() > deadline) {
-        capped = true
-        return
-      }
-      sent++
-      const t = performance.now()
-      const ok = await once(agent, target)
-      end = performance.now()
-      if (ok) latencies[completed++] = (end - t) * 1000
-      else bad++
-    }
-  }
-  await Promise.all(Array.from({ length: concurrency }, worker))
-  return {
-    completed,
-    bad,
-    elapsedMs: end - start,
-    capped,
-    latenciesUs: latencies.subarray(0, completed),
-  }
+  return requestLoops(concurrency, limits, () => once(agent, target))
 }
 
 async function measure(server: ServerProcess, rony: boolean, shape: Shape): Promise<PhaseResult> {

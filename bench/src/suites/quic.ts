@@ -1,7 +1,4 @@
-import { performance } from 'node:perf_hooks'
-import { type Client, createClient, type WebSocketConstructor } from '@rony/client'
-import { Echo, EchoReply } from '@rony/testing'
-import WebSocket from 'ws'
+import { measureClient } from '../client-phase.ts'
 import {
   findRow,
   type GoalLine,
@@ -12,7 +9,6 @@ import {
   median,
   mib,
   type PhaseLimits,
-  type PhaseResult,
   pairedRatios,
   ratioText,
   roundOf,
@@ -28,7 +24,6 @@ import {
  * pipelined throughput, side by side in rotated order, ratios against ws per round.
  */
 
-const payload = Uint8Array.from({ length: 64 }, (_, i) => (i * 37 + 11) & 0xff)
 const QUIC_SERVER = new URL('../servers/quic-server.ts', import.meta.url).pathname
 
 const WS = 'rony ws + @rony/client'
@@ -64,69 +59,6 @@ const SHAPES: Shape[] = [
   },
 ]
 
-/** `workers` loops, each awaiting one `client.request` at a time, until `count` or `maxMs`. */
-async function clientPhase(
-  client: Client,
-  workers: number,
-  limits: PhaseLimits,
-): Promise<PhaseResult> {
-  const message = Echo.create({ Payload: payload })
-  const latencies = new Float64Array(limits.count)
-  let sent = 0
-  let completed = 0
-  let bad = 0
-  let capped = false
-  const start = performance.now()
-  const deadline = start + limits.maxMs
-  let end = start
-  const worker = async (): Promise<void> => {
-    while (sent < limits.count && bad < 100) {
-      if (performance.now() > deadline) {
-        capped = true
-        return
-      }
-      sent++
-      const t = performance.now()
-      try {
-        const reply = await client.request(message, EchoReply, { timeout: 5_000 })
-        end = performance.now()
-        if (reply.Payload.length === payload.length) latencies[completed++] = (end - t) * 1000
-        else bad++
-      } catch {
-        end = performance.now()
-        bad++
-      }
-    }
-  }
-  await Promise.all(Array.from({ length: workers }, worker))
-  if (bad >= 100) throw new Error(`@rony/client: ${bad} failed requests`)
-  return {
-    completed,
-    bad,
-    elapsedMs: end - start,
-    capped,
-    latenciesUs: latencies.subarray(0, completed),
-  }
-}
-
-async function measure(server: ServerProcess, url: string, shape: Shape): Promise<PhaseResult> {
-  const client = createClient(url, {
-    WebSocket: WebSocket as unknown as WebSocketConstructor,
-    reconnect: false,
-    keepalive: false,
-  })
-  try {
-    await client.connect({ timeout: 10_000 })
-    await clientPhase(client, shape.window, shape.warmup)
-    const before = (await server.stats()).cpuUs
-    const phase = await clientPhase(client, shape.window, shape.limits)
-    phase.serverCpuUs = (await server.stats()).cpuUs - before
-    return phase
-  } finally {
-    await client.close()
-  }
-}
-
 async function run(): Promise<string> {
   let ws: ServerProcess | undefined
   let quic: ServerProcess | undefined
@@ -156,7 +88,13 @@ async function run(): Promise<string> {
         const order = round % 2 === 0 ? [WS, QUIC] : [QUIC, WS]
         for (const subject of order) {
           const server = servers.get(subject) as ServerProcess
-          const phase = await measure(server, urls.get(subject) as string, shape)
+          const phase = await measureClient(
+            server,
+            urls.get(subject) as string,
+            shape.window,
+            shape.warmup,
+            shape.limits,
+          )
           const row = byShape.get(subject) as LoadRow
           row.rounds.push(roundOf(phase))
           row.rss = (await server.stats()).rss

@@ -1,8 +1,7 @@
-import { performance } from 'node:perf_hooks'
-import { type Client, createClient, type WebSocketConstructor } from '@rony/client'
 import { constructorOf, decodeEnvelope, encodeEnvelope } from '@rony/envelope'
-import { Echo, EchoReply } from '@rony/testing'
-import WebSocket from 'ws'
+import { Echo } from '@rony/testing'
+import type WebSocket from 'ws'
+import { CLIENT_PAYLOAD, measureClient } from '../client-phase.ts'
 import {
   findRow,
   type GoalLine,
@@ -35,11 +34,10 @@ import {
 
 const C_Echo = constructorOf('Echo')
 const C_EchoReply = constructorOf('EchoReply')
-const payload = Uint8Array.from({ length: 64 }, (_, i) => (i * 37 + 11) & 0xff)
 const request = encodeEnvelope({
   ctor: C_Echo,
   requestId: 0x1234_5678n,
-  message: Echo.encode({ Payload: payload }).finish(),
+  message: Echo.encode({ Payload: CLIENT_PAYLOAD }).finish(),
 })
 
 /** Replies are checked the same way for both servers: decode the envelope, compare ctor. */
@@ -121,69 +119,6 @@ async function measureRaw(server: ServerProcess, shape: Shape, ctor: bigint): Pr
   }
 }
 
-/** `workers` loops, each awaiting one `client.request` at a time, until `count` or `maxMs`. */
-async function clientPhase(
-  client: Client,
-  workers: number,
-  limits: PhaseLimits,
-): Promise<PhaseResult> {
-  const message = Echo.create({ Payload: payload })
-  const latencies = new Float64Array(limits.count)
-  let sent = 0
-  let completed = 0
-  let bad = 0
-  let capped = false
-  const start = performance.now()
-  const deadline = start + limits.maxMs
-  let end = start
-  const worker = async (): Promise<void> => {
-    while (sent < limits.count && bad < 100) {
-      if (performance.now() > deadline) {
-        capped = true
-        return
-      }
-      sent++
-      const t = performance.now()
-      try {
-        const reply = await client.request(message, EchoReply, { timeout: 5_000 })
-        end = performance.now()
-        if (reply.Payload.length === payload.length) latencies[completed++] = (end - t) * 1000
-        else bad++
-      } catch {
-        end = performance.now()
-        bad++
-      }
-    }
-  }
-  await Promise.all(Array.from({ length: workers }, worker))
-  if (bad >= 100) throw new Error(`@rony/client: ${bad} failed requests`)
-  return {
-    completed,
-    bad,
-    elapsedMs: end - start,
-    capped,
-    latenciesUs: latencies.subarray(0, completed),
-  }
-}
-
-async function measureClient(server: ServerProcess, shape: Shape): Promise<PhaseResult> {
-  const client = createClient(server.url, {
-    WebSocket: WebSocket as unknown as WebSocketConstructor,
-    reconnect: false,
-    keepalive: false,
-  })
-  try {
-    await client.connect({ timeout: 10_000 })
-    await clientPhase(client, shape.window, shape.warmup)
-    const before = (await server.stats()).cpuUs
-    const phase = await clientPhase(client, shape.window, shape.limits)
-    phase.serverCpuUs = (await server.stats()).cpuUs - before
-    return phase
-  } finally {
-    await client.close()
-  }
-}
-
 async function run(): Promise<string> {
   let raw: ServerProcess | undefined
   let rony: ServerProcess | undefined
@@ -211,7 +146,7 @@ async function run(): Promise<string> {
               ? await measureRaw(raw, shape, C_Echo)
               : subject === RONY
                 ? await measureRaw(rony, shape, C_EchoReply)
-                : await measureClient(rony, shape)
+                : await measureClient(rony, rony.url, shape.window, shape.warmup, shape.limits)
           const row = byShape.get(subject) as LoadRow
           row.rounds.push(roundOf(phase))
           row.rss = (await server.stats()).rss
