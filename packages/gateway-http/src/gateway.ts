@@ -6,6 +6,7 @@ import {
   type Gateway,
   type GatewayFeatures,
   type GatewayHandlers,
+  Lifecycle,
   type Logger,
   type RestRoute,
 } from '@rony/interface'
@@ -42,8 +43,10 @@ class HttpGateway implements Gateway, ConnHost, RouteHost {
   private app: FastifyInstance | undefined = undefined
   /** The REST routes the plugin mounted (plugin mode: fixed once the app booted). */
   private mounted: readonly RestRoute[] | undefined = undefined
-  private startPromise: Promise<void> | undefined = undefined
-  private stopPromise: Promise<void> | undefined = undefined
+  private readonly lifecycle = new Lifecycle({
+    start: () => this.doStart(),
+    stop: () => this.doStop(),
+  })
   private sweepTimer: ReturnType<typeof setInterval> | undefined = undefined
   private onEmpty: (() => void) | undefined = undefined
 
@@ -103,12 +106,7 @@ class HttpGateway implements Gateway, ConnHost, RouteHost {
   }
 
   start(): Promise<void> {
-    if (this.stopPromise !== undefined) return this.stopPromise.then(() => this.start())
-    this.startPromise ??= this.doStart().catch((err: unknown) => {
-      this.startPromise = undefined
-      throw err
-    })
-    return this.startPromise
+    return this.lifecycle.start()
   }
 
   private async doStart(): Promise<void> {
@@ -158,19 +156,7 @@ class HttpGateway implements Gateway, ConnHost, RouteHost {
   }
 
   stop(): Promise<void> {
-    if (this.stopPromise !== undefined) return this.stopPromise
-    const started = this.startPromise
-    if (started === undefined) return Promise.resolve()
-    this.stopPromise = started
-      .then(
-        () => this.doStop(),
-        () => {}, // a failed start left nothing to stop
-      )
-      .finally(() => {
-        this.startPromise = undefined
-        this.stopPromise = undefined
-      })
-    return this.stopPromise
+    return this.lifecycle.stop()
   }
 
   private async doStop(): Promise<void> {

@@ -5,6 +5,7 @@ import {
   type Gateway,
   type GatewayFeatures,
   type GatewayHandlers,
+  Lifecycle,
   type Logger,
   type RequestMeta,
 } from '@rony/interface'
@@ -41,8 +42,10 @@ class QuicGateway implements Gateway, ConnHost {
   private node: Libp2p | undefined = undefined
   private nextId = 1
   private running = false
-  private startPromise: Promise<void> | undefined = undefined
-  private stopPromise: Promise<void> | undefined = undefined
+  private readonly lifecycle = new Lifecycle({
+    start: () => this.doStart(),
+    stop: () => this.doStop(),
+  })
   private sweepTimer: ReturnType<typeof setInterval> | undefined = undefined
   private onEmpty: (() => void) | undefined = undefined
 
@@ -69,12 +72,7 @@ class QuicGateway implements Gateway, ConnHost {
   }
 
   start(): Promise<void> {
-    if (this.stopPromise !== undefined) return this.stopPromise.then(() => this.start())
-    this.startPromise ??= this.doStart().catch((err: unknown) => {
-      this.startPromise = undefined
-      throw err
-    })
-    return this.startPromise
+    return this.lifecycle.start()
   }
 
   private async doStart(): Promise<void> {
@@ -106,19 +104,7 @@ class QuicGateway implements Gateway, ConnHost {
   }
 
   stop(): Promise<void> {
-    if (this.stopPromise !== undefined) return this.stopPromise
-    const started = this.startPromise
-    if (started === undefined) return Promise.resolve()
-    this.stopPromise = started
-      .then(
-        () => this.doStop(),
-        () => {}, // a failed start left nothing to stop
-      )
-      .finally(() => {
-        this.startPromise = undefined
-        this.stopPromise = undefined
-      })
-    return this.stopPromise
+    return this.lifecycle.stop()
   }
 
   private async doStop(): Promise<void> {

@@ -6,6 +6,7 @@ import {
   type Gateway,
   type GatewayFeatures,
   type GatewayHandlers,
+  Lifecycle,
   type Logger,
   type RequestMeta,
 } from '@rony/interface'
@@ -35,8 +36,10 @@ export abstract class WsGatewayBase implements Gateway, ConnHost {
   protected readonly conns = new Set<WsConn>()
   private nextId = 1
   private running = false
-  private startPromise: Promise<void> | undefined = undefined
-  private stopPromise: Promise<void> | undefined = undefined
+  private readonly lifecycle = new Lifecycle({
+    start: () => this.doStart(),
+    stop: () => this.doStop(),
+  })
   private sweepTimer: ReturnType<typeof setInterval> | undefined = undefined
   private nextPingAt = 0
   private onEmpty: (() => void) | undefined = undefined
@@ -70,12 +73,7 @@ export abstract class WsGatewayBase implements Gateway, ConnHost {
   }
 
   start(): Promise<void> {
-    if (this.stopPromise !== undefined) return this.stopPromise.then(() => this.start())
-    this.startPromise ??= this.doStart().catch((err: unknown) => {
-      this.startPromise = undefined
-      throw err
-    })
-    return this.startPromise
+    return this.lifecycle.start()
   }
 
   private async doStart(): Promise<void> {
@@ -106,19 +104,7 @@ export abstract class WsGatewayBase implements Gateway, ConnHost {
   }
 
   stop(): Promise<void> {
-    if (this.stopPromise !== undefined) return this.stopPromise
-    const started = this.startPromise
-    if (started === undefined) return Promise.resolve()
-    this.stopPromise = started
-      .then(
-        () => this.doStop(),
-        () => {}, // a failed start left nothing to stop
-      )
-      .finally(() => {
-        this.startPromise = undefined
-        this.stopPromise = undefined
-      })
-    return this.stopPromise
+    return this.lifecycle.stop()
   }
 
   private async doStop(): Promise<void> {

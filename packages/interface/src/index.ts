@@ -99,7 +99,7 @@ export type {
   RestRoute,
 } from './gateway.js'
 export type { AbortOptions, Startable } from './lifecycle.js'
-export { isStartable } from './lifecycle.js'
+export { isStartable, Lifecycle } from './lifecycle.js'
 export type { ComponentLogger, LogFunction, Logger } from './logger.js'
 export { disabledLogger } from './logger.js'
 export type {

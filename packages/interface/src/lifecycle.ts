@@ -148,3 +148,54 @@ export interface AbortOptions {
    */
   signal?: AbortSignal | undefined
 }
+
+/**
+ * The start/stop bookkeeping a {@link Startable} needs, around the component's own
+ * `start` and `stop` steps: concurrent `start()` calls share one attempt and a failed one
+ * may be retried; `stop()` waits for a start in progress, is a no-op when not started, and
+ * concurrent calls share one stop; a `start()` during a stop starts again after it.
+ *
+ * @example
+ * ```ts
+ * class MyServer implements Startable {
+ *   private readonly lifecycle = new Lifecycle({
+ *     start: () => this.listen(),
+ *     stop: () => this.close(),
+ *   })
+ *   start = (): Promise<void> => this.lifecycle.start()
+ *   stop = (): Promise<void> => this.lifecycle.stop()
+ *   // …listen() and close()
+ * }
+ * ```
+ */
+export class Lifecycle {
+  private starting: Promise<void> | undefined = undefined
+  private stopping: Promise<void> | undefined = undefined
+
+  constructor(private readonly steps: { start(): Promise<void>; stop(): Promise<void> }) {}
+
+  start(): Promise<void> {
+    if (this.stopping !== undefined) return this.stopping.then(() => this.start())
+    this.starting ??= this.steps.start().catch((err: unknown) => {
+      this.starting = undefined
+      throw err
+    })
+    return this.starting
+  }
+
+  stop(): Promise<void> {
+    if (this.stopping !== undefined) return this.stopping
+    const started = this.starting
+    if (started === undefined) return Promise.resolve()
+    this.stopping = started
+      .then(
+        () => this.steps.stop(),
+        () => {}, // a failed start left nothing to stop
+      )
+      .finally(() => {
+        this.starting = undefined
+        this.stopping = undefined
+      })
+    return this.stopping
+  }
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { disabledLogger, integerOption, truncateCloseReason } from '../src/index.js'
+import { disabledLogger, integerOption, Lifecycle, truncateCloseReason } from '../src/index.js'
 
 describe('integerOption', () => {
   it('returns integers within the range and names the option otherwise', () => {
@@ -37,5 +37,48 @@ describe('disabledLogger', () => {
       disabledLogger.trace.enabled,
     ]).toEqual([false, false, false])
     expect(() => disabledLogger('x %s', 1)).not.toThrow()
+  })
+})
+
+describe('Lifecycle', () => {
+  function counted(failStarts = 0) {
+    const calls: string[] = []
+    let fails = failStarts
+    const lifecycle = new Lifecycle({
+      start: async () => {
+        calls.push('start')
+        if (fails-- > 0) throw new Error('bind failed')
+      },
+      stop: async () => {
+        calls.push('stop')
+      },
+    })
+    return { calls, lifecycle }
+  }
+
+  it('shares one start between concurrent calls and one stop between concurrent stops', async () => {
+    const { calls, lifecycle } = counted()
+    await Promise.all([lifecycle.start(), lifecycle.start()])
+    await lifecycle.start()
+    await Promise.all([lifecycle.stop(), lifecycle.stop()])
+    expect(calls).toEqual(['start', 'stop'])
+  })
+
+  it('stop before start is a no-op; a failed start may be retried and stops nothing', async () => {
+    const { calls, lifecycle } = counted(1)
+    await lifecycle.stop()
+    await expect(lifecycle.start()).rejects.toThrow('bind failed')
+    await lifecycle.stop()
+    await lifecycle.start()
+    expect(calls).toEqual(['start', 'start'])
+  })
+
+  it('a start during a stop runs after the stop', async () => {
+    const { calls, lifecycle } = counted()
+    await lifecycle.start()
+    const stopped = lifecycle.stop()
+    const restarted = lifecycle.start()
+    await Promise.all([stopped, restarted])
+    expect(calls).toEqual(['start', 'stop', 'start'])
   })
 })
