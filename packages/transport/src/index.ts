@@ -1,1 +1,62 @@
-export {}
+/**
+ * @packageDocumentation
+ *
+ * `@rony/transport`: the networks Rony's gossip and Raft run on, behind the
+ * `PacketTransport` and `StreamTransport` contracts of `@rony/interface`.
+ *
+ * - {@link udpTransport}: datagrams on `node:dgram` (IPv4 and IPv6).
+ * - {@link tcpTransport}: reliable message streams on `node:net`, one socket per stream,
+ *   varint length-prefixed frames, bounded buffers.
+ * - {@link memoryNetwork}: an in-memory network with loss, delay, duplication, reordering,
+ *   partitions and crashes, all scheduled on an injected clock and decided by a seeded
+ *   random, so a simulation replays identically from its seed.
+ * - {@link virtualClock}, {@link seededRandom}: the clock and random source for such
+ *   simulations; {@link systemClock}, {@link systemRandom}: the real ones.
+ *
+ * The memory network, clocks and random sources use no Node built-ins (they run in
+ * browsers too); only the UDP and TCP transports do.
+ *
+ * @example
+ * ```ts
+ * import { memoryNetwork, seededRandom, virtualClock } from '@rony/transport'
+ *
+ * const clock = virtualClock()
+ * const net = memoryNetwork({ clock, random: seededRandom(42), faults: { delay: { min: 1, max: 10 } } })
+ * const a = net.packet('memory:a')
+ * const b = net.packet('memory:b')
+ * b.onPacket((data, from) => console.log(`b got ${data.length} bytes from ${from}`))
+ * await a.start()
+ * await b.start()
+ * net.partition(['memory:a'], ['memory:b'])
+ * a.send('memory:b', new Uint8Array([1])) // dropped: partitioned
+ * net.heal()
+ * a.send('memory:b', new Uint8Array([2])) // delivered within 10 ms of simulated time
+ * await clock.advanceAsync(10)
+ * ```
+ */
+
+export {
+  systemClock,
+  type VirtualClock,
+  type VirtualClockInit,
+  virtualClock,
+} from './clock.js'
+export { type MemoryNetwork, memoryNetwork } from './memory/network.js'
+export type {
+  DelayRange,
+  DropReason,
+  LinkFaults,
+  MemoryEndpointInit,
+  MemoryNetworkInit,
+  NetworkStats,
+} from './memory/options.js'
+export { MEMORY_NETWORK_DEFAULTS } from './memory/options.js'
+export { type SeededRandom, seededRandom, systemRandom } from './random.js'
+export { TCP_DEFAULTS, type TcpTransportInit, tcpTransport } from './tcp/transport.js'
+export {
+  UDP_DEFAULTS,
+  type UdpStats,
+  type UdpTransport,
+  type UdpTransportInit,
+  udpTransport,
+} from './udp.js'

@@ -1,0 +1,380 @@
+import { EventEmitter } from 'node:events'
+import {
+  type AbortOptions,
+  type Clock,
+  CodedError,
+  disabledLogger,
+  type Logger,
+  type Member,
+  type Membership,
+  type MembershipEvents,
+  type MessageStream,
+  type PacketTransport,
+  type Random,
+  type StreamTransport,
+  type TypedEmitter,
+} from '@rony/interface'
+import { Awareness } from './awareness.js'
+import { BroadcastQueue } from './broadcast/queue.js'
+import { SeenBroadcasts } from './broadcast/seen.js'
+import { frame, frameOverhead, type Keyring } from './codec/crypto.js'
+import * as wire from './codec/wire.js'
+import type { GossipContext } from './context.js'
+import { defaultTransports, systemClock, systemRandom } from './defaults.js'
+import { type GossipConfig, type GossipInit, resolveConfig, retransmitLimit } from './options.js'
+import { Prober } from './probe/prober.js'
+import { PushPull } from './pushpull.js'
+import { MemberTable, snapshot } from './state/table.js'
+import { emptyStats, type GossipStats } from './stats.js'
+import { decodeFramed } from './stream.js'
+import { kRandom, Timers } from './timers.js'
+
+const Emitter = EventEmitter as unknown as new () => TypedEmitter<MembershipEvents>
+
+const notStarted = (what: string) =>
+  new CodedError(`gossip: ${what} before start()`, 'RONY_ERR_NOT_STARTED')
+
+/** The SWIM + Lifeguard membership component (private: users get it from `gossip()`). */
+export class Gossip extends Emitter implements Membership, GossipContext {
+  readonly cfg: GossipConfig
+  readonly clock: Clock
+  readonly random: Random
+  readonly awareness: Awareness
+  readonly timers: Timers
+  readonly counters: GossipStats = emptyStats()
+  readonly log: Logger
+  readonly keyring: Keyring | undefined
+  readonly table: MemberTable
+  readonly #queue = new BroadcastQueue()
+  readonly #seen: SeenBroadcasts
+  readonly #prober: Prober
+  readonly #pushPull: PushPull
+  readonly #init: GossipInit
+  readonly #shutdown = new AbortController()
+  #packets: PacketTransport | undefined
+  #streams: StreamTransport | undefined
+  #phase: 'new' | 'starting' | 'running' | 'stopped' = 'new'
+  #starting: Promise<void> | undefined
+  #seq = 0
+  #boot = 0
+  #userSeq = 0
+  #leaving: Promise<void> | undefined
+
+  constructor(init: GossipInit) {
+    super()
+    this.#init = init
+    this.cfg = resolveConfig(init)
+    if (this.cfg.id === '')
+      throw new CodedError('gossip: id is required', 'RONY_ERR_INVALID_OPTIONS')
+    if (wire.metaSize(this.cfg.meta) > this.cfg.maxMetaBytes) {
+      throw new CodedError(
+        `gossip: metadata exceeds ${this.cfg.maxMetaBytes} bytes`,
+        'RONY_ERR_MESSAGE_TOO_LARGE',
+      )
+    }
+    this.clock = init.clock ?? systemClock
+    this.random = init.random ?? systemRandom
+    this.keyring = init.keyring
+    this.log = init.logger?.forComponent(`rony:gossip:${this.cfg.id}`) ?? disabledLogger
+    this.awareness = new Awareness(this.cfg.awarenessMaxMultiplier)
+    this.timers = new Timers(this.clock)
+    this.#seen = new SeenBroadcasts(Math.max(60_000, 2 * this.cfg.gossipToTheDeadTime))
+    this.table = new MemberTable(
+      this.cfg,
+      this.clock,
+      this.awareness,
+      this.#queue,
+      {
+        join: (m) => {
+          this.#prober.added(m.id)
+          this.#emit('member:join', m)
+        },
+        update: (m) => this.#emit('member:update', m),
+        suspect: (m) => this.#emit('member:suspect', m),
+        leave: (m, reason) => this.#emit('member:leave', m, reason),
+      },
+      this.log,
+    )
+    this.#prober = new Prober(this)
+    this.#pushPull = new PushPull(this)
+  }
+
+  get running(): boolean {
+    return this.#phase === 'running'
+  }
+
+  get signal(): AbortSignal {
+    return this.#shutdown.signal
+  }
+
+  get streams(): StreamTransport {
+    return this.#streams!
+  }
+
+  get local(): Member {
+    return snapshot(this.table.local)
+  }
+
+  start(): Promise<void> {
+    if (this.#phase === 'stopped') {
+      return Promise.reject(
+        new CodedError('gossip: cannot restart after stop()', 'RONY_ERR_STOPPED'),
+      )
+    }
+    this.#starting ??= this.#start()
+    return this.#starting
+  }
+
+  async #start(): Promise<void> {
+    this.#phase = 'starting'
+    const t = this.#init.transport ?? (await defaultTransports(this.cfg.bind))
+    this.#packets = t.packet
+    this.#streams = t.stream
+    t.packet.onPacket((data, from) => this.#onPacket(data, from))
+    t.stream.onStream((s) => this.#onStream(s))
+    await t.packet.start()
+    await t.stream.start()
+    if (this.#phase !== 'starting') return // stopped while starting
+    this.table.local.address = this.cfg.advertise ?? t.packet.address
+    this.#boot = Math.floor(this.random.next() * 0x1_0000_0000) >>> 0
+    this.#phase = 'running'
+    this.table.announceLocal()
+    this.#prober.start()
+    this.timers.after(Math.floor(this.random.next() * this.cfg.gossipInterval), this.#onGossip)
+    this.#pushPull.start()
+    if (this.log.enabled) this.log('started at %s', this.table.local.address)
+  }
+
+  async stop(): Promise<void> {
+    if (this.#phase === 'new' || this.#phase === 'stopped') {
+      this.#phase = 'stopped'
+      return
+    }
+    const starting = this.#starting
+    this.#phase = 'stopped'
+    this.#shutdown.abort(new CodedError('gossip stopped', 'RONY_ERR_STOPPED'))
+    await starting?.catch(() => {})
+    this.timers.clear()
+    this.table.cancelTimers()
+    this.#prober.stop()
+    this.#pushPull.stop()
+    this.#queue.clear()
+    try {
+      await this.#packets?.stop()
+      await this.#streams?.stop()
+    } catch (err) {
+      this.log.error('stopping transports failed: %o', err)
+    }
+  }
+
+  members(): Member[] {
+    const out: Member[] = []
+    for (const r of this.table.nodes.values()) {
+      if (r.state === 'alive' || r.state === 'suspect') out.push(snapshot(r))
+    }
+    return out
+  }
+
+  member(id: string): Member | undefined {
+    const r = this.table.nodes.get(id)
+    return r === undefined ? undefined : snapshot(r)
+  }
+
+  /** Counters: traffic, drops by reason, probes, push-pulls, health. A copy. */
+  stats(): GossipStats {
+    return {
+      ...this.counters,
+      dropped: { ...this.counters.dropped },
+      healthScore: this.awareness.score,
+      queued: this.#queue.length,
+    }
+  }
+
+  async updateMeta(meta: Readonly<Record<string, string>>, opts?: AbortOptions): Promise<void> {
+    opts?.signal?.throwIfAborted()
+    if (!this.running) throw notStarted('updateMeta()')
+    const copy = { ...meta }
+    const size = wire.metaSize(copy)
+    if (size > this.cfg.maxMetaBytes) {
+      throw new CodedError(
+        `gossip: metadata is ${size} bytes encoded, above the ${this.cfg.maxMetaBytes}-byte limit`,
+        'RONY_ERR_MESSAGE_TOO_LARGE',
+      )
+    }
+    this.table.local.meta = copy
+    this.table.announceLocal()
+  }
+
+  broadcast(data: Uint8Array): void {
+    if (!this.running) throw notStarted('broadcast()')
+    const seq = this.#userSeq++ >>> 0
+    const msg = wire.userEvent(this.table.local.id, this.#boot, seq, data)
+    const room = this.#packets!.maxPacketSize - frameOverhead(this.keyring) - 64
+    if (wire.framedSize(msg) > room) {
+      throw new CodedError(
+        `gossip: broadcast of ${data.byteLength} bytes does not fit in one packet`,
+        'RONY_ERR_MESSAGE_TOO_LARGE',
+      )
+    }
+    this.#seen.add(this.table.local.id, this.#boot, seq, this.clock.now())
+    this.#queue.push(undefined, msg)
+  }
+
+  leave(opts?: AbortOptions): Promise<void> {
+    if (!this.running) return Promise.reject(notStarted('leave()'))
+    this.#leaving ??= new Promise<void>((resolve, reject) => {
+      const signal = opts?.signal
+      let timer: ReturnType<Timers['after']> | undefined
+      const done = (): void => {
+        this.timers.cancel(timer)
+        signal?.removeEventListener('abort', onAbort)
+        resolve()
+      }
+      const onAbort = (): void => {
+        this.timers.cancel(timer)
+        reject(signal?.reason)
+      }
+      if (signal?.aborted) return onAbort()
+      signal?.addEventListener('abort', onAbort, { once: true })
+      const others = this.table.liveCount() > 1
+      this.table.leaving = true
+      const l = this.table.local
+      this.table.dead(
+        { Incarnation: l.incarnation, Node: l.id, From: l.id },
+        others ? done : undefined,
+      )
+      if (!others) return done()
+      timer = this.timers.after(this.cfg.leaveTimeout, done)
+    })
+    return this.#leaving
+  }
+
+  // GossipContext
+
+  nextSeq(): number {
+    this.#seq = (this.#seq + 1) >>> 0
+    return this.#seq
+  }
+
+  send(to: string, parts: Uint8Array[]): void {
+    const packets = this.#packets
+    if (packets === undefined || !this.running) return
+    let used = frameOverhead(this.keyring)
+    for (const p of parts) used += wire.framedSize(p)
+    const limit = retransmitLimit(this.cfg.retransmitMult, this.table.liveCount())
+    const extra = this.#queue.take(packets.maxPacketSize - used, limit)
+    const data = frame(
+      wire.buildCompound(extra.length > 0 ? [...parts, ...extra] : parts),
+      this.keyring,
+    )
+    this.counters.packetsSent++
+    this.counters.bytesSent += data.byteLength
+    packets.send(to, data)
+  }
+
+  #emit<E extends keyof MembershipEvents>(
+    event: E,
+    ...args: Parameters<MembershipEvents[E]>
+  ): void {
+    if (this.running) this.emit(event, ...args)
+  }
+
+  #onGossip = (): void => {
+    this.timers.after(this.cfg.gossipInterval, this.#onGossip)
+    const packets = this.#packets
+    if (!this.running || packets === undefined) return
+    const now = this.clock.now()
+    this.#seen.sweep(now)
+    if (this.#queue.length === 0) return
+    const t = this.table
+    const targets = kRandom([...t.nodes.values()], this.cfg.gossipNodes, this.random, (r) => {
+      if (r === t.local) return false
+      if (r.state === 'alive' || r.state === 'suspect') return true
+      return now - r.stateChange <= this.cfg.gossipToTheDeadTime
+    })
+    const limit = retransmitLimit(this.cfg.retransmitMult, t.liveCount())
+    const budget = packets.maxPacketSize - frameOverhead(this.keyring)
+    for (const target of targets) {
+      const msgs = this.#queue.take(budget, limit)
+      if (msgs.length === 0) return
+      const data = frame(wire.buildCompound(msgs), this.keyring)
+      this.counters.packetsSent++
+      this.counters.bytesSent += data.byteLength
+      packets.send(target.address, data)
+    }
+  }
+
+  #onStream(stream: MessageStream): void {
+    void this.#pushPull.serve(stream)
+  }
+
+  #onPacket(data: Uint8Array, from: string): void {
+    if (!this.running) return
+    this.counters.packetsReceived++
+    this.counters.bytesReceived += data.byteLength
+    if (data.byteLength > this.#packets!.maxPacketSize) {
+      this.counters.dropped.oversized++
+      return
+    }
+    const msgs = decodeFramed(this, data)
+    if (msgs === undefined) return
+    for (const m of msgs) {
+      if (!this.running) return
+      this.#handle(m, from)
+    }
+  }
+
+  #handle(m: wire.Message, from: string): void {
+    switch (m.Body) {
+      case 'Ping':
+        this.#prober.onPing(m.Ping!, from)
+        return
+      case 'IndirectPing':
+        this.#prober.onIndirectPing(m.IndirectPing!, from)
+        return
+      case 'Ack':
+        this.#prober.onAck(m.Ack!.SeqNo ?? 0)
+        return
+      case 'Nack':
+        this.#prober.onNack(m.Nack!.SeqNo ?? 0)
+        return
+      case 'Alive': {
+        const a = m.Alive!
+        if (!a.Node || !a.Addr) this.counters.dropped.malformed++
+        else if (wire.metaSize(a.Meta ?? {}) > this.cfg.maxMetaBytes)
+          this.counters.dropped.oversized++
+        else this.table.alive(a)
+        return
+      }
+      case 'Suspect':
+        if (!m.Suspect!.Node) this.counters.dropped.malformed++
+        else this.table.suspect(m.Suspect!)
+        return
+      case 'Dead':
+        if (!m.Dead!.Node) this.counters.dropped.malformed++
+        else this.table.dead(m.Dead!)
+        return
+      case 'UserEvent':
+        this.#onUserEvent(m.UserEvent!)
+        return
+      default:
+        this.counters.dropped.unexpected++
+    }
+  }
+
+  #onUserEvent(u: wire.Message['UserEvent'] & object): void {
+    const from = u.From ?? ''
+    if (from === '' || from === this.table.local.id) {
+      if (from === '') this.counters.dropped.malformed++
+      return
+    }
+    if (!this.#seen.add(from, u.Boot ?? 0, u.Seq ?? 0, this.clock.now())) {
+      this.counters.dropped.duplicate++
+      return
+    }
+    const data = u.Data ?? new Uint8Array(0)
+    // Re-gossip (as serf does with user events), so it spreads epidemically.
+    this.#queue.push(undefined, wire.userEvent(from, u.Boot ?? 0, u.Seq ?? 0, data))
+    this.#emit('message', data.slice(), from)
+  }
+}

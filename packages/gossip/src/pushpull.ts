@@ -1,0 +1,180 @@
+import type { MessageStream } from '@rony/interface'
+import { frame } from './codec/crypto.js'
+import * as wire from './codec/wire.js'
+import type { GossipContext } from './context.js'
+import { pushPullScale } from './options.js'
+import { exchange, readOne } from './stream.js'
+import { kRandom } from './timers.js'
+
+/** Longest backoff between join attempts, ms. */
+const MAX_JOIN_BACKOFF = 30_000
+
+/**
+ * Full state synchronization over streams (memberlist's push-pull), which also carries
+ * joins, and reconnection to failed members (as serf's reconnector) so that both sides of a
+ * healed partition merge back:
+ *
+ * - join: exchange state with the seeds on `start()`, retrying with jittered exponential
+ *   backoff until one answers;
+ * - every `pushPullInterval` (slower beyond 32 members), exchange state with one random
+ *   live member;
+ * - every `reconnectInterval`, exchange state with one random member declared failed (or
+ *   with the seeds when alone), for up to `reconnectTimeout`.
+ */
+export class PushPull {
+  readonly #ctx: GossipContext
+  readonly #open = new Set<MessageStream>()
+  #joined = false
+  #joinAttempt = 0
+
+  constructor(ctx: GossipContext) {
+    this.#ctx = ctx
+  }
+
+  /** Whether a join (or any exchange) with another member succeeded. */
+  get joined(): boolean {
+    return this.#joined
+  }
+
+  /** Joins the seeds and schedules the periodic exchanges. */
+  start(): void {
+    const { cfg, random, timers } = this.#ctx
+    if (this.#seeds().length > 0) void this.#join()
+    if (cfg.pushPullInterval > 0) {
+      timers.after(Math.floor(random.next() * cfg.pushPullInterval), this.#onSync)
+    }
+    if (cfg.reconnectInterval > 0) {
+      timers.after(cfg.reconnectInterval + Math.floor(random.next() * 1_000), this.#onReconnect)
+    }
+  }
+
+  /** Aborts streams still open (the owner clears the timers). */
+  stop(): void {
+    for (const s of this.#open) s.abort()
+    this.#open.clear()
+  }
+
+  /** Serves one inbound stream: a fallback ping or a push-pull. */
+  async serve(stream: MessageStream): Promise<void> {
+    const ctx = this.#ctx
+    if (!ctx.running) {
+      stream.abort()
+      return
+    }
+    this.#open.add(stream)
+    const timer = ctx.timers.after(ctx.cfg.streamTimeout, () => stream.abort())
+    try {
+      const msgs = await readOne(ctx, stream)
+      const msg = msgs?.[0]
+      if (msg === undefined || !ctx.running) return
+      if (msg.Body === 'Ping' && msg.Ping) {
+        const target = msg.Ping.Target ?? ''
+        if (target !== '' && target !== ctx.table.local.id) ctx.counters.dropped.unexpected++
+        else
+          await stream.send(frame(wire.buildCompound([wire.ack(msg.Ping.SeqNo ?? 0)]), ctx.keyring))
+      } else if (msg.Body === 'PushPull' && msg.PushPull) {
+        const remote = msg.PushPull.Nodes ?? []
+        if (remote.length > ctx.cfg.maxPushPullNodes) {
+          ctx.counters.dropped.oversized++
+          return
+        }
+        await stream.send(frame(wire.buildCompound([this.#state(false)]), ctx.keyring))
+        if (ctx.running) {
+          ctx.counters.pushPulls++
+          ctx.table.merge(remote)
+        }
+      } else ctx.counters.dropped.unexpected++
+      await stream.close()
+    } catch (err) {
+      if (ctx.log.enabled)
+        ctx.log('inbound stream from %s failed: %s', stream.remote, (err as Error).message)
+    } finally {
+      ctx.timers.cancel(timer)
+      this.#open.delete(stream)
+      stream.abort()
+    }
+  }
+
+  /**
+   * Exchanges full state with `addr`.
+   *
+   * @returns Whether the exchange completed.
+   */
+  async exchange(addr: string, join: boolean): Promise<boolean> {
+    const ctx = this.#ctx
+    const reply = await exchange(ctx, addr, [this.#state(join)], ctx.cfg.streamTimeout)
+    const pp = reply?.find((m) => m.Body === 'PushPull')?.PushPull
+    if (!ctx.running) return false
+    if (pp === undefined || pp === null) {
+      ctx.counters.pushPullsFailed++
+      return false
+    }
+    const nodes = pp.Nodes ?? []
+    if (nodes.length > ctx.cfg.maxPushPullNodes) {
+      ctx.counters.dropped.oversized++
+      return false
+    }
+    ctx.counters.pushPulls++
+    this.#joined = true
+    ctx.table.merge(nodes)
+    return true
+  }
+
+  #state(join: boolean): Uint8Array {
+    const t = this.#ctx.table
+    return wire.pushPull({ Join: join, From: t.local.id, Nodes: t.pushNodes() })
+  }
+
+  #seeds(): string[] {
+    const self = this.#ctx.table.local.address
+    return this.#ctx.cfg.seeds.filter((s) => s !== self)
+  }
+
+  async #join(): Promise<void> {
+    const ctx = this.#ctx
+    const results = await Promise.all(this.#seeds().map((s) => this.exchange(s, true)))
+    if (!ctx.running) return
+    if (results.some(Boolean)) {
+      if (ctx.log.enabled)
+        ctx.log('joined through %d of %d seeds', results.filter(Boolean).length, results.length)
+      return
+    }
+    const backoff = Math.min(MAX_JOIN_BACKOFF, 1_000 * 2 ** this.#joinAttempt++)
+    const delay = Math.floor(backoff * (0.5 + ctx.random.next() / 2))
+    if (ctx.log.enabled) ctx.log('no seed answered; retrying in %d ms', delay)
+    ctx.timers.after(delay, () => {
+      if (ctx.table.liveCount() <= 1) void this.#join()
+    })
+  }
+
+  #onSync = (): void => {
+    const ctx = this.#ctx
+    const n = ctx.table.liveCount()
+    ctx.timers.after(pushPullScale(ctx.cfg.pushPullInterval, n), this.#onSync)
+    if (!ctx.running || ctx.table.leaving) return
+    const [peer] = kRandom(
+      [...ctx.table.nodes.values()],
+      1,
+      ctx.random,
+      (r) => r !== ctx.table.local && r.state === 'alive',
+    )
+    if (peer !== undefined) void this.exchange(peer.address, false)
+  }
+
+  #onReconnect = (): void => {
+    const ctx = this.#ctx
+    ctx.timers.after(ctx.cfg.reconnectInterval, this.#onReconnect)
+    if (!ctx.running || ctx.table.leaving) return
+    ctx.table.reap()
+    const candidates = [...ctx.table.failed.entries()].filter(([id]) => {
+      const rec = ctx.table.nodes.get(id)
+      return rec === undefined || rec.state === 'dead'
+    })
+    if (candidates.length > 0) {
+      const [, f] = candidates[Math.floor(ctx.random.next() * candidates.length)]!
+      void this.exchange(f.address, true)
+    } else if (ctx.table.liveCount() <= 1 && this.#seeds().length > 0) {
+      void this.#join()
+    }
+  }
+}

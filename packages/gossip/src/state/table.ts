@@ -1,0 +1,304 @@
+import type { Clock, LeaveReason, Logger, Member, MemberState } from '@rony/interface'
+import type { Awareness } from '../awareness.js'
+import type { BroadcastQueue } from '../broadcast/queue.js'
+import * as wire from '../codec/wire.js'
+import { type GossipConfig, suspicionTimeout } from '../options.js'
+import { Suspicion } from './suspicion.js'
+
+/** What the local node knows about one member. */
+export interface NodeRecord {
+  readonly id: string
+  address: string
+  meta: Readonly<Record<string, string>>
+  incarnation: number
+  state: MemberState
+  /** Clock time of the last state change. */
+  stateChange: number
+  suspicion: Suspicion | undefined
+  snapshot: Member | undefined
+}
+
+/** Events the table raises; the component forwards them to its listeners. */
+export interface TableEvents {
+  join(m: Member): void
+  update(m: Member): void
+  suspect(m: Member): void
+  leave(m: Member, reason: LeaveReason): void
+}
+
+/** A frozen public snapshot of a record (cached until the record changes). */
+export function snapshot(rec: NodeRecord): Member {
+  rec.snapshot ??= Object.freeze({
+    id: rec.id,
+    address: rec.address,
+    meta: rec.meta,
+    state: rec.state,
+    incarnation: rec.incarnation,
+  })
+  return rec.snapshot
+}
+
+const sameMeta = (a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>) => {
+  const ka = Object.keys(a)
+  if (ka.length !== Object.keys(b).length) return false
+  return ka.every((k) => a[k] === b[k])
+}
+
+/**
+ * The member table and SWIM's rules for alive, suspect and dead messages with incarnation
+ * numbers, as memberlist's `aliveNode`, `suspectNode`, `deadNode` and `mergeState`. Every
+ * accepted change is queued for gossip and raised as an event; stale news (a lower
+ * incarnation) is ignored. News about the local member that contradicts it is refuted with
+ * a higher incarnation.
+ */
+export class MemberTable {
+  readonly nodes = new Map<string, NodeRecord>()
+  /** Members declared failed (not left), kept to retry them after a partition heals. */
+  readonly failed = new Map<string, { address: string; since: number }>()
+  readonly local: NodeRecord
+  /** Set by `leave()`: the local member no longer refutes its death. */
+  leaving = false
+
+  readonly #cfg: GossipConfig
+  readonly #clock: Clock
+  readonly #awareness: Awareness
+  readonly #queue: BroadcastQueue
+  readonly #events: TableEvents
+  readonly #log: Logger
+
+  constructor(
+    cfg: GossipConfig,
+    clock: Clock,
+    awareness: Awareness,
+    queue: BroadcastQueue,
+    events: TableEvents,
+    log: Logger,
+  ) {
+    this.#cfg = cfg
+    this.#clock = clock
+    this.#awareness = awareness
+    this.#queue = queue
+    this.#events = events
+    this.#log = log
+    this.local = {
+      id: cfg.id,
+      address: cfg.advertise ?? '',
+      meta: cfg.meta,
+      incarnation: 0,
+      state: 'alive',
+      stateChange: clock.now(),
+      suspicion: undefined,
+      snapshot: undefined,
+    }
+    this.nodes.set(cfg.id, this.local)
+  }
+
+  /** Members alive or suspect, the local one included (at least 1). */
+  liveCount(): number {
+    let n = 0
+    for (const r of this.nodes.values()) if (r.state === 'alive' || r.state === 'suspect') n++
+    return Math.max(1, n)
+  }
+
+  /** Announces the local member (at a new incarnation) with its current address and meta. */
+  announceLocal(): void {
+    const l = this.local
+    l.incarnation++
+    l.snapshot = undefined
+    this.#queue.push(l.id, wire.alive(this.#aliveOf(l)))
+  }
+
+  /** Applies an alive message. */
+  alive(a: wire.Alive): void {
+    const id = a.Node ?? ''
+    const inc = a.Incarnation ?? 0
+    const addr = a.Addr ?? ''
+    const meta = { ...(a.Meta ?? {}) }
+    if (id === '' || addr === '') return
+    if (id === this.local.id) {
+      if (this.leaving || inc < this.local.incarnation) return
+      if (
+        inc === this.local.incarnation &&
+        addr === this.local.address &&
+        sameMeta(meta, this.local.meta)
+      ) {
+        return
+      }
+      this.refute(inc)
+      return
+    }
+    let rec = this.nodes.get(id)
+    if (rec === undefined) {
+      rec = {
+        id,
+        address: addr,
+        meta,
+        incarnation: inc,
+        state: 'alive',
+        stateChange: this.#clock.now(),
+        suspicion: undefined,
+        snapshot: undefined,
+      }
+      this.nodes.set(id, rec)
+      this.failed.delete(id)
+      this.#queue.push(id, wire.alive({ Incarnation: inc, Node: id, Addr: addr, Meta: meta }))
+      this.#events.join(snapshot(rec))
+      return
+    }
+    if (inc <= rec.incarnation) return
+    rec.suspicion?.cancel()
+    rec.suspicion = undefined
+    const prev = rec.state
+    const changed = addr !== rec.address || !sameMeta(meta, rec.meta)
+    rec.address = addr
+    rec.meta = meta
+    rec.incarnation = inc
+    rec.state = 'alive'
+    if (prev !== 'alive') rec.stateChange = this.#clock.now()
+    rec.snapshot = undefined
+    this.failed.delete(id)
+    this.#queue.push(id, wire.alive({ Incarnation: inc, Node: id, Addr: addr, Meta: meta }))
+    if (prev === 'dead' || prev === 'left') this.#events.join(snapshot(rec))
+    else if (prev === 'suspect' || changed) this.#events.update(snapshot(rec))
+  }
+
+  /** Applies a suspect message. */
+  suspect(s: wire.Suspect): void {
+    const id = s.Node ?? ''
+    const inc = s.Incarnation ?? 0
+    const from = s.From ?? ''
+    const rec = this.nodes.get(id)
+    if (rec === undefined || inc < rec.incarnation) return
+    if (rec.suspicion !== undefined) {
+      if (rec.suspicion.confirm(from)) this.#queue.push(id, wire.suspect(s))
+      return
+    }
+    if (rec.state !== 'alive') return
+    if (rec === this.local) {
+      if (!this.leaving) this.refute(inc)
+      return
+    }
+    this.#queue.push(id, wire.suspect({ Incarnation: inc, Node: id, From: from }))
+    rec.incarnation = inc
+    rec.state = 'suspect'
+    rec.stateChange = this.#clock.now()
+    rec.snapshot = undefined
+    const n = this.liveCount()
+    let k = this.#cfg.suspicionMult - 2
+    if (n - 2 < k) k = 0
+    const min = suspicionTimeout(this.#cfg.suspicionMult, n, this.#cfg.probeInterval)
+    const max = this.#cfg.suspicionMaxTimeoutMult * min
+    rec.suspicion = new Suspicion(this.#clock, from, k, min, max, () => {
+      rec.suspicion = undefined
+      if (rec.state !== 'suspect' || rec.incarnation !== inc) return
+      if (this.#log.enabled) this.#log('suspicion of %s timed out: dead', id)
+      this.dead({ Incarnation: inc, Node: id, From: this.local.id })
+    })
+    if (this.#log.enabled) this.#log('suspect %s (inc %d) from %s', id, inc, from)
+    this.#events.suspect(snapshot(rec))
+  }
+
+  /**
+   * Applies a dead message (`From === Node` is a graceful leave).
+   *
+   * @param onDone - For the local leave: called once the announcement was gossiped enough.
+   */
+  dead(d: wire.Dead, onDone?: () => void): void {
+    const id = d.Node ?? ''
+    const inc = d.Incarnation ?? 0
+    const from = d.From ?? ''
+    const rec = this.nodes.get(id)
+    if (rec === undefined || inc < rec.incarnation) return
+    rec.suspicion?.cancel()
+    rec.suspicion = undefined
+    if (rec.state === 'dead' || rec.state === 'left') return
+    if (rec === this.local && !this.leaving) {
+      this.refute(inc)
+      return
+    }
+    this.#queue.push(id, wire.dead({ Incarnation: inc, Node: id, From: from }), onDone)
+    const left = from === id
+    rec.incarnation = inc
+    rec.state = left ? 'left' : 'dead'
+    rec.stateChange = this.#clock.now()
+    rec.snapshot = undefined
+    if (rec === this.local) return
+    if (left) this.failed.delete(id)
+    else this.failed.set(id, { address: rec.address, since: rec.stateChange })
+    if (this.#log.enabled) this.#log('%s is %s (inc %d, from %s)', id, rec.state, inc, from)
+    this.#events.leave(snapshot(rec), left ? 'left' : 'failed')
+  }
+
+  /** Refutes news of our suspicion or death with an incarnation above `accused`. */
+  refute(accused: number): void {
+    const l = this.local
+    l.incarnation = Math.max(l.incarnation, accused) + 1
+    l.snapshot = undefined
+    this.#awareness.apply(1)
+    if (this.#log.enabled) this.#log('refuting at incarnation %d', l.incarnation)
+    this.#queue.push(l.id, wire.alive(this.#aliveOf(l)))
+  }
+
+  /** Merges a peer's full state (push-pull): remote deaths only raise suspicions. */
+  merge(nodes: readonly wire.PushNode[]): void {
+    for (const n of nodes) {
+      const base = { Incarnation: n.Incarnation ?? 0, Node: n.Node ?? '' }
+      switch (n.State ?? wire.NodeStateWire.ALIVE) {
+        case wire.NodeStateWire.ALIVE:
+          this.alive({ ...base, Addr: n.Addr ?? '', Meta: n.Meta ?? {} })
+          break
+        case wire.NodeStateWire.LEFT:
+          this.dead({ ...base, From: base.Node })
+          break
+        default:
+          this.suspect({ ...base, From: this.local.id })
+      }
+    }
+  }
+
+  /** The local state for a push-pull exchange. */
+  pushNodes(): wire.PushNode[] {
+    const out: wire.PushNode[] = []
+    for (const r of this.nodes.values()) {
+      out.push({
+        Node: r.id,
+        Addr: r.address,
+        Incarnation: r.incarnation,
+        State: STATE_TO_WIRE[r.state],
+        Meta: { ...r.meta },
+      })
+    }
+    return out
+  }
+
+  /** Forgets dead and left members past `gossipToTheDeadTime`, and old failed addresses. */
+  reap(): void {
+    const now = this.#clock.now()
+    for (const [id, r] of this.nodes) {
+      if (r === this.local || (r.state !== 'dead' && r.state !== 'left')) continue
+      if (now - r.stateChange > this.#cfg.gossipToTheDeadTime) this.nodes.delete(id)
+    }
+    for (const [id, f] of this.failed) {
+      if (now - f.since > this.#cfg.reconnectTimeout) this.failed.delete(id)
+    }
+  }
+
+  /** Cancels every suspicion timer (on stop). */
+  cancelTimers(): void {
+    for (const r of this.nodes.values()) {
+      r.suspicion?.cancel()
+      r.suspicion = undefined
+    }
+  }
+
+  #aliveOf(r: NodeRecord): wire.Alive {
+    return { Incarnation: r.incarnation, Node: r.id, Addr: r.address, Meta: { ...r.meta } }
+  }
+}
+
+const STATE_TO_WIRE: Record<MemberState, number> = {
+  alive: wire.NodeStateWire.ALIVE,
+  suspect: wire.NodeStateWire.SUSPECT,
+  dead: wire.NodeStateWire.DEAD,
+  left: wire.NodeStateWire.LEFT,
+}
