@@ -35,23 +35,8 @@
  * ```
  */
 
-export {
-  systemClock,
-  type VirtualClock,
-  type VirtualClockInit,
-  virtualClock,
-} from './clock.js'
-export { type MemoryNetwork, memoryNetwork } from './memory/network.js'
-export type {
-  DelayRange,
-  DropReason,
-  LinkFaults,
-  MemoryEndpointInit,
-  MemoryNetworkInit,
-  NetworkStats,
-} from './memory/options.js'
-export { MEMORY_NETWORK_DEFAULTS } from './memory/options.js'
-export { type SeededRandom, seededRandom, systemRandom } from './random.js'
+// The simulation half (no Node built-ins) is also its own entry, `@rony/transport/sim`.
+export * from './sim.js'
 export { TCP_DEFAULTS, type TcpTransportInit, tcpTransport } from './tcp/transport.js'
 export {
   UDP_DEFAULTS,
