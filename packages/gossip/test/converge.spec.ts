@@ -1,9 +1,15 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { type Sim, sim, view } from './sim.js'
 
+/**
+ * Simulated minutes of many nodes are CPU-bound: 2–4 s alone, several times that when CI
+ * runs every package's tests at once on 2 cores. Nothing here waits on the wall clock.
+ */
+const SIM_TIMEOUT_MS = 120_000
+
 const ids = (n: number, prefix = 'n') => Array.from({ length: n }, (_, i) => `${prefix}${i}`)
 
-describe('membership in a 50-node simulated cluster', () => {
+describe('membership in a 50-node simulated cluster', { timeout: SIM_TIMEOUT_MS }, () => {
   let s: Sim
   afterEach(async () => {
     await s.close()
