@@ -33,13 +33,10 @@ async function child(id: string, seed: string | undefined): Promise<void> {
   })
   await g.start()
   process.send?.({ address: g.local.address })
-  process.on('message', (command: string) => {
-    if (command === 'leave')
-      void g
-        .leave()
-        .then(() => g.stop())
-        .then(() => process.exit(0))
-    if (command === 'stop') void g.stop().then(() => process.exit(0))
+  process.on('message', async (command: string) => {
+    if (command === 'leave') await g.leave()
+    await g.stop()
+    process.exit(0)
   })
 }
 
