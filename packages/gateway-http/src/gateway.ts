@@ -4,6 +4,7 @@ import {
   type CloseReason,
   CodedError,
   type Gateway,
+  GatewayConnections,
   type GatewayFeatures,
   type GatewayHandlers,
   Lifecycle,
@@ -35,10 +36,8 @@ class HttpGateway implements Gateway, ConnHost, RouteHost {
   readonly features: GatewayFeatures
   readonly opts: ResolvedOptions
   private readonly log: Logger
-  private handlers: GatewayHandlers | undefined = undefined
   /** Requests in flight, and answered ones until their response closed. */
-  private readonly conns = new Set<HttpConn>()
-  private nextId = 1
+  private readonly conns: GatewayConnections<HttpConn>
   private running = false
   private app: FastifyInstance | undefined = undefined
   /** The REST routes the plugin mounted (plugin mode: fixed once the app booted). */
@@ -48,12 +47,12 @@ class HttpGateway implements Gateway, ConnHost, RouteHost {
     stop: () => this.doStop(),
   })
   private sweepTimer: ReturnType<typeof setInterval> | undefined = undefined
-  private onEmpty: (() => void) | undefined = undefined
 
   constructor(init: HttpGatewayInit) {
     this.opts = resolveOptions(init)
     this.name = this.opts.name
     this.log = this.opts.logger
+    this.conns = new GatewayConnections(this.name, this.log)
     this.features = Object.freeze({
       serverPush: false,
       json: true,
@@ -68,7 +67,7 @@ class HttpGateway implements Gateway, ConnHost, RouteHost {
   }
 
   attach(handlers: GatewayHandlers): void {
-    this.handlers = handlers
+    this.conns.attach(handlers)
   }
 
   /** Fastify's register prefix: `''` for the root, so routes do not start with `//`. */
@@ -77,7 +76,7 @@ class HttpGateway implements Gateway, ConnHost, RouteHost {
   }
 
   routesToMount(): readonly RestRoute[] {
-    const handlers = this.handlers
+    const handlers = this.conns.handlers
     if (handlers === undefined) {
       throw new CodedError(
         `gateway ${this.name}: the Fastify app booted before the edge started; call ` +
@@ -110,7 +109,7 @@ class HttpGateway implements Gateway, ConnHost, RouteHost {
   }
 
   private async doStart(): Promise<void> {
-    const handlers = this.handlers
+    const handlers = this.conns.handlers
     if (handlers === undefined) {
       throw new CodedError(
         `gateway ${this.name}: attach(handlers) before start()`,
@@ -165,10 +164,10 @@ class HttpGateway implements Gateway, ConnHost, RouteHost {
     this.sweepTimer = undefined
     const stopping = jsonError(503, 'E02', 'SERVER', 'the server is stopping')
     for (const conn of this.conns) conn.fail(stopping, 'gateway stopped')
-    if (!(await this.drained(this.opts.stopTimeout))) {
+    if (!(await this.conns.drained(this.opts.stopTimeout))) {
       if (this.log.enabled) this.log('%s: destroying %d responses', this.name, this.conns.size)
       for (const conn of this.conns) conn.terminate()
-      await this.drained(undefined)
+      await this.conns.drained()
     }
     const app = this.app
     if (app !== undefined && this.opts.mount.kind === 'standalone') {
@@ -192,20 +191,6 @@ class HttpGateway implements Gateway, ConnHost, RouteHost {
     clearTimeout(timer)
   }
 
-  /** Resolves `true` once every connection's onClose ran, or `false` after `timeoutMs`. */
-  private drained(timeoutMs: number | undefined): Promise<boolean> {
-    if (this.conns.size === 0) return Promise.resolve(true)
-    return new Promise((resolve) => {
-      const timer = timeoutMs === undefined ? undefined : setTimeout(() => finish(false), timeoutMs)
-      const finish = (done: boolean): void => {
-        clearTimeout(timer)
-        this.onEmpty = undefined
-        resolve(done)
-      }
-      this.onEmpty = () => finish(true)
-    })
-  }
-
   exchange(
     request: FastifyRequest,
     reply: FastifyReply,
@@ -213,8 +198,7 @@ class HttpGateway implements Gateway, ConnHost, RouteHost {
     body: Uint8Array | undefined,
     cmd: string,
   ): void {
-    const handlers = this.handlers
-    if (!this.running || handlers === undefined) {
+    if (!this.running || this.conns.handlers === undefined) {
       sendAnswer(reply, jsonError(503, 'E02', 'SERVER', 'the server is not accepting requests'))
       return
     }
@@ -222,7 +206,7 @@ class HttpGateway implements Gateway, ConnHost, RouteHost {
       sendAnswer(reply, jsonError(503, 'E02', 'SERVER', 'too many requests in flight'))
       return
     }
-    const id = this.nextId++
+    const id = this.conns.nextId()
     let data: Uint8Array
     if (kind === 'rest') {
       try {
@@ -244,21 +228,12 @@ class HttpGateway implements Gateway, ConnHost, RouteHost {
       socket instanceof tls.TLSSocket ? 'https' : 'http',
       kind,
     )
-    this.conns.add(conn)
-    try {
-      handlers.onConnect(conn)
-    } catch (err) {
-      this.log.error('%s: onConnect threw for conn %d: %o', this.name, id, err)
-    }
+    this.conns.open(conn)
     if (conn.closed) return // refused by the edge (it answered through close())
-    try {
-      handlers.onMessage(conn, data, {
-        headers: headerMap(request.headers),
-        format: kind === 'binary' ? 'binary' : 'json',
-      })
-    } catch (err) {
-      this.log.error('%s: onMessage threw for conn %d: %o', this.name, id, err)
-    }
+    this.conns.message(conn, data, {
+      headers: headerMap(request.headers),
+      format: kind === 'binary' ? 'binary' : 'json',
+    })
   }
 
   /** @internal */
@@ -268,13 +243,7 @@ class HttpGateway implements Gateway, ConnHost, RouteHost {
 
   /** @internal */
   connClosed(conn: HttpConn, reason: CloseReason): void {
-    if (!this.conns.delete(conn)) return
-    try {
-      this.handlers?.onClose(conn, reason)
-    } catch (err) {
-      this.log.error('%s: onClose threw for conn %d: %o', this.name, conn.id, err)
-    }
-    if (this.conns.size === 0) this.onEmpty?.()
+    this.conns.close(conn, reason)
   }
 
   /** Answers 504 to every request the edge left unanswered for `requestTimeout`. */

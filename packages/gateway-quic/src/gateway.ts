@@ -3,6 +3,7 @@ import {
   type CloseReason,
   CodedError,
   type Gateway,
+  GatewayConnections,
   type GatewayFeatures,
   type GatewayHandlers,
   Lifecycle,
@@ -33,26 +34,24 @@ class QuicGateway implements Gateway, ConnHost {
   readonly features: GatewayFeatures
   readonly opts: ResolvedQuicOptions
   private readonly log: Logger
-  private handlers: GatewayHandlers | undefined = undefined
   /** Open streams, and closing ones until their onClose ran. */
-  private readonly conns = new Set<QuicConn>()
+  private readonly conns: GatewayConnections<QuicConn>
   /** Open Rony streams per QUIC connection, for `maxConnections`. */
   private readonly peers = new Map<Connection, number>()
   private privateKey: PrivateKey | undefined
   private node: Libp2p | undefined = undefined
-  private nextId = 1
   private running = false
   private readonly lifecycle = new Lifecycle({
     start: () => this.doStart(),
     stop: () => this.doStop(),
   })
   private sweepTimer: ReturnType<typeof setInterval> | undefined = undefined
-  private onEmpty: (() => void) | undefined = undefined
 
   constructor(init: QuicGatewayInit) {
     this.opts = resolveOptions(init)
     this.name = this.opts.name
     this.log = this.opts.logger
+    this.conns = new GatewayConnections(this.name, this.log)
     this.privateKey = this.opts.privateKey
     this.features = Object.freeze({
       serverPush: true,
@@ -62,7 +61,7 @@ class QuicGateway implements Gateway, ConnHost {
   }
 
   attach(handlers: GatewayHandlers): void {
-    this.handlers = handlers
+    this.conns.attach(handlers)
   }
 
   addresses(): string[] {
@@ -76,7 +75,7 @@ class QuicGateway implements Gateway, ConnHost {
   }
 
   private async doStart(): Promise<void> {
-    if (this.handlers === undefined) {
+    if (this.conns.handlers === undefined) {
       throw new CodedError(
         `gateway ${this.name}: attach(handlers) before start()`,
         'RONY_ERR_NOT_ATTACHED',
@@ -110,11 +109,11 @@ class QuicGateway implements Gateway, ConnHost {
   private async doStop(): Promise<void> {
     this.running = false
     for (const conn of this.conns) conn.close(QUIC_CLOSE_CODES.GOING_AWAY, 'going away')
-    if (!(await this.drained(this.opts.stopTimeout))) {
+    if (!(await this.conns.drained(this.opts.stopTimeout))) {
       if (this.log.enabled) this.log('%s: resetting %d streams', this.name, this.conns.size)
       for (const conn of this.conns) conn.terminate('going away')
       // An aborted stream reports 'close' synchronously; this bound is a safety net.
-      await this.drained(this.opts.closeTimeout)
+      await this.conns.drained(this.opts.closeTimeout)
     }
     clearInterval(this.sweepTimer)
     this.sweepTimer = undefined
@@ -125,26 +124,11 @@ class QuicGateway implements Gateway, ConnHost {
     if (this.log.enabled) this.log('%s gateway stopped', this.name)
   }
 
-  /** Resolves `true` once every connection's onClose ran, or `false` after `timeoutMs`. */
-  private drained(timeoutMs: number): Promise<boolean> {
-    if (this.conns.size === 0) return Promise.resolve(true)
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => finish(false), timeoutMs)
-      const finish = (done: boolean): void => {
-        clearTimeout(timer)
-        this.onEmpty = undefined
-        resolve(done)
-      }
-      this.onEmpty = () => finish(true)
-    })
-  }
-
   /** The protocol handler: takes over one inbound Rony stream. */
   private accept(stream: Stream, connection: Connection): void {
-    const handlers = this.handlers
     const known = this.peers.has(connection)
     if (
-      handlers === undefined ||
+      this.conns.handlers === undefined ||
       !this.running ||
       (!known && this.peers.size >= this.opts.maxConnections)
     ) {
@@ -159,48 +143,20 @@ class QuicGateway implements Gateway, ConnHost {
       headers: new Map([['peer-id', connection.remotePeer.toString()]]),
       format: 'binary',
     }
-    const conn = new QuicConn(this, this.nextId++, stream, connection, meta)
-    this.conns.add(conn)
-    if (this.log.enabled)
-      this.log('%s: conn %d open from %s', this.name, conn.id, conn.remoteAddress)
-    try {
-      handlers.onConnect(conn)
-    } catch (err) {
-      this.log.error('%s: onConnect threw for conn %d: %o', this.name, conn.id, err)
-    }
+    this.conns.open(new QuicConn(this, this.conns.nextId(), stream, connection, meta))
   }
 
   /** @internal Called by a connection for each whole inbound frame. */
   dispatchMessage(conn: QuicConn, data: Uint8Array, meta: RequestMeta): void {
-    try {
-      this.handlers?.onMessage(conn, data, meta)
-    } catch (err) {
-      this.log.error('%s: onMessage threw for conn %d: %o', this.name, conn.id, err)
-    }
+    this.conns.message(conn, data, meta)
   }
 
   /** @internal Called by a connection once its stream closed. */
   connClosed(conn: QuicConn, reason: CloseReason): void {
-    if (!this.conns.delete(conn)) return
+    if (!this.conns.close(conn, reason)) return
     const left = (this.peers.get(conn.connection) ?? 1) - 1
     if (left > 0) this.peers.set(conn.connection, left)
     else this.peers.delete(conn.connection)
-    if (this.log.enabled) {
-      this.log(
-        '%s: conn %d closed (%s %d %s)',
-        this.name,
-        conn.id,
-        reason.initiator,
-        reason.code,
-        reason.reason,
-      )
-    }
-    try {
-      this.handlers?.onClose(conn, reason)
-    } catch (err) {
-      this.log.error('%s: onClose threw for conn %d: %o', this.name, conn.id, err)
-    }
-    if (this.conns.size === 0) this.onEmpty?.()
   }
 
   /** One pass over every stream: close deadlines, idle timeouts, drain fallbacks. */

@@ -4,6 +4,7 @@ import {
   type CloseReason,
   CodedError,
   type Gateway,
+  GatewayConnections,
   type GatewayFeatures,
   type GatewayHandlers,
   Lifecycle,
@@ -31,10 +32,8 @@ export abstract class WsGatewayBase implements Gateway, ConnHost {
   readonly features: GatewayFeatures
   readonly opts: ResolvedConnectionOptions
   protected readonly log: Logger
-  protected handlers: GatewayHandlers | undefined = undefined
   /** Open connections, and closing ones until their onClose ran. */
-  protected readonly conns = new Set<WsConn>()
-  private nextId = 1
+  protected readonly conns: GatewayConnections<WsConn>
   private running = false
   private readonly lifecycle = new Lifecycle({
     start: () => this.doStart(),
@@ -42,12 +41,12 @@ export abstract class WsGatewayBase implements Gateway, ConnHost {
   })
   private sweepTimer: ReturnType<typeof setInterval> | undefined = undefined
   private nextPingAt = 0
-  private onEmpty: (() => void) | undefined = undefined
 
   constructor(opts: ResolvedConnectionOptions) {
     this.opts = opts
     this.name = opts.name
     this.log = opts.logger
+    this.conns = new GatewayConnections(opts.name, opts.logger)
     this.features = Object.freeze({
       serverPush: true,
       json: false,
@@ -64,7 +63,7 @@ export abstract class WsGatewayBase implements Gateway, ConnHost {
   abstract addresses(): string[]
 
   attach(handlers: GatewayHandlers): void {
-    this.handlers = handlers
+    this.conns.attach(handlers)
   }
 
   /** `true` once started, until stop begins. */
@@ -77,7 +76,7 @@ export abstract class WsGatewayBase implements Gateway, ConnHost {
   }
 
   private async doStart(): Promise<void> {
-    if (this.handlers === undefined) {
+    if (this.conns.handlers === undefined) {
       throw new CodedError(
         `gateway ${this.name}: attach(handlers) before start()`,
         'RONY_ERR_NOT_ATTACHED',
@@ -111,29 +110,15 @@ export abstract class WsGatewayBase implements Gateway, ConnHost {
     this.running = false
     this.unlisten()
     for (const conn of this.conns) conn.close(1001, 'going away')
-    if (!(await this.drained(this.opts.stopTimeout))) {
+    if (!(await this.conns.drained(this.opts.stopTimeout))) {
       if (this.log.enabled) this.log('%s: terminating %d connections', this.name, this.conns.size)
       for (const conn of this.conns) conn.terminate('going away')
-      await this.drained(undefined)
+      await this.conns.drained()
     }
     clearInterval(this.sweepTimer)
     this.sweepTimer = undefined
     await this.release()
     if (this.log.enabled) this.log('%s gateway stopped', this.name)
-  }
-
-  /** Resolves `true` once every connection's onClose ran, or `false` after `timeoutMs`. */
-  private drained(timeoutMs: number | undefined): Promise<boolean> {
-    if (this.conns.size === 0) return Promise.resolve(true)
-    return new Promise((resolve) => {
-      const timer = timeoutMs === undefined ? undefined : setTimeout(() => finish(false), timeoutMs)
-      const finish = (done: boolean): void => {
-        clearTimeout(timer)
-        this.onEmpty = undefined
-        resolve(done)
-      }
-      this.onEmpty = () => finish(true)
-    })
   }
 
   /** Whether one more upgrade may be accepted now. */
@@ -143,8 +128,7 @@ export abstract class WsGatewayBase implements Gateway, ConnHost {
 
   /** Takes over a socket that finished its WebSocket handshake. */
   protected accept(ws: WebSocket, req: IncomingMessage, socket: Duplex): void {
-    const handlers = this.handlers
-    if (handlers === undefined || !this.canAccept()) {
+    if (this.conns.handlers === undefined || !this.canAccept()) {
       // Only reachable when a check and the upgrade are not atomic (Fastify hooks).
       ws.on('error', () => {})
       ws.close(1013, 'try again later')
@@ -158,50 +142,23 @@ export abstract class WsGatewayBase implements Gateway, ConnHost {
     const meta: RequestMeta = { headers: headerMap(req.headers), format: 'binary' }
     const conn = new WsConn(
       this,
-      this.nextId++,
+      this.conns.nextId(),
       ws,
       hostPort(net.remoteAddress, net.remotePort),
       net.encrypted === true ? 'wss' : 'ws',
       meta,
     )
-    this.conns.add(conn)
-    if (this.log.enabled)
-      this.log('%s: conn %d open from %s', this.name, conn.id, conn.remoteAddress)
-    try {
-      handlers.onConnect(conn)
-    } catch (err) {
-      this.log.error('%s: onConnect threw for conn %d: %o', this.name, conn.id, err)
-    }
+    this.conns.open(conn)
   }
 
   /** @internal Called by a connection for each binary message. */
   dispatchMessage(conn: WsConn, data: Uint8Array, meta: RequestMeta): void {
-    try {
-      this.handlers?.onMessage(conn, data, meta)
-    } catch (err) {
-      this.log.error('%s: onMessage threw for conn %d: %o', this.name, conn.id, err)
-    }
+    this.conns.message(conn, data, meta)
   }
 
   /** @internal Called by a connection once its socket closed. */
   connClosed(conn: WsConn, reason: CloseReason): void {
-    if (!this.conns.delete(conn)) return
-    if (this.log.enabled) {
-      this.log(
-        '%s: conn %d closed (%s %d %s)',
-        this.name,
-        conn.id,
-        reason.initiator,
-        reason.code,
-        reason.reason,
-      )
-    }
-    try {
-      this.handlers?.onClose(conn, reason)
-    } catch (err) {
-      this.log.error('%s: onClose threw for conn %d: %o', this.name, conn.id, err)
-    }
-    if (this.conns.size === 0) this.onEmpty?.()
+    this.conns.close(conn, reason)
   }
 
   /** One pass over every connection: close deadlines, idle timeouts, drains, keepalive. */

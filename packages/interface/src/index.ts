@@ -98,6 +98,7 @@ export type {
   RestMethod,
   RestRoute,
 } from './gateway.js'
+export { GatewayConnections } from './gateway-connections.js'
 export type { AbortOptions, Startable } from './lifecycle.js'
 export { isStartable, Lifecycle } from './lifecycle.js'
 export type { ComponentLogger, LogFunction, Logger } from './logger.js'

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest'
-import { disabledLogger, integerOption, Lifecycle, truncateCloseReason } from '../src/index.js'
+import {
+  disabledLogger,
+  type GatewayConn,
+  GatewayConnections,
+  integerOption,
+  Lifecycle,
+  type RequestMeta,
+  truncateCloseReason,
+} from '../src/index.js'
 
 describe('integerOption', () => {
   it('returns integers within the range and names the option otherwise', () => {
@@ -80,5 +88,74 @@ describe('Lifecycle', () => {
     const restarted = lifecycle.start()
     await Promise.all([stopped, restarted])
     expect(calls).toEqual(['start', 'stop', 'start'])
+  })
+})
+
+describe('GatewayConnections', () => {
+  const conn = (id: number): GatewayConn => ({
+    id,
+    persistent: true,
+    remoteAddress: `test:${id}`,
+    protocol: 'test',
+    closed: false,
+    send: () => true,
+    close: () => {},
+  })
+  const meta: RequestMeta = { headers: new Map(), format: 'binary' }
+
+  function table() {
+    const calls: string[] = []
+    const errors: unknown[] = []
+    const log = Object.assign(() => {}, {
+      enabled: false,
+      trace: disabledLogger.trace,
+      error: Object.assign((_f: string, ...args: unknown[]) => errors.push(args.at(-1)), {
+        enabled: true,
+      }),
+    })
+    const connections = new GatewayConnections<GatewayConn>('test', log)
+    connections.attach({
+      onConnect: (c) => {
+        calls.push(`connect ${c.id}`)
+        if (c.id === 2) throw new Error('connect boom')
+      },
+      onMessage: (c, data) => calls.push(`message ${c.id} ${data.length}`),
+      onClose: (c, reason) => calls.push(`close ${c.id} ${reason.initiator}`),
+    })
+    return { calls, errors, connections }
+  }
+
+  it('hands out ids that are never reused and reports each connection in order, close once', () => {
+    const { calls, connections } = table()
+    const ids = [connections.nextId(), connections.nextId()]
+    expect(ids).toEqual([1, 2])
+    const a = conn(ids[0]!)
+    connections.open(a)
+    connections.message(a, new Uint8Array(3), meta)
+    expect(connections.close(a, { initiator: 'remote' })).toBe(true)
+    expect(connections.close(a, { initiator: 'local' })).toBe(false)
+    expect(calls).toEqual(['connect 1', 'message 1 3', 'close 1 remote'])
+    expect(connections.size).toBe(0)
+    expect(connections.nextId()).toBe(3)
+  })
+
+  it('logs a throwing callback instead of passing it on', () => {
+    const { calls, errors, connections } = table()
+    const b = conn(2)
+    expect(() => connections.open(b)).not.toThrow()
+    expect([...connections]).toEqual([b])
+    expect(calls).toEqual(['connect 2'])
+    expect(errors).toHaveLength(1)
+  })
+
+  it('drained() resolves when the last connection closes, or false after the timeout', async () => {
+    const { connections } = table()
+    expect(await connections.drained(10)).toBe(true)
+    const a = conn(1)
+    connections.open(a)
+    expect(await connections.drained(10)).toBe(false)
+    const waiting = connections.drained()
+    connections.close(a, { initiator: 'local' })
+    expect(await waiting).toBe(true)
   })
 })
