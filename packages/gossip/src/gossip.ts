@@ -64,8 +64,6 @@ export class Gossip extends Emitter implements Membership, GossipContext {
     super()
     this.#init = init
     this.cfg = resolveConfig(init)
-    if (this.cfg.id === '')
-      throw new CodedError('gossip: id is required', 'RONY_ERR_INVALID_OPTIONS')
     if (wire.metaSize(this.cfg.meta) > this.cfg.maxMetaBytes) {
       throw new CodedError(
         `gossip: metadata exceeds ${this.cfg.maxMetaBytes} bytes`,

@@ -5,6 +5,7 @@ import type {
   Random,
   StreamTransport,
 } from '@rony/interface'
+import { integerOption } from '@rony/interface'
 import type { Keyring } from './codec/crypto.js'
 
 /**
@@ -161,11 +162,42 @@ export interface GossipConfig extends GossipProfile {
 
 /** Merges options with the profile's defaults (never mutates `init`). */
 export function resolveConfig(init: GossipInit): GossipConfig {
-  const profile = PROFILES[init.profile ?? 'lan']
+  if (typeof init.id !== 'string' || init.id === '') {
+    throw new TypeError(`gossip: id must be a non-empty string, got ${String(init.id)}`)
+  }
+  const profileName = init.profile ?? 'lan'
+  if (!Object.hasOwn(PROFILES, profileName)) {
+    throw new TypeError(
+      `gossip: profile must be one of ${Object.keys(PROFILES).join(', ')}, got ${String(profileName)}`,
+    )
+  }
+  const profile = PROFILES[profileName]
   const base: GossipProfile = { ...profile }
   for (const key of Object.keys(profile) as (keyof GossipProfile)[]) {
     const v = init[key]
-    if (v !== undefined) (base as unknown as Record<string, unknown>)[key] = v
+    if (v === undefined) continue
+    if (typeof profile[key] === 'boolean') {
+      if (typeof v !== 'boolean') throw new TypeError(`gossip: ${key} must be a boolean`)
+    } else {
+      integerOption(key, v as number, 1)
+    }
+    ;(base as unknown as Record<string, unknown>)[key] = v
+  }
+  if (base.probeTimeout > base.probeInterval) {
+    throw new RangeError(
+      `gossip: probeTimeout (${base.probeTimeout} ms) must not exceed probeInterval (${base.probeInterval} ms)`,
+    )
+  }
+  for (const key of [
+    'maxMetaBytes',
+    'maxPushPullNodes',
+    'reconnectTimeout',
+    'reconnectInterval',
+    'leaveTimeout',
+    'streamTimeout',
+  ] as const) {
+    const v = init[key]
+    if (v !== undefined) integerOption(key, v, 1)
   }
   return {
     ...base,

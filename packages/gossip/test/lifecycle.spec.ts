@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { gossip } from '../src/index.js'
 import { sim, view } from './sim.js'
 
 describe('lifecycle', () => {
@@ -39,5 +40,23 @@ describe('lifecycle', () => {
     expect(view(a)).toEqual(['a', 'b'])
     expect(view(b)).toEqual(['a', 'b'])
     await s.close()
+  })
+})
+
+describe('options', () => {
+  it('rejects invalid options at construction, naming them', () => {
+    expect(() => gossip({ id: '' })).toThrow(/id must be a non-empty string/)
+    expect(() => gossip({ id: 'n1', profile: 'moon' as 'lan' })).toThrow(
+      /profile must be one of lan, wan, local/,
+    )
+    expect(() => gossip({ id: 'n1', probeInterval: 0 })).toThrow(RangeError)
+    expect(() => gossip({ id: 'n1', probeInterval: 100, probeTimeout: 200 })).toThrow(
+      /probeTimeout/,
+    )
+    expect(() => gossip({ id: 'n1', tcpFallback: 'yes' as unknown as boolean })).toThrow(
+      /tcpFallback/,
+    )
+    expect(() => gossip({ id: 'n1', leaveTimeout: -5 })).toThrow(/leaveTimeout must be an integer/)
+    expect(() => gossip({ id: 'n1', profile: 'local', probeInterval: 500 })).not.toThrow()
   })
 })
