@@ -13,6 +13,7 @@ import { checkGoals, runSuite, type Suite, toMarkdown } from './harness.ts'
 import type { LoadSuite } from './load.ts'
 import { dispatchSuite } from './suites/dispatch.ts'
 import { constructorSuite, containerSuite, envelopeSuite } from './suites/envelope.ts'
+import { gossipSuite } from './suites/gossip.ts'
 import { httpSuite } from './suites/http.ts'
 import { memorySuite } from './suites/memory.ts'
 import { quicSuite } from './suites/quic.ts'
@@ -27,6 +28,7 @@ const suites: (Suite | LoadSuite)[] = [
   httpSuite,
   quicSuite,
   memorySuite,
+  gossipSuite,
 ]
 
 const { values } = parseArgs({
