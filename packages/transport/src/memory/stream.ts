@@ -1,5 +1,6 @@
 import type { MessageStream, TimerHandle } from '@rony/interface'
 import { messageTooLarge, streamClosed } from '../errors.js'
+import { Inbox } from '../inbox.js'
 import type { MemoryNetworkImpl } from './network.js'
 
 /**
@@ -18,11 +19,6 @@ type State = 'open' | 'closing' | 'closed' | 'aborted'
 interface PendingSend {
   readonly msg: Uint8Array
   readonly resolve: () => void
-  readonly reject: (err: Error) => void
-}
-
-interface Reader {
-  readonly resolve: (r: IteratorResult<Uint8Array>) => void
   readonly reject: (err: Error) => void
 }
 
@@ -46,8 +42,11 @@ export class MemoryStream implements MessageStream {
   #state: State = 'open'
   #remoteEnded = false
   #error: Error | undefined
-  readonly #inbox: Uint8Array[] = []
-  #reader: Reader | undefined
+  /** Each message the iterator takes returns its bytes to the sender's credit. */
+  readonly #inbox = new Inbox({
+    onTake: (msg) => this.peer.#credit(msg.byteLength),
+    onDone: () => this.#checkFinished(),
+  })
   #outstanding = 0
   readonly #waiting: PendingSend[] = []
   #closing: (() => void) | undefined
@@ -77,16 +76,7 @@ export class MemoryStream implements MessageStream {
   }
 
   [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
-    return {
-      next: () => this.#next(),
-      return: (): Promise<IteratorResult<Uint8Array>> => {
-        // Leaving a for-await loop releases the iterator; it neither closes nor aborts.
-        const reader = this.#reader
-        this.#reader = undefined
-        reader?.resolve({ done: true, value: undefined })
-        return Promise.resolve({ done: true, value: undefined })
-      },
-    }
+    return this.#inbox.iterator()
   }
 
   async close(): Promise<void> {
@@ -102,11 +92,7 @@ export class MemoryStream implements MessageStream {
       if (this.#state !== 'closing') return
       this.#state = 'closed'
       this.#schedule(() => this.peer.#onFin(), true)
-      const reader = this.#reader
-      if (reader !== undefined && this.#inbox.length === 0) {
-        this.#reader = undefined
-        reader.resolve({ done: true, value: undefined })
-      }
+      this.#inbox.end()
       this.#checkFinished()
     }
   }
@@ -133,34 +119,12 @@ export class MemoryStream implements MessageStream {
     this.#state = 'aborted'
     this.#error = err
     this.#init.net.counters.streams.aborted++
-    this.#inbox.length = 0
+    this.#inbox.fail(err)
     for (const t of this.#timers) this.#init.net.clock.clearTimeout(t)
     this.#timers.clear()
     for (const w of this.#waiting.splice(0)) w.reject(err)
-    const reader = this.#reader
-    this.#reader = undefined
-    reader?.reject(err)
     if (wasClosing) this.#closing?.()
     this.#checkFinished()
-  }
-
-  #next(): Promise<IteratorResult<Uint8Array>> {
-    if (this.#state === 'aborted') return Promise.reject(this.#error)
-    if (this.#reader !== undefined) {
-      return Promise.reject(new Error('MessageStream supports one iteration at a time'))
-    }
-    const msg = this.#inbox.shift()
-    if (msg !== undefined) {
-      this.peer.#credit(msg.byteLength)
-      return Promise.resolve({ done: false, value: msg })
-    }
-    if (this.#remoteEnded || this.#state === 'closed') {
-      this.#checkFinished()
-      return Promise.resolve({ done: true, value: undefined })
-    }
-    return new Promise((resolve, reject) => {
-      this.#reader = { resolve, reject }
-    })
   }
 
   #admit(msg: Uint8Array): void {
@@ -192,14 +156,7 @@ export class MemoryStream implements MessageStream {
       return
     }
     counters.delivered++
-    const reader = this.#reader
-    if (reader !== undefined) {
-      this.#reader = undefined
-      this.peer.#credit(msg.byteLength)
-      reader.resolve({ done: false, value: msg })
-    } else {
-      this.#inbox.push(msg)
-    }
+    this.#inbox.push(msg)
   }
 
   #onFin(): void {
@@ -207,11 +164,7 @@ export class MemoryStream implements MessageStream {
     this.#remoteEnded = true
     for (const w of this.#waiting.splice(0)) w.reject(streamClosed('stream closed by peer'))
     if (this.#state === 'closing') this.#closing?.()
-    const reader = this.#reader
-    if (reader !== undefined && this.#inbox.length === 0) {
-      this.#reader = undefined
-      reader.resolve({ done: true, value: undefined })
-    }
+    this.#inbox.end()
     this.#checkFinished()
   }
 

@@ -2,6 +2,7 @@ import type { Socket } from 'node:net'
 import type { Logger, MessageStream } from '@rony/interface'
 import { messageTooLarge, streamClosed } from '../errors.js'
 import { encodePrefix, FrameDecoder } from '../framing.js'
+import { Inbox } from '../inbox.js'
 
 /**
  * One TCP socket as a `MessageStream`: varint length-prefixed frames each way, bounded
@@ -42,12 +43,13 @@ export class TcpStream implements MessageStream {
   #state: State = 'open'
   #error: Error | undefined
   #remoteEnded = false
-  readonly #inbox: Uint8Array[] = []
-  #inboxBytes = 0
+  /** Reading it below half the high-water mark resumes a paused socket. */
+  readonly #inbox = new Inbox({
+    onTake: () => {
+      if (this.#paused && this.#inbox.bytes <= this.#init.highWaterMark / 2) this.#resume()
+    },
+  })
   #paused = false
-  #reader:
-    | { resolve: (r: IteratorResult<Uint8Array>) => void; reject: (e: Error) => void }
-    | undefined
   readonly #waiting: PendingSend[] = []
   #flushed: (() => void) | undefined
 
@@ -94,15 +96,7 @@ export class TcpStream implements MessageStream {
   }
 
   [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
-    return {
-      next: () => this.#next(),
-      return: (): Promise<IteratorResult<Uint8Array>> => {
-        const reader = this.#reader
-        this.#reader = undefined
-        reader?.resolve({ done: true, value: undefined })
-        return Promise.resolve({ done: true, value: undefined })
-      },
-    }
+    return this.#inbox.iterator()
   }
 
   async close(): Promise<void> {
@@ -126,11 +120,7 @@ export class TcpStream implements MessageStream {
       // Keep reading until the peer's FIN, discarding, so the socket can finish closing.
       this.#resume()
       this.#socket.end()
-      const reader = this.#reader
-      if (reader !== undefined && this.#inbox.length === 0) {
-        this.#reader = undefined
-        reader.resolve({ done: true, value: undefined })
-      }
+      this.#inbox.end()
       await this.closed
     } finally {
       clearTimeout(timer)
@@ -148,8 +138,7 @@ export class TcpStream implements MessageStream {
     if (this.#state === 'closed' && this.#remoteEnded) return // a clean close already happened
     this.#state = 'aborted'
     this.#error = err
-    this.#inbox.length = 0
-    this.#inboxBytes = 0
+    this.#inbox.fail(err)
     const socket = this.#socket
     // A reset tells the peer this was an abort, not a clean end. Node cannot reset a socket
     // whose writable side already ended (EINVAL, and no 'close' event): destroy that one.
@@ -159,28 +148,6 @@ export class TcpStream implements MessageStream {
     }
     for (const w of this.#waiting.splice(0)) w.reject(err)
     this.#flushed?.()
-    const reader = this.#reader
-    this.#reader = undefined
-    reader?.reject(err)
-  }
-
-  #next(): Promise<IteratorResult<Uint8Array>> {
-    if (this.#state === 'aborted') return Promise.reject(this.#error)
-    if (this.#reader !== undefined) {
-      return Promise.reject(new Error('MessageStream supports one iteration at a time'))
-    }
-    const msg = this.#inbox.shift()
-    if (msg !== undefined) {
-      this.#inboxBytes -= msg.byteLength
-      if (this.#paused && this.#inboxBytes <= this.#init.highWaterMark / 2) this.#resume()
-      return Promise.resolve({ done: false, value: msg })
-    }
-    if (this.#remoteEnded || this.#state === 'closed') {
-      return Promise.resolve({ done: true, value: undefined })
-    }
-    return new Promise((resolve, reject) => {
-      this.#reader = { resolve, reject }
-    })
   }
 
   #full(): boolean {
@@ -216,17 +183,8 @@ export class TcpStream implements MessageStream {
       this.fail(streamClosed(`stream to ${this.remote} aborted: bad frame`, err))
       return
     }
-    for (const frame of frames) {
-      const reader = this.#reader
-      if (reader !== undefined && this.#inbox.length === 0) {
-        this.#reader = undefined
-        reader.resolve({ done: false, value: frame })
-      } else {
-        this.#inbox.push(frame)
-        this.#inboxBytes += frame.byteLength
-      }
-    }
-    if (!this.#paused && this.#inboxBytes > this.#init.highWaterMark) {
+    for (const frame of frames) this.#inbox.push(frame)
+    if (!this.#paused && this.#inbox.bytes > this.#init.highWaterMark) {
       this.#paused = true
       this.#socket.pause()
     }
@@ -240,11 +198,7 @@ export class TcpStream implements MessageStream {
     this.#remoteEnded = true
     for (const w of this.#waiting.splice(0)) w.reject(streamClosed('stream closed by peer'))
     this.#flushed?.()
-    const reader = this.#reader
-    if (reader !== undefined && this.#inbox.length === 0) {
-      this.#reader = undefined
-      reader.resolve({ done: true, value: undefined })
-    }
+    this.#inbox.end()
   }
 
   #resume(): void {
