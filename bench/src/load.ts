@@ -470,5 +470,17 @@ export interface GoalLine {
   met: boolean
 }
 
+/** The goal line for rows whose rounds fell short (an error reply, or the time cap); none when all completed. */
+export function incompleteRoundsGoal(rows: readonly LoadRow[]): GoalLine[] {
+  const failed = rows.filter((row) => row.rounds.some((r) => r.bad > 0 || r.capped))
+  if (failed.length === 0) return []
+  return [
+    {
+      text: `every round completed its full count with valid replies (not: ${failed.map((r) => `${r.subject} / ${r.measure}`).join('; ')})`,
+      met: false,
+    },
+  ]
+}
+
 export const goalLines = (goals: GoalLine[]): string[] =>
   goals.map((g) => `- ${g.met ? '✅' : '❌'} goal: ${g.text}`)

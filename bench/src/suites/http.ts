@@ -5,6 +5,7 @@ import {
   findRow,
   type GoalLine,
   goalLines,
+  incompleteRoundsGoal,
   type LoadRow,
   type LoadSuite,
   loadTable,
@@ -174,13 +175,7 @@ async function run(): Promise<string> {
         met: median(ratios) >= 0.9,
       }
     })
-    const failed = rows.filter((row) => row.rounds.some((r) => r.bad > 0 || r.capped))
-    if (failed.length > 0) {
-      goals.push({
-        text: `every round completed its full count with valid replies (not: ${failed.map((r) => `${r.subject} / ${r.measure}`).join('; ')})`,
-        met: false,
-      })
-    }
+    goals.push(...incompleteRoundsGoal(rows))
     const lines = [
       `### ${httpSuite.name}`,
       '',

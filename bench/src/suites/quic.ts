@@ -3,6 +3,7 @@ import {
   findRow,
   type GoalLine,
   goalLines,
+  incompleteRoundsGoal,
   type LoadRow,
   type LoadSuite,
   loadTable,
@@ -123,13 +124,7 @@ async function run(): Promise<string> {
         met: median(ratios) <= 1.5,
       })
     }
-    const failed = rows.filter((row) => row.rounds.some((r) => r.bad > 0 || r.capped))
-    if (failed.length > 0) {
-      goals.push({
-        text: `every round completed its full count with valid replies (not: ${failed.map((r) => `${r.subject} / ${r.measure}`).join('; ')})`,
-        met: false,
-      })
-    }
+    goals.push(...incompleteRoundsGoal(rows))
     lines.push(...goalLines(goals))
     return `${lines.join('\n')}\n`
   } finally {

@@ -6,6 +6,7 @@ import {
   findRow,
   type GoalLine,
   goalLines,
+  incompleteRoundsGoal,
   type LoadRow,
   type LoadSuite,
   loadTable,
@@ -200,13 +201,7 @@ async function run(): Promise<string> {
         met: median(ratios) >= 0.85,
       })
     }
-    const failed = rows.filter((row) => row.rounds.some((r) => r.bad > 0 || r.capped))
-    if (failed.length > 0) {
-      goals.push({
-        text: `every round completed its full count with valid replies (not: ${failed.map((r) => `${r.subject} / ${r.measure}`).join('; ')})`,
-        met: false,
-      })
-    }
+    goals.push(...incompleteRoundsGoal(rows))
     lines.push(...goalLines(goals))
     return `${lines.join('\n')}\n`
   } finally {
