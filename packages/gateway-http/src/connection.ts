@@ -36,6 +36,42 @@ function onResponseClose(this: TaggedResponse): void {
   conn?.responseClosed()
 }
 
+/**
+ * Where a request's answer is written: Fastify's reply for the requests Fastify routed (its
+ * hooks, such as CORS, add their headers), the bare response for the RPC fast path.
+ */
+export interface Responder {
+  readonly raw: ServerResponse
+  send(status: number, type: string, body: Buffer | string): void
+}
+
+export class FastifyResponder implements Responder {
+  constructor(private readonly reply: FastifyReply) {}
+
+  get raw(): ServerResponse {
+    return this.reply.raw
+  }
+
+  send(status: number, type: string, body: Buffer | string): void {
+    this.reply.code(status).header('content-type', type).send(body)
+  }
+}
+
+export class RawResponder implements Responder {
+  constructor(readonly raw: ServerResponse) {}
+
+  send(status: number, type: string, body: Buffer | string): void {
+    this.raw
+      .writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) })
+      .end(body)
+  }
+}
+
+/** Writes a gateway-made JSON answer. */
+export function sendJson(out: Responder, answer: HttpAnswer): void {
+  out.send(answer.status, JSON_TYPE, answer.body)
+}
+
 /** A Buffer view of `bytes` without copying (Fastify sends Buffers as they are). */
 function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes)
@@ -60,13 +96,13 @@ export class HttpConn implements GatewayConn {
   constructor(
     private readonly host: ConnHost,
     readonly id: number,
-    private readonly reply: FastifyReply,
+    private readonly out: Responder,
     readonly remoteAddress: string,
     readonly protocol: 'http' | 'https',
     readonly kind: ConnKind,
   ) {
     this.startedAt = Date.now()
-    const res = reply.raw as TaggedResponse
+    const res = out.raw as TaggedResponse
     res[kConn] = this
     res.on('close', onResponseClose)
   }
@@ -124,7 +160,7 @@ export class HttpConn implements GatewayConn {
 
   /** Drops the socket (the stop grace ran out); `onClose` follows from the response's close. */
   terminate(): void {
-    this.reply.raw.destroy()
+    this.out.raw.destroy()
   }
 
   /** @internal The response's 'close': written and flushed, or the socket is gone. */
@@ -141,10 +177,10 @@ export class HttpConn implements GatewayConn {
   private write(status: number, type: string, body: Buffer | string, reason: CloseReason): void {
     this.reason = reason
     try {
-      this.reply.code(status).header('content-type', type).send(body)
+      this.out.send(status, type, body)
     } catch (error) {
       this.host.replyFailed(this, error)
-      this.reply.raw.destroy()
+      this.out.raw.destroy()
     }
   }
 }

@@ -1,3 +1,5 @@
+import * as http from 'node:http'
+import * as https from 'node:https'
 import type { AddressInfo } from 'node:net'
 import * as tls from 'node:tls'
 import {
@@ -11,11 +13,20 @@ import {
   type Logger,
   type RestRoute,
 } from '@rony/interface'
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
-import { type ConnHost, type ConnKind, HttpConn, headerMap, hostPort } from './connection.js'
+import Fastify, { type FastifyInstance } from 'fastify'
+import {
+  type ConnHost,
+  type ConnKind,
+  HttpConn,
+  headerMap,
+  hostPort,
+  type Responder,
+  sendJson,
+} from './connection.js'
+import { rpcFastPath } from './fast-path.js'
 import { type HttpGatewayInit, type ResolvedOptions, resolveOptions } from './options.js'
 import { jsonError, RestInputError, restEnvelope } from './rest.js'
-import { gatewayPlugin, type RouteHost, sendAnswer } from './routes.js'
+import { gatewayPlugin, type RestCall, type RouteHost } from './routes.js'
 
 const MAX_SWEEP_MS = 1_000
 const MIN_SWEEP_MS = 10
@@ -126,10 +137,27 @@ class HttpGateway implements Gateway, ConnHost, RouteHost {
         )
       }
     } else {
+      // With CORS on, every response needs the plugin's headers: all requests go through Fastify.
+      const fastPath =
+        this.opts.cors === false
+          ? rpcFastPath(this, this.opts.prefix, this.opts.bodyLimit)
+          : undefined
       const app = Fastify({
-        ...(mount.tls === undefined ? {} : { https: mount.tls }),
+        serverFactory: (fastify: http.RequestListener) => {
+          const listener: http.RequestListener =
+            fastPath === undefined
+              ? fastify
+              : (req, res) => {
+                  if (!fastPath(req, res)) fastify(req, res)
+                }
+          const server =
+            mount.tls === undefined
+              ? http.createServer(listener)
+              : https.createServer(mount.tls, listener)
+          server.keepAliveTimeout = mount.keepAliveTimeout
+          return server
+        },
         bodyLimit: this.opts.bodyLimit,
-        keepAliveTimeout: mount.keepAliveTimeout,
         forceCloseConnections: 'idle',
         logger: false,
       }) as unknown as FastifyInstance
@@ -192,38 +220,38 @@ class HttpGateway implements Gateway, ConnHost, RouteHost {
   }
 
   exchange(
-    request: FastifyRequest,
-    reply: FastifyReply,
+    raw: http.IncomingMessage,
+    out: Responder,
     kind: ConnKind,
     body: Uint8Array | undefined,
-    cmd: string,
+    rest?: RestCall,
   ): void {
     if (!this.running || this.conns.handlers === undefined) {
-      sendAnswer(reply, jsonError(503, 'E02', 'SERVER', 'the server is not accepting requests'))
+      sendJson(out, jsonError(503, 'E02', 'SERVER', 'the server is not accepting requests'))
       return
     }
     if (this.conns.size >= this.opts.maxConnections) {
-      sendAnswer(reply, jsonError(503, 'E02', 'SERVER', 'too many requests in flight'))
+      sendJson(out, jsonError(503, 'E02', 'SERVER', 'too many requests in flight'))
       return
     }
     const id = this.conns.nextId()
     let data: Uint8Array
-    if (kind === 'rest') {
+    if (rest !== undefined) {
       try {
-        data = restEnvelope(id, cmd, body, request.query, request.params)
+        data = restEnvelope(id, rest.cmd, body, rest.query, rest.params)
       } catch (error) {
         if (!(error instanceof RestInputError)) throw error
-        sendAnswer(reply, jsonError(400, 'E01', 'BODY', error.message))
+        sendJson(out, jsonError(400, 'E01', 'BODY', error.message))
         return
       }
     } else {
       data = body as Uint8Array
     }
-    const socket = request.raw.socket
+    const socket = raw.socket
     const conn = new HttpConn(
       this,
       id,
-      reply,
+      out,
       hostPort(socket.remoteAddress, socket.remotePort),
       socket instanceof tls.TLSSocket ? 'https' : 'http',
       kind,
@@ -231,7 +259,7 @@ class HttpGateway implements Gateway, ConnHost, RouteHost {
     this.conns.open(conn)
     if (conn.closed) return // refused by the edge (it answered through close())
     this.conns.message(conn, data, {
-      headers: headerMap(request.headers),
+      headers: headerMap(raw.headers),
       format: kind === 'binary' ? 'binary' : 'json',
     })
   }

@@ -3,10 +3,12 @@
  * RPC endpoint (`POST {prefix}`), a 405 for other methods there, the REST routes, and CORS.
  * It is encapsulated (no `skip-override`), so none of it leaks into a host app.
  */
+
+import type { IncomingMessage } from 'node:http'
 import fastifyCors from '@fastify/cors'
 import type { RestMethod, RestRoute } from '@rony/interface'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { type ConnKind, JSON_TYPE } from './connection.js'
+import { type ConnKind, FastifyResponder, type Responder, sendJson } from './connection.js'
 import type { ResolvedOptions } from './options.js'
 import { fastifyErrorAnswer, type HttpAnswer, jsonError, UNSUPPORTED_MEDIA_TYPE } from './rest.js'
 
@@ -17,21 +19,28 @@ export interface RouteHost {
   routesToMount(): readonly RestRoute[]
   /** Takes one request that passed routing and parsing to the edge. */
   exchange(
-    request: FastifyRequest,
-    reply: FastifyReply,
+    raw: IncomingMessage,
+    out: Responder,
     kind: ConnKind,
     body: Uint8Array | undefined,
-    cmd: string,
+    rest?: RestCall,
   ): void
   /** Called from the app's preClose: stops the gateway with the app. */
   stop(): Promise<void>
 }
 
+/** What a REST route adds to its request: the command it maps to, and the parsed URL parts. */
+export interface RestCall {
+  readonly cmd: string
+  readonly query: unknown
+  readonly params: unknown
+}
+
 const METHODS: readonly RestMethod[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE']
 
-/** Writes a gateway-made JSON answer. */
+/** Writes a gateway-made JSON answer through Fastify. */
 export function sendAnswer(reply: FastifyReply, answer: HttpAnswer): void {
-  reply.code(answer.status).header('content-type', JSON_TYPE).send(answer.body)
+  sendJson(new FastifyResponder(reply), answer)
 }
 
 function isJsonType(contentType: string | undefined): boolean {
@@ -105,7 +114,7 @@ export function gatewayPlugin(host: RouteHost, standalone: boolean) {
           return
         }
         const kind = isJsonType(request.headers['content-type']) ? 'json' : 'binary'
-        host.exchange(request, reply, kind, body, '')
+        host.exchange(request.raw, new FastifyResponder(reply), kind, body)
       },
     })
 
@@ -140,7 +149,12 @@ export function gatewayPlugin(host: RouteHost, standalone: boolean) {
         url: route.path,
         handler(request, reply) {
           const body = request.body
-          host.exchange(request, reply, 'rest', body instanceof Uint8Array ? body : undefined, cmd)
+          const input = body instanceof Uint8Array ? body : undefined
+          host.exchange(request.raw, new FastifyResponder(reply), 'rest', input, {
+            cmd,
+            query: request.query,
+            params: request.params,
+          })
         },
       })
     }

@@ -1,6 +1,8 @@
 import { execFile } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import * as http from 'node:http'
+import * as https from 'node:https'
+import * as net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -110,6 +112,35 @@ describe('raw HTTP requests against a real edge', () => {
     }
   })
 
+  // Plain requests take the gateway's fast path; these variants go through Fastify's parser.
+  it.each([
+    ['a chunked body', { 'transfer-encoding': 'chunked' }, 'application/x-protobuf'],
+    ['a content type in capitals', {}, 'Application/X-Protobuf'],
+    ['a content type with parameters', {}, 'application/x-protobuf; proto=rony.Envelope'],
+  ])('answers %s the same way', async (_what, headers, contentType) => {
+    const res = await request(url, { contentType, headers, body: echoEnvelope('variant') })
+    expect(res.status).toBe(200)
+    expect(EchoReply.decode(decodeEnvelope(res.body).message).Text).toBe('variant')
+  })
+
+  it('drops a request whose body is cut off, and serves the next one', async () => {
+    const { port } = new URL(url)
+    const socket = net.connect(Number(port), '127.0.0.1')
+    await new Promise((resolve) => socket.once('connect', resolve))
+    socket.write(
+      'POST /rpc HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\n' +
+        'Content-Length: 100\r\n\r\n',
+    )
+    socket.write(echoEnvelope('cut').subarray(0, 5))
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    socket.destroy()
+    const res = await request(url, {
+      contentType: 'application/x-protobuf',
+      body: echoEnvelope('next'),
+    })
+    expect(EchoReply.decode(decodeEnvelope(res.body).message).Text).toBe('next')
+  })
+
   it('413 with a clear JSON error for a body over bodyLimit; the edge never sees it', async () => {
     const big = await request(url, {
       contentType: 'application/x-protobuf',
@@ -169,6 +200,61 @@ describe('raw HTTP requests against a real edge', () => {
       expect(EchoReply.decode(reply.message).Text).toBe('from curl')
     } finally {
       rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
+
+describe('standalone options that change the server', () => {
+  const fixture = (name: string): string =>
+    readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8')
+
+  async function startEdge(options: Parameters<typeof httpGateway>[0]): Promise<Edge> {
+    const edge = createEdge({ id: 'opts', gateways: [httpGateway({ port: 0, ...options })] })
+    registerTestServices(edge)
+    await edge.start()
+    return edge
+  }
+
+  it('serves https:// with the given certificate', async () => {
+    const cert = fixture('cert.pem')
+    const edge = await startEdge({ tls: { key: fixture('key.pem'), cert } })
+    try {
+      const url = edge.addresses()[0]!
+      expect(url).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/$/)
+      const body = echoEnvelope('tls')
+      const res = await new Promise<Buffer>((resolve, reject) => {
+        const req = https.request(url, {
+          method: 'POST',
+          ca: cert,
+          headers: { 'content-type': 'application/x-protobuf', 'content-length': body.length },
+        })
+        req.on('error', reject)
+        req.on('response', (r) => {
+          const chunks: Buffer[] = []
+          r.on('data', (c: Buffer) => chunks.push(c))
+          r.on('end', () => resolve(Buffer.concat(chunks)))
+        })
+        req.end(body)
+      })
+      expect(EchoReply.decode(decodeEnvelope(res).message).Text).toBe('tls')
+    } finally {
+      await edge.stop({ timeout: 1_000 })
+    }
+  })
+
+  it('adds the CORS headers to RPC answers when cors is on', async () => {
+    const edge = await startEdge({ cors: { origin: 'https://app.example' } })
+    try {
+      const res = await request(edge.addresses()[0]!, {
+        contentType: 'application/x-protobuf',
+        headers: { origin: 'https://app.example' },
+        body: echoEnvelope('cors'),
+      })
+      expect(res.status).toBe(200)
+      expect(res.headers['access-control-allow-origin']).toBe('https://app.example')
+      expect(EchoReply.decode(decodeEnvelope(res.body).message).Text).toBe('cors')
+    } finally {
+      await edge.stop({ timeout: 1_000 })
     }
   })
 })
