@@ -1,8 +1,8 @@
 /**
  * A cluster of @rony/gossip nodes on real UDP + TCP sockets on 127.0.0.1, in worker
  * processes (`rony-node.ts`), `workers` of them (the suite: N − 2 up to N = 10, else 10),
- * round-robin. The node to be killed always runs alone in its own process, so a
- * SIGKILL takes down that node and nothing else. Membership events reach this process over
+ * round-robin. Each node to be killed runs alone in its own process, so a SIGKILL takes
+ * down that node and nothing else. Membership events reach this process over
  * IPC and are timed when they arrive, as serf's log lines are.
  */
 import { type ChildProcess, fork } from 'node:child_process'
@@ -44,15 +44,15 @@ export class RonyCluster implements Cluster {
   #seed: string | undefined
   #req = 0
 
-  /** `victim` runs alone in its process; the rest go round-robin over `workers` processes. */
+  /** Each of `victims` runs alone in its process; the rest go round-robin over `workers` processes. */
   readonly profile: 'lan' | 'local'
   readonly workers: number
-  readonly victim: string
+  readonly victims: readonly string[]
 
-  constructor(profile: 'lan' | 'local', workers: number, victim: string) {
+  constructor(profile: 'lan' | 'local', workers: number, victims: readonly string[]) {
     this.profile = profile
     this.workers = workers
-    this.victim = victim
+    this.victims = victims
   }
 
   #fork(): Worker {
@@ -104,7 +104,6 @@ export class RonyCluster implements Cluster {
 
   async startInitial(ids: string[]): Promise<void> {
     const pool = Array.from({ length: this.workers }, () => this.#fork())
-    const own = this.#fork()
     const [seed, ...rest] = ids
     if (!seed) return
     this.#seed = seed
@@ -112,7 +111,7 @@ export class RonyCluster implements Cluster {
     let next = 1 % pool.length // the seed's worker got one already
     await Promise.all(
       rest.map((id) => {
-        if (id === this.victim) return this.#start(own, id)
+        if (this.victims.includes(id)) return this.#start(this.#fork(), id)
         const worker = pool[next] as Worker
         next = (next + 1) % pool.length
         return this.#start(worker, id)
@@ -126,7 +125,7 @@ export class RonyCluster implements Cluster {
 
   async kill(id: string): Promise<number> {
     const worker = this.#home.get(id)
-    if (!worker || id !== this.victim) throw new Error(`${id} does not run alone`)
+    if (!worker || !this.victims.includes(id)) throw new Error(`${id} does not run alone`)
     const at = Date.now()
     worker.child.kill('SIGKILL')
     return at

@@ -2,7 +2,7 @@ import { type Cluster, ids, type LoCounters, readLo, sleep } from '../gossip/clu
 import { RonyCluster } from '../gossip/rony.ts'
 import { SerfCluster, serfVersion } from '../gossip/serf.ts'
 import { type SimResult, simulate } from '../gossip/sim.ts'
-import { type GoalLine, goalLines, type LoadSuite } from '../load.ts'
+import { type GoalLine, goalLines, type LoadSuite, median } from '../load.ts'
 
 /**
  * Cluster membership on real sockets: @rony/gossip vs HashiCorp serf (memberlist
@@ -23,6 +23,14 @@ const SETTLE_MS = 3_000
 /** One lan push-pull interval (memberlist scales it up above 32 members: 60 s at 50, 90 s at 100). */
 const WINDOW_MS = 30_000
 const DETECT_MAX_MS = 90_000
+/** Joins and kills timed per cluster. */
+const JOINS = 3
+const KILLS = 3
+/** Between kills, so one detection's gossip does not overlap the next. */
+const KILL_GAP_MS = 2_000
+const SIM_SEEDS = 5
+/** The nodes killed, in order: never the seed, which every later join goes through. */
+const victimsOf = (all: readonly string[]): string[] => all.slice(1, 1 + KILLS)
 /** Ethernet (14) + IPv4 (20) + UDP (8) header bytes that `lo` counts per datagram. */
 const UDP_OVERHEAD = 42
 
@@ -31,9 +39,11 @@ interface Real {
   n: number
   processes: number
   formMs?: number | undefined
-  joinMs?: number | undefined
-  detectLastMs?: number | undefined
-  detectMedianMs?: number | undefined
+  /** One per join, in order. */
+  joinMs: number[]
+  /** Per kill: until the last survivor, and the median survivor, had the victim failed. */
+  detectLastMs: number[]
+  detectMedianMs: number[]
   falseFailures: number
   suspicions?: number | undefined
   loBytes?: number | undefined
@@ -54,22 +64,35 @@ async function measure(
 ): Promise<Real> {
   const wall = performance.now()
   const all = ids(n, impl === 'serf' ? 's' : 'n')
-  const initial = all.slice(0, -1)
-  const last = all.at(-1) as string
-  const victim = all[1] as string
+  const initial = all.slice(0, -JOINS)
   const { views } = cluster
-  const r: Real = { impl, n, processes, falseFailures: 0, wallMs: 0 }
-  let killedAt = Number.POSITIVE_INFINITY
+  const r: Real = {
+    impl,
+    n,
+    processes,
+    falseFailures: 0,
+    joinMs: [],
+    detectLastMs: [],
+    detectMedianMs: [],
+    wallMs: 0,
+  }
+  /** Kill time of each victim so far. */
+  const killed = new Map<string, number>()
   try {
     const t = Date.now()
     await cluster.startInitial(initial)
     const formed = await views.until(() => views.converged(initial), FORM_MAX_MS)
-    if (formed === undefined) throw new Error(`${n - 1} nodes not converged in ${FORM_MAX_MS} ms`)
+    if (formed === undefined) {
+      throw new Error(`${initial.length} nodes not converged in ${FORM_MAX_MS} ms`)
+    }
     r.formMs = formed - t
-    const t0 = await cluster.join(last)
-    const joined = await views.until(() => views.converged(all), JOIN_MAX_MS)
-    if (joined === undefined) throw new Error(`join not converged in ${JOIN_MAX_MS} ms`)
-    r.joinMs = joined - t0
+    for (let i = initial.length; i < n; i++) {
+      const members = all.slice(0, i + 1)
+      const t0 = await cluster.join(all[i] as string)
+      const joined = await views.until(() => views.converged(members), JOIN_MAX_MS)
+      if (joined === undefined) throw new Error(`join not converged in ${JOIN_MAX_MS} ms`)
+      r.joinMs.push(joined - t0)
+    }
     r.crossCheck = await cluster.crossCheck(all)
 
     await sleep(SETTLE_MS)
@@ -100,20 +123,25 @@ async function measure(
     }
 
     r.suspicions = await cluster.suspicionsRaised()
-    killedAt = await cluster.kill(victim)
-    const survivors = all.filter((id) => id !== victim)
-    const detected = await views.until(() => views.detected(survivors, victim), DETECT_MAX_MS)
-    const times = views.failures
-      .filter((f) => f.member === victim && f.at >= killedAt)
-      .map((f) => f.at - killedAt)
-      .sort((a, b) => a - b)
-    r.detectMedianMs = times[Math.floor(times.length / 2)]
-    if (detected === undefined) throw new Error(`not detected in ${DETECT_MAX_MS} ms`)
-    r.detectLastMs = detected - killedAt
+    for (const victim of victimsOf(all)) {
+      const at = await cluster.kill(victim)
+      killed.set(victim, at)
+      const survivors = all.filter((id) => !killed.has(id))
+      const detected = await views.until(() => views.detected(survivors, victim), DETECT_MAX_MS)
+      if (detected === undefined) throw new Error(`${victim} not detected in ${DETECT_MAX_MS} ms`)
+      const times = views.failures
+        .filter((f) => f.member === victim && f.at >= at)
+        .map((f) => f.at - at)
+      r.detectLastMs.push(detected - at)
+      r.detectMedianMs.push(median(times))
+      await sleep(KILL_GAP_MS)
+    }
   } catch (error) {
     r.error = (error as Error).message
   } finally {
-    r.falseFailures = views.failures.filter((f) => f.member !== victim || f.at < killedAt).length
+    r.falseFailures = views.failures.filter(
+      (f) => !(f.at >= (killed.get(f.member) ?? Infinity)),
+    ).length
     await cluster.close()
     r.wallMs = performance.now() - wall
   }
@@ -129,6 +157,14 @@ const dec = (v: number | undefined): string =>
   v === undefined || Number.isNaN(v) ? '–' : v.toFixed(1)
 const ratio = (a: number | undefined, b: number | undefined): string =>
   a === undefined || b === undefined || b === 0 ? '–' : `${(a / b).toFixed(2)}×`
+const med = (values: number[] | undefined): number | undefined =>
+  values === undefined || values.length === 0 ? undefined : median(values)
+/** `median (min–max)` of the samples. */
+const spread = (values: number[] | undefined): string => {
+  if (values === undefined || values.length === 0) return '–'
+  if (values.length === 1) return int(values[0])
+  return `${int(median(values))} (${int(Math.min(...values))}–${int(Math.max(...values))})`
+}
 
 async function loBackground(): Promise<number | undefined> {
   const a: LoCounters | undefined = readLo()
@@ -151,29 +187,36 @@ function comparison(results: Real[], goals: GoalLine[]): string[] {
       const b = s?.[key] as number | undefined
       lines.push(`| ${n} | ${label} | ${format(b)} | ${format(a)} | ${ratio(a, b)} |`)
     }
-    row('join convergence, ms', 'joinMs')
-    row('failure detection, last survivor, ms', 'detectLastMs')
-    row('failure detection, median survivor, ms', 'detectMedianMs')
+    const samples = (label: string, key: 'joinMs' | 'detectLastMs' | 'detectMedianMs'): void => {
+      const a = y[key]
+      const b = s?.[key]
+      lines.push(`| ${n} | ${label} | ${spread(b)} | ${spread(a)} | ${ratio(med(a), med(b))} |`)
+    }
+    samples(`join convergence, ms (${JOINS} joins)`, 'joinMs')
+    samples(`failure detection, last survivor, ms (${KILLS} kills)`, 'detectLastMs')
+    samples('failure detection, median survivor, ms', 'detectMedianMs')
     row('false failures (whole run)', 'falseFailures')
-    row('suspicions raised before the kill', 'suspicions')
+    row('suspicions raised before the kills', 'suspicions')
     row('loopback bytes/s per node (idle)', 'loBytes')
     row('loopback packets/s per node (idle)', 'loPackets', dec)
     row('loopback bytes/s per node, median 1 s slice', 'loMedianSlice')
     if (!s || s.error || y.error) continue
     const le = (a: number | undefined, b: number | undefined, f = 1): boolean =>
       a !== undefined && b !== undefined && a <= b * f
+    const [yDetect, sDetect] = [med(y.detectLastMs), med(s.detectLastMs)]
+    const [yJoin, sJoin] = [med(y.joinMs), med(s.joinMs)]
     goals.push(
       {
-        text: `N=${n}: failure detection (last survivor) ≤ serf's (${int(y.detectLastMs)} vs ${int(s.detectLastMs)} ms)`,
-        met: le(y.detectLastMs, s.detectLastMs),
+        text: `N=${n}: failure detection (last survivor, median of ${KILLS}) ≤ serf's (${int(yDetect)} vs ${int(sDetect)} ms)`,
+        met: le(yDetect, sDetect),
       },
       {
         text: `N=${n}: false failures ≤ serf's (${y.falseFailures} vs ${s.falseFailures}; suspicions raised ${int(y.suspicions)} vs ${int(s.suspicions)})`,
         met: y.falseFailures <= s.falseFailures,
       },
       {
-        text: `N=${n}: join convergence ≤ serf's (${int(y.joinMs)} vs ${int(s.joinMs)} ms)`,
-        met: le(y.joinMs, s.joinMs),
+        text: `N=${n}: join convergence (median of ${JOINS}) ≤ serf's (${int(yJoin)} vs ${int(sJoin)} ms)`,
+        met: le(yJoin, sJoin),
       },
       {
         text: `N=${n}: bytes/s per node ≤ 1.2× serf's (${int(y.loBytes)} vs ${int(s.loBytes)} B/s, ${ratio(y.loBytes, s.loBytes)})`,
@@ -186,7 +229,7 @@ function comparison(results: Real[], goals: GoalLine[]): string[] {
 
 function details(results: Real[]): string[] {
   const lines = [
-    '| impl | N | processes | N − 1 formed, ms | members cross-check | own UDP counter B/s per node (+42 B/packet) | wall s | error |',
+    `| impl | N | processes | first N − ${JOINS} formed, ms | members cross-check | own UDP counter B/s per node (+42 B/packet) | wall s | error |`,
     '| --- | ---: | ---: | ---: | --- | ---: | ---: | --- |',
   ]
   for (const r of results) {
@@ -195,20 +238,25 @@ function details(results: Real[]): string[] {
         ? '–'
         : `${int(r.ownBytes)} (${int(r.ownBytes + UDP_OVERHEAD * (r.ownPackets ?? 0))})`
     lines.push(
-      `| ${r.impl} | ${r.n} | ${r.processes} | ${int(r.formMs)} | ${r.crossCheck ?? (r.joinMs === undefined ? '–' : 'ok')} | ${own} | ${(r.wallMs / 1000).toFixed(0)} | ${r.error ?? ''} |`,
+      `| ${r.impl} | ${r.n} | ${r.processes} | ${int(r.formMs)} | ${r.crossCheck ?? (r.joinMs.length < JOINS ? '–' : 'ok')} | ${own} | ${(r.wallMs / 1000).toFixed(0)} | ${r.error ?? ''} |`,
     )
   }
   return lines
 }
 
-function simTable(sims: SimResult[]): string[] {
+/** Each N's simulations (one per seed) as one row of medians (min–max). */
+function simTable(sims: SimResult[][]): string[] {
   const lines = [
-    '| N | N − 1 formed, sim ms | join convergence, sim ms | detection last / median survivor, sim ms | false failures | suspicions before crash | wall ms |',
-    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| N | seeds | N − 1 formed, sim ms | join convergence, sim ms | detection, last survivor, sim ms | detection, median survivor, sim ms | false failures | suspicions before crash | wall ms |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ]
-  for (const s of sims) {
+  const of = (runs: SimResult[], key: keyof SimResult): string =>
+    spread(runs.map((r) => r[key]).filter((v): v is number => typeof v === 'number'))
+  for (const runs of sims) {
+    const sum = (key: 'falseFailures' | 'suspicionsBeforeCrash' | 'wallMs'): number =>
+      runs.reduce((total, r) => total + r[key], 0)
     lines.push(
-      `| ${s.n} | ${int(s.formMs)} | ${int(s.joinMs)} | ${int(s.detectLastMs)} / ${int(s.detectMedianMs)} | ${s.falseFailures} | ${s.suspicionsBeforeCrash} | ${int(s.wallMs)} |`,
+      `| ${runs[0]?.n} | ${runs.length} | ${of(runs, 'formMs')} | ${of(runs, 'joinMs')} | ${of(runs, 'detectLastMs')} | ${of(runs, 'detectMedianMs')} | ${sum('falseFailures')} | ${sum('suspicionsBeforeCrash')} | ${int(sum('wallMs'))} |`,
     )
   }
   return lines
@@ -227,15 +275,19 @@ async function run(): Promise<string> {
       if (impl === 'serf') {
         if (serf) results.push(await measure('serf', new SerfCluster(PROFILE), n, n))
       } else {
-        const workers = n <= 10 ? Math.max(1, n - 2) : 10
-        results.push(await measure('rony', new RonyCluster(PROFILE, workers, 'n1'), n, workers + 1))
+        const victims = victimsOf(ids(n, 'n'))
+        const workers = n <= 10 ? Math.max(1, n - 1 - victims.length) : 10
+        const cluster = new RonyCluster(PROFILE, workers, victims)
+        results.push(await measure('rony', cluster, n, workers + victims.length))
       }
       await sleep(1_000)
     }
   }
-  const sims: SimResult[] = []
+  const sims: SimResult[][] = []
   for (const n of SIZES) {
-    sims.push(await simulate(n, PROFILE))
+    const runs: SimResult[] = []
+    for (let seed = 1; seed <= SIM_SEEDS; seed++) runs.push(await simulate(n, PROFILE, seed))
+    sims.push(runs)
     process.stderr.write(`  gossip: simulated N=${n} done\n`)
   }
 
@@ -252,7 +304,7 @@ async function run(): Promise<string> {
     '',
     ...details(results),
     '',
-    `Simulated (@rony/gossip only, memory network with 1–5 ms delay and no loss, virtual clock, profile \`${PROFILE}\`):`,
+    `Simulated (@rony/gossip only, memory network with 1–5 ms delay and no loss, virtual clock, profile \`${PROFILE}\`; one join and one crash per seed, medians (min–max) over ${SIM_SEEDS} seeds):`,
     '',
     ...simTable(sims),
     '',
@@ -264,6 +316,6 @@ async function run(): Promise<string> {
 export const gossipSuite: LoadSuite = {
   kind: 'load',
   name: 'gossip membership: @rony/gossip vs serf (memberlist)',
-  description: `N nodes on 127.0.0.1 (UDP + TCP), memberlist's \`${PROFILE}\` profile on both (serf \`-profile=${PROFILE}\`), one run, one after the other. serf: one agent process per node, observed through its log (\`EventMemberJoin/Failed\`, memberlist's \`Suspect … has failed\`). rony: nodes in Node worker processes (at N = 10: 9 processes, the seed sharing its process with the last node to join; above: 10 workers of 5–10 nodes), the node to be killed always alone in its own process; events over IPC. Both timed when this process receives them. **Join convergence**: N − 1 nodes formed a cluster; from the start of the last node's join (serf: \`serf join\` to the already running agent; rony: \`start()\` of the new node) until every node lists all N alive. **Failure detection**: SIGKILL of a node that runs alone in its process until every survivor has it failed. **False failures**: failed declarations of anyone else (or before the kill). **Suspicions raised**: probes that ended in a suspicion before the kill (memberlist's log line; rony's \`stats().probesFailed\`). **Bandwidth**: after ${SETTLE_MS / 1000} s idle, the \`lo\` interface's tx bytes and packets (/proc/net/dev; each loopback packet counts once) over ${WINDOW_MS / 1000} s, divided by N: all UDP and TCP traffic of the cluster with headers (42 B per datagram), and anything else on the machine's loopback. One round per N (a single sample: detection in particular varies with the probe order).`,
+  description: `N nodes on 127.0.0.1 (UDP + TCP), memberlist's \`${PROFILE}\` profile on both (serf \`-profile=${PROFILE}\`), one implementation after the other. serf: one agent process per node, observed through its log (\`EventMemberJoin/Failed\`, memberlist's \`Suspect … has failed\`). rony: nodes in Node worker processes (at N = 10: 9 processes; above: 10 workers of 5–10 nodes plus the victims), each node to be killed alone in its own process; events over IPC. Both timed when this process receives them. **Join convergence**: N − ${JOINS} nodes formed a cluster; then ${JOINS} times, from the start of one more node's join (serf: \`serf join\` to the already running agent; rony: \`start()\` of the new node) until every node lists all alive. **Failure detection**: ${KILLS} times, ${KILL_GAP_MS / 1000} s apart, SIGKILL of a node that runs alone in its process until every survivor has it failed. Samples are shown as median (min–max) and compared by their medians: both times depend on where the random probe and gossip orders happen to be. **False failures**: failed declarations of anyone not killed (or before its kill). **Suspicions raised**: probes that ended in a suspicion before the kills (memberlist's log line; rony's \`stats().probesFailed\`). **Bandwidth**: after ${SETTLE_MS / 1000} s idle, the \`lo\` interface's tx bytes and packets (/proc/net/dev; each loopback packet counts once) over ${WINDOW_MS / 1000} s, divided by N: all UDP and TCP traffic of the cluster with headers (42 B per datagram), and anything else on the machine's loopback.`,
   run,
 }
