@@ -1,0 +1,100 @@
+/**
+ * Leader election (Raft paper §5.2, §5.4.1) with pre-vote (thesis §9.6) and leadership
+ * transfer's forced elections (thesis §3.10).
+ *
+ * @module
+ */
+
+import { tally } from './configuration.js'
+import type { PreVote, PreVoteResponse, RequestVote, RequestVoteResponse } from './messages.js'
+import { bcastAppend } from './replication.js'
+import type { RaftState } from './state.js'
+
+/**
+ * - `'pre-vote'`: ask whether an election could be won, without touching the term.
+ * - `'election'`: a real election at term + 1.
+ * - `'transfer'`: a real election the leader asked for with TimeoutNow; voters do not
+ *   ignore it for having heard from that leader recently.
+ */
+export type CampaignKind = 'pre-vote' | 'election' | 'transfer'
+
+/** The election timeout elapses on followers and candidates. */
+export function tickElection(s: RaftState): void {
+  s.electionElapsed++
+  if (s.promotable() && s.electionElapsed >= s.randomizedElectionTimeout) {
+    s.electionElapsed = 0
+    campaign(s, s.opts.preVote ? 'pre-vote' : 'election')
+  }
+}
+
+export function campaign(s: RaftState, kind: CampaignKind): void {
+  if (kind === 'pre-vote') s.becomePreCandidate()
+  else s.becomeCandidate()
+  // A pre-vote asks about the term the real election would use.
+  const term = kind === 'pre-vote' ? s.term + 1 : s.term
+  s.votes.set(s.id, true)
+  if (tally(s.config.current, s.votes) === 'won') {
+    won(s, kind)
+    return
+  }
+  for (const voter of s.config.current.voters) {
+    if (voter.id === s.id) continue
+    const common = {
+      from: s.id,
+      to: voter.id,
+      term,
+      lastIndex: s.log.lastIndex,
+      lastTerm: s.log.lastTerm,
+    }
+    if (kind === 'pre-vote') s.send({ type: 'pre-vote', ...common })
+    else s.send({ type: 'request-vote', ...common, transfer: kind === 'transfer' })
+  }
+}
+
+function won(s: RaftState, kind: CampaignKind): void {
+  if (kind === 'pre-vote') {
+    campaign(s, 'election')
+    return
+  }
+  s.becomeLeader()
+  bcastAppend(s)
+}
+
+/**
+ * Decides a (pre-)vote request whose term is at least ours (older ones are refused before
+ * this). A server votes at most once per term (§5.2), not while it follows a leader of that
+ * term, and only for a candidate whose log is at least as up-to-date as its own (§5.4.1). A
+ * pre-vote is granted on the log alone when it is for a later term, and changes nothing.
+ */
+export function handleVoteRequest(s: RaftState, m: PreVote | RequestVote): void {
+  const pre = m.type === 'pre-vote'
+  const canVote =
+    s.votedFor === m.from ||
+    (s.votedFor === undefined && s.leaderId === undefined) ||
+    (pre && m.term > s.term)
+  const granted = canVote && s.log.isUpToDate(m.lastIndex, m.lastTerm)
+  if (granted && !pre) {
+    s.votedFor = m.from
+    // Granting a vote defers our own candidacy (§5.2).
+    s.electionElapsed = 0
+  }
+  s.send({
+    type: pre ? 'pre-vote-response' : 'request-vote-response',
+    from: s.id,
+    to: m.from,
+    // A granted pre-vote answers in the requested term, so the pre-candidate counts it.
+    term: granted ? m.term : s.term,
+    granted,
+  })
+}
+
+export function handleVoteResponse(s: RaftState, m: PreVoteResponse | RequestVoteResponse): void {
+  const pre = m.type === 'pre-vote-response'
+  if (s.role !== (pre ? 'pre-candidate' : 'candidate')) return
+  // A granted pre-vote from an earlier round at a lower term is not this round's.
+  if (pre && m.granted && m.term !== s.term + 1) return
+  s.votes.set(m.from, m.granted)
+  const outcome = tally(s.config.current, s.votes)
+  if (outcome === 'won') won(s, pre ? 'pre-vote' : 'election')
+  else if (outcome === 'lost') s.becomeFollower(s.term, undefined)
+}

@@ -1,0 +1,212 @@
+/**
+ * The state one Raft server keeps (Raft paper Figure 2, plus the thesis' extensions) and its
+ * role transitions. The protocol's handlers (election, replication, follower, read-index)
+ * are functions over this state; {@link RaftCore} is the public face.
+ *
+ * @module
+ */
+
+import type { EntryKind, LogEntry, Snapshot } from '../storage/types.js'
+import {
+  ConfigurationTracker,
+  EMPTY_CONFIGURATION,
+  encodeConfiguration,
+  isMember,
+  isVoter,
+} from './configuration.js'
+import { SnapshotReceiver } from './follower.js'
+import { RaftLog } from './log.js'
+import type { Message } from './messages.js'
+import type { RaftCoreOptions, ResolvedOptions } from './options.js'
+import { Inflights, Progress } from './progress.js'
+import { ReadQueue } from './read-index.js'
+import type { CoreRole, ReadState } from './types.js'
+
+export class RaftState {
+  readonly id: string
+  readonly opts: ResolvedOptions
+  readonly random: () => number
+  readonly log: RaftLog
+  readonly config: ConfigurationTracker
+  /** Latest term seen; durable (Figure 2). */
+  term: number
+  /** Candidate voted for in `term`; durable (Figure 2). */
+  votedFor: string | undefined
+  role: CoreRole = 'follower'
+  leaderId: string | undefined
+  /** Highest index known committed; volatile, so 0 (or the snapshot's index) after a restart. */
+  commitIndex: number
+  /** Highest index handed to the state machine (entries, or a snapshot, in a Ready). */
+  applied: number
+  /** Votes received in the current (pre-)election. */
+  readonly votes = new Map<string, boolean>()
+  /** The leader's view of every member's log, itself included. */
+  readonly progress = new Map<string, Progress>()
+  /** Ticks since the last heartbeat from the leader (follower), or since the last quorum check (leader). */
+  electionElapsed = 0
+  heartbeatElapsed = 0
+  randomizedElectionTimeout = 0
+  /** Target of a leadership transfer in progress. */
+  transferee: string | undefined
+  /** Payload bytes the leader appended in its term and has not committed yet. */
+  uncommittedBytes = 0
+  /** The latest snapshot: the base of the log, sent to followers that need compacted entries. */
+  snapshot: Snapshot | undefined
+  /** A snapshot received from the leader, to be handed to storage in the next Ready. */
+  pendingSnapshot: Snapshot | undefined
+  readonly receiver = new SnapshotReceiver()
+  readonly reads = new ReadQueue()
+  readStates: ReadState[] = []
+  msgs: Message[] = []
+
+  constructor(o: RaftCoreOptions, opts: ResolvedOptions) {
+    this.id = o.id
+    this.opts = opts
+    this.random = o.random
+    const { hardState, snapshot, entries } = o.recovered
+    const base = snapshot?.meta ?? { index: 0, term: 0 }
+    this.log = new RaftLog(base, entries)
+    this.config = new ConfigurationTracker(
+      {
+        index: base.index,
+        configuration: snapshot?.meta.configuration ?? o.bootstrap ?? EMPTY_CONFIGURATION,
+      },
+      entries,
+    )
+    this.term = hardState.term
+    this.votedFor = hardState.votedFor
+    this.commitIndex = base.index
+    this.applied = base.index
+    this.snapshot = snapshot
+    this.becomeFollower(this.term, undefined)
+  }
+
+  send(m: Message): void {
+    this.msgs.push(m)
+  }
+
+  /** Whether this server may campaign: only voters do (learners and removed servers never). */
+  promotable(): boolean {
+    return isVoter(this.config.current, this.id)
+  }
+
+  /**
+   * Leader stickiness (thesis §4.2.3): a server that heard from a leader within the minimum
+   * election timeout ignores vote requests, so a server that cannot see the leader (a
+   * partitioned or removed one) cannot depose it.
+   */
+  inLease(): boolean {
+    return (
+      (this.opts.checkQuorum || this.opts.preVote) &&
+      this.leaderId !== undefined &&
+      this.electionElapsed < this.opts.electionTicks
+    )
+  }
+
+  #reset(term: number): void {
+    if (term !== this.term) {
+      this.term = term
+      this.votedFor = undefined
+    }
+    this.leaderId = undefined
+    this.electionElapsed = 0
+    this.heartbeatElapsed = 0
+    // Randomized timeouts make split votes rare (Raft paper §5.2).
+    this.randomizedElectionTimeout =
+      this.opts.electionTicks + Math.floor(this.random() * this.opts.electionTicks)
+    this.votes.clear()
+    this.transferee = undefined
+    this.uncommittedBytes = 0
+    this.progress.clear()
+    this.reads.reset()
+  }
+
+  becomeFollower(term: number, leaderId: string | undefined): void {
+    this.#reset(term)
+    this.role = 'follower'
+    this.leaderId = leaderId
+  }
+
+  /** Pre-vote (thesis §9.6): neither the term nor the vote changes until the pre-vote is won. */
+  becomePreCandidate(): void {
+    this.role = 'pre-candidate'
+    this.leaderId = undefined
+    this.votes.clear()
+  }
+
+  becomeCandidate(): void {
+    this.#reset(this.term + 1)
+    this.role = 'candidate'
+    this.votedFor = this.id
+  }
+
+  /**
+   * Takes over in the current term. The first entry of the term is a no-op (thesis §6.4):
+   * committing it commits every earlier entry, which a leader may not do by counting
+   * replicas of older-term entries (Figure 8). While the configuration in force is only the
+   * bootstrap one, that first entry is the configuration itself, so the cluster's membership
+   * is in the log from the first term on, and a server that joins later learns it.
+   */
+  becomeLeader(): void {
+    this.#reset(this.term)
+    this.role = 'leader'
+    this.leaderId = this.id
+    this.syncProgress()
+    if (this.config.index === 0) {
+      this.appendAsLeader('configuration', encodeConfiguration(this.config.current))
+    } else {
+      this.appendAsLeader('noop', new Uint8Array(0))
+    }
+  }
+
+  /** Appends a new entry of the current term to the leader's log. */
+  appendAsLeader(kind: EntryKind, data: Uint8Array): LogEntry {
+    const entry: LogEntry = { index: this.log.lastIndex + 1, term: this.term, kind, data }
+    this.log.append([entry])
+    this.uncommittedBytes += data.byteLength
+    this.onWritten([entry])
+    return entry
+  }
+
+  /**
+   * Entries were written to the log: a configuration entry takes effect at once (thesis
+   * §4.1), and a truncated one is rolled back.
+   */
+  onWritten(entries: readonly LogEntry[]): void {
+    if (this.config.onAppend(entries) && this.role === 'leader') this.syncProgress()
+  }
+
+  /** Gives the leader a progress for every member of the configuration, and only them. */
+  syncProgress(): void {
+    const config = this.config.current
+    for (const id of this.progress.keys()) {
+      if (!isMember(config, id)) this.progress.delete(id)
+    }
+    for (const s of [...config.voters, ...config.learners]) {
+      if (this.progress.has(s.id)) continue
+      const pr = new Progress(
+        this.log.lastIndex + 1,
+        new Inflights(this.opts.maxInflight, this.opts.maxInflightBytes),
+      )
+      if (s.id === this.id) {
+        pr.match = this.log.persisted
+        pr.recentActive = true
+      }
+      this.progress.set(s.id, pr)
+    }
+    if (this.transferee !== undefined && !isVoter(config, this.transferee)) {
+      this.transferee = undefined
+    }
+  }
+
+  /** Raises the commit index; on the leader, releases the uncommitted budget of its entries. */
+  commitTo(index: number): void {
+    if (index <= this.commitIndex) return
+    if (this.role === 'leader') {
+      for (const e of this.log.slice(this.commitIndex + 1, index) ?? []) {
+        if (e.term === this.term) this.uncommittedBytes -= e.data.byteLength
+      }
+    }
+    this.commitIndex = index
+  }
+}

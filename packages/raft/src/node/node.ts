@@ -1,0 +1,452 @@
+import { EventEmitter } from 'node:events'
+import {
+  type AbortOptions,
+  type Clock,
+  type ClusterServer,
+  type Consensus,
+  type ConsensusEvents,
+  disabledLogger,
+  type Logger,
+  type ProposeResult,
+  type RaftRole,
+  type Random,
+  type StateMachine,
+  type TimerHandle,
+  type TypedEmitter,
+} from '@rony/interface'
+import { systemClock, systemRandom, tcpTransport } from '@rony/transport'
+import type { ConfChange } from '../core/configuration.js'
+import type { Message } from '../core/messages.js'
+import { RaftCore } from '../core/raft.js'
+import type { Ready } from '../core/ready.js'
+import { raftError, rejectionError } from '../errors.js'
+import { type RaftInit, type ResolvedTiming, resolveTiming } from '../options.js'
+import { fileStorage } from '../storage/file-storage.js'
+import type { Configuration, LogEntry, LogStorage, ServerInfo } from '../storage/types.js'
+import { type RaftTransport, raftStreamTransport } from '../transport/stream-transport.js'
+import { type Pending, PendingCalls } from './pending.js'
+
+const Emitter = EventEmitter as unknown as new () => TypedEmitter<ConsensusEvents>
+
+/** A proposal waiting for its entry to be applied. */
+interface Proposal {
+  readonly term: number
+  readonly pending: Pending<ProposeResult>
+}
+
+/**
+ * A Raft server: drives the sans-IO {@link RaftCore} with a clock, a transport, a storage
+ * and the user's state machine. One `Ready` is handled at a time, in the core's order:
+ * eager messages, durable writes, the other messages, apply, `advance`. Everything that
+ * arrives meanwhile (messages, ticks, proposals) goes into the core and comes out in the
+ * next `Ready`, so concurrent proposals share one WAL sync (group commit) and one
+ * AppendEntries batch.
+ */
+export class RaftNode extends Emitter implements Consensus {
+  readonly id: string
+  readonly #init: RaftInit
+  readonly #timing: ResolvedTiming
+  readonly #clock: Clock
+  readonly #random: Random
+  readonly #log: Logger
+  readonly #machine: StateMachine
+  readonly #storage: LogStorage
+  readonly #transport: RaftTransport
+  readonly #calls: PendingCalls
+  readonly #proposals = new Map<number, Proposal>()
+  /** ReadIndex calls not confirmed by a leader yet, by context. */
+  readonly #reads = new Map<string, Pending<number>>()
+  /** Calls waiting for the state machine to reach an index. */
+  readonly #appliedWaiters: { index: number; done: () => void }[] = []
+  #core: RaftCore | undefined = undefined
+  #state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new'
+  #tick: TimerHandle | undefined = undefined
+  #driving = false
+  #drained: Promise<void> = Promise.resolve()
+  #applied = 0
+  #snapshotIndex = 0
+  #readSeq = 0
+  /** The tail of the membership-change queue (its runs never reject). */
+  #changes: Promise<void> = Promise.resolve()
+  #role: RaftRole = 'follower'
+  #leaderId: string | undefined = undefined
+
+  constructor(init: RaftInit) {
+    super()
+    if (typeof init.id !== 'string' || init.id === '') throw new TypeError('id must be non-empty')
+    if (init.stateMachine === undefined) throw new TypeError('stateMachine is required')
+    this.id = init.id
+    this.#init = init
+    this.#timing = resolveTiming(init)
+    this.#clock = init.clock ?? systemClock
+    this.#random = init.random ?? systemRandom
+    this.#log = init.logger?.forComponent(`rony:raft:${init.id}`) ?? disabledLogger
+    this.#machine = init.stateMachine
+    if (init.storage === undefined && init.dataDir === undefined) {
+      throw new TypeError('give dataDir (durable storage) or storage')
+    }
+    this.#storage = init.storage ?? fileStorage(init.dataDir as string)
+    if (init.transport === undefined && init.address === undefined) {
+      throw new TypeError('give address (the TCP transport listens there) or transport')
+    }
+    this.#transport =
+      init.transport ??
+      raftStreamTransport({
+        id: init.id,
+        streams: tcpTransport({
+          bind: init.address as string,
+          logger: init.logger?.forComponent(`rony:raft:${init.id}:tcp`),
+        }),
+        clock: this.#clock,
+        logger: init.logger,
+      })
+    this.#calls = new PendingCalls(this.#clock, this.#timing.requestTimeout)
+  }
+
+  get role(): RaftRole {
+    return this.#role
+  }
+
+  get leaderId(): string | undefined {
+    return this.#leaderId
+  }
+
+  get term(): number {
+    return this.#core?.term ?? 0
+  }
+
+  get commitIndex(): number {
+    return this.#core?.commitIndex ?? 0
+  }
+
+  /** The last entry the state machine applied. */
+  get appliedIndex(): number {
+    return this.#applied
+  }
+
+  /** The transport's address (valid once started). */
+  get address(): string {
+    return this.#transport.address
+  }
+
+  configuration(): ClusterServer[] {
+    const c = this.#core?.configuration
+    if (c === undefined) return []
+    return [
+      ...c.voters.map((s) => ({ ...s, suffrage: 'voter' as const })),
+      ...c.learners.map((s) => ({ ...s, suffrage: 'learner' as const })),
+    ]
+  }
+
+  async start(): Promise<void> {
+    if (this.#state !== 'new') return
+    this.#state = 'starting'
+    const recovered = await this.#storage.open()
+    if (recovered.snapshot !== undefined) {
+      await this.#machine.restore(recovered.snapshot.data)
+      this.#applied = recovered.snapshot.meta.index
+      this.#snapshotIndex = this.#applied
+    }
+    const self: ServerInfo = { id: this.id, address: this.#init.address ?? '' }
+    this.#core = new RaftCore({
+      id: this.id,
+      recovered,
+      ...(this.#init.bootstrap === true
+        ? { bootstrap: { voters: [self, ...(this.#init.peers ?? [])], learners: [] } }
+        : {}),
+      random: () => this.#random.next(),
+      electionTicks: this.#timing.electionTicks,
+      heartbeatTicks: this.#timing.heartbeatTicks,
+      maxUncommittedBytes: this.#timing.maxUncommittedBytes,
+    })
+    await this.#transport.start((m) => this.#onMessage(m))
+    this.#state = 'running'
+    this.#tick = this.#clock.setTimeout(this.#onTick, this.#timing.tickInterval)
+    this.#kick()
+  }
+
+  async stop(): Promise<void> {
+    if (this.#state === 'new') this.#state = 'stopped'
+    if (this.#state !== 'running' && this.#state !== 'starting') return
+    this.#state = 'stopping'
+    if (this.#tick !== undefined) this.#clock.clearTimeout(this.#tick)
+    this.#calls.rejectAll(raftError('RONY_ERR_STOPPED', 'the Raft node stopped'))
+    await this.#transport.stop()
+    await this.#drained
+    await this.#storage.close().catch(() => {})
+    this.#state = 'stopped'
+  }
+
+  async propose(command: Uint8Array, opts?: AbortOptions): Promise<ProposeResult> {
+    const core = this.#running('propose')
+    if (command.byteLength > this.#timing.maxCommandBytes) {
+      throw raftError(
+        'RONY_ERR_MESSAGE_TOO_LARGE',
+        `the command has ${command.byteLength} bytes (maxCommandBytes ${this.#timing.maxCommandBytes})`,
+      )
+    }
+    const result = core.propose(command)
+    if (!result.ok) throw rejectionError(result.rejection)
+    const { index, term } = result
+    const pending = this.#calls.create<ProposeResult>('propose', opts, () => {
+      if (this.#proposals.get(index)?.pending === pending) this.#proposals.delete(index)
+    })
+    this.#proposals.set(index, { term, pending })
+    this.#kick()
+    return pending.promise
+  }
+
+  async readIndex(opts?: AbortOptions): Promise<number> {
+    const core = this.#running('readIndex')
+    const context = `${this.id}:${++this.#readSeq}`
+    const result = core.readIndex(context)
+    if (!result.ok) throw rejectionError(result.rejection)
+    const pending = this.#calls.create<number>('readIndex', opts, () => this.#reads.delete(context))
+    this.#reads.set(context, pending)
+    this.#kick()
+    return pending.promise
+  }
+
+  addVoter(id: string, address: string, opts?: AbortOptions): Promise<void> {
+    return this.#change({ type: 'add-voter', server: { id, address } }, opts)
+  }
+
+  addLearner(id: string, address: string, opts?: AbortOptions): Promise<void> {
+    return this.#change({ type: 'add-learner', server: { id, address } }, opts)
+  }
+
+  removeServer(id: string, opts?: AbortOptions): Promise<void> {
+    return this.#change({ type: 'remove', id }, opts)
+  }
+
+  async transferLeadership(to?: string, opts?: AbortOptions): Promise<void> {
+    const core = this.#running('transferLeadership')
+    const result = core.transferLeadership(to)
+    if (!result.ok) throw rejectionError(result.rejection)
+    const pending = this.#calls.create<void>('transferLeadership', opts, () => {
+      this.off('raft:leader', onLeader)
+    })
+    const onLeader = (leader: string | undefined): void => {
+      if (leader !== undefined && leader !== this.id) pending.resolve()
+    }
+    this.on('raft:leader', onLeader)
+    this.#kick()
+    return pending.promise
+  }
+
+  /** Membership changes run one at a time, in call order (the contract's queue). */
+  async #change(change: ConfChange, opts?: AbortOptions): Promise<void> {
+    const core = this.#running('membership change')
+    const pending = this.#calls.create<void>('membership change', opts)
+    const run = async (): Promise<void> => {
+      while (this.#state === 'running' && !pending.settled) {
+        const result = core.proposeConfChange(change)
+        if (result.ok) {
+          this.#kick()
+          await this.#untilApplied(result.index, pending)
+          // Applied where it was appended: committed, unless a new leader overwrote it.
+          if (this.#holds(change)) pending.resolve()
+          else pending.reject(raftError('RONY_ERR_LEADERSHIP_LOST', 'leadership was lost'))
+          return
+        }
+        const { rejection } = result
+        if (rejection.code === 'unchanged') return pending.resolve()
+        if (rejection.code !== 'change-in-progress')
+          return pending.reject(rejectionError(rejection))
+        // Another change, or the new leader's first entry, is not committed yet.
+        await this.#untilApplied(this.#applied + 1, pending)
+      }
+    }
+    this.#changes = this.#changes.then(run)
+    return pending.promise
+  }
+
+  #holds(change: ConfChange): boolean {
+    const c = this.#core?.configuration
+    if (c === undefined) return false
+    const members = [...c.voters, ...c.learners]
+    if (change.type === 'remove') return !members.some((s) => s.id === change.id)
+    const list = change.type === 'add-voter' ? c.voters : c.learners
+    return list.some((s) => s.id === change.server.id && s.address === change.server.address)
+  }
+
+  /** Resolves once `index` is applied, or when `pending` settles otherwise. */
+  #untilApplied(index: number, pending: Pending<unknown>): Promise<void> {
+    if (this.#applied >= index) return Promise.resolve()
+    return new Promise<void>((resolve) => {
+      this.#appliedWaiters.push({ index, done: resolve })
+      pending.promise.then(
+        () => resolve(),
+        () => resolve(),
+      )
+    })
+  }
+
+  #running(what: string): RaftCore {
+    if (this.#state !== 'running' || this.#core === undefined) {
+      throw this.#state === 'new' || this.#state === 'starting'
+        ? raftError('RONY_ERR_NOT_STARTED', `${what} before start()`)
+        : raftError('RONY_ERR_STOPPED', `${what} after stop()`)
+    }
+    return this.#core
+  }
+
+  #onTick = (): void => {
+    if (this.#state !== 'running') return
+    this.#tick = this.#clock.setTimeout(this.#onTick, this.#timing.tickInterval)
+    this.#core?.tick()
+    this.#kick()
+  }
+
+  #onMessage(m: Message): void {
+    if (this.#state !== 'running' || m.to !== this.id) return
+    this.#core?.step(m)
+    this.#kick()
+  }
+
+  /** Handles Readys until there are none; one loop at a time. */
+  #kick(): void {
+    if (this.#driving || this.#state !== 'running') return
+    const core = this.#core
+    if (core === undefined || !core.hasReady()) return
+    this.#driving = true
+    this.#drained = this.#drive(core).finally(() => {
+      this.#driving = false
+    })
+  }
+
+  async #drive(core: RaftCore): Promise<void> {
+    try {
+      while (this.#state === 'running' && core.hasReady()) {
+        const ready = core.ready()
+        await this.#handle(core, ready)
+        core.advance(ready)
+        await this.#maybeSnapshot(core)
+      }
+    } catch (error) {
+      this.#log.error('raft %s: stopping after a fatal error: %o', this.id, error)
+      void this.stop()
+    }
+  }
+
+  async #handle(core: RaftCore, ready: Ready): Promise<void> {
+    this.#send(ready.eagerMessages)
+    if (ready.snapshot !== undefined) {
+      await this.#storage.saveSnapshot(ready.snapshot)
+      await this.#machine.restore(ready.snapshot.data)
+      this.#applied = ready.snapshot.meta.index
+      this.#snapshotIndex = this.#applied
+      this.emit('raft:applied', this.#applied)
+    }
+    if (ready.entries.length > 0) await this.#storage.append(ready.entries)
+    if (ready.hardState !== undefined) await this.#storage.setHardState(ready.hardState)
+    this.#send(ready.messages)
+    if (ready.softState !== undefined) this.#report(core)
+    if (ready.configuration !== undefined) {
+      this.emit('raft:membership', this.configuration())
+      this.#report(core)
+    }
+    if (ready.committedEntries.length > 0) await this.#apply(ready.committedEntries)
+    for (const { context, index } of ready.readStates) {
+      const pending = this.#reads.get(context)
+      if (pending === undefined) continue
+      this.#reads.delete(context) // confirmed: not re-asked on a leader change
+      void this.#untilApplied(index, pending).then(() => pending.resolve(index))
+    }
+  }
+
+  async #apply(entries: readonly LogEntry[]): Promise<void> {
+    for (const entry of entries) {
+      let result: unknown
+      if (entry.kind === 'command') {
+        try {
+          result = await this.#machine.apply(entry.data, { index: entry.index, term: entry.term })
+        } catch (cause) {
+          throw raftError('RONY_ERR_STATE_MACHINE', `apply of entry ${entry.index} failed`, {
+            cause,
+          })
+        }
+      }
+      this.#applied = entry.index
+      const proposal = this.#proposals.get(entry.index)
+      if (proposal !== undefined) {
+        if (proposal.term === entry.term) {
+          proposal.pending.resolve({ index: entry.index, term: entry.term, result })
+        } else {
+          proposal.pending.reject(
+            raftError('RONY_ERR_LEADERSHIP_LOST', 'a new leader replaced the entry'),
+          )
+        }
+      }
+    }
+    this.emit('raft:applied', this.#applied)
+    this.#wakeApplied()
+  }
+
+  #wakeApplied(): void {
+    const waiting = this.#appliedWaiters
+    for (let i = waiting.length - 1; i >= 0; i--) {
+      const w = waiting[i]!
+      if (w.index <= this.#applied) {
+        waiting.splice(i, 1)
+        w.done()
+      }
+    }
+  }
+
+  /** Compacts the log once `snapshotThreshold` entries were applied since the last snapshot. */
+  async #maybeSnapshot(core: RaftCore): Promise<void> {
+    if (this.#applied - this.#snapshotIndex < this.#timing.snapshotThreshold) return
+    const index = this.#applied
+    let data: Uint8Array
+    try {
+      data = await this.#machine.snapshot()
+    } catch (cause) {
+      throw raftError('RONY_ERR_STATE_MACHINE', `snapshot at ${index} failed`, { cause })
+    }
+    const snapshot = { meta: core.snapshotMeta(index), data }
+    await this.#storage.saveSnapshot(snapshot)
+    core.compact(snapshot)
+    this.#snapshotIndex = index
+  }
+
+  /** Events for role and leader changes; proposals of a deposed leader are lost. */
+  #report(core: RaftCore): void {
+    const wasLeader = this.#role === 'leader'
+    const role = roleOf(core.role, core.configuration, this.id)
+    if (role !== this.#role) {
+      this.#role = role
+      this.emit('raft:role', role)
+    }
+    if (core.leaderId !== this.#leaderId) {
+      this.#leaderId = core.leaderId
+      this.emit('raft:leader', core.leaderId, core.term)
+      // The core forgets unconfirmed reads when the leader changes: ask the new one.
+      if (core.leaderId !== undefined)
+        for (const context of this.#reads.keys()) core.readIndex(context)
+    }
+    if (wasLeader && role !== 'leader') {
+      const lost = raftError(
+        'RONY_ERR_LEADERSHIP_LOST',
+        'leadership was lost; the outcome is unknown',
+      )
+      for (const { pending } of this.#proposals.values()) pending.reject(lost)
+    }
+  }
+
+  #send(messages: readonly Message[]): void {
+    for (const m of messages) this.#transport.send({ id: m.to, address: this.#addressOf(m.to) }, m)
+  }
+
+  /** From the configuration, else the founding peers; '' when unknown (see RaftTransport.send). */
+  #addressOf(id: string): string {
+    const c = this.#core?.configuration
+    const known = c?.voters.find((s) => s.id === id) ?? c?.learners.find((s) => s.id === id)
+    return known?.address ?? this.#init.peers?.find((s) => s.id === id)?.address ?? ''
+  }
+}
+
+function roleOf(role: RaftCore['role'], config: Configuration, id: string): RaftRole {
+  if (role === 'leader' || role === 'candidate') return role
+  return config.learners.some((s) => s.id === id) ? 'learner' : 'follower'
+}

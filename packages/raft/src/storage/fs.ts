@@ -1,0 +1,94 @@
+/**
+ * The file-system calls the WAL and the snapshot writer make, behind an interface so tests
+ * and the Raft fuzzer can run the same code on a simulated disk that loses unsynced writes
+ * (`simulatedDisk()` in `@rony/raft/testing`).
+ *
+ * The interface is deliberately small: append-only files, whole-file reads, and the
+ * directory operations needed to create, replace and delete files crash-safely. Each call
+ * is awaited before the next one on the same file, so implementations need not handle
+ * concurrent writes to one file.
+ *
+ * @module
+ */
+
+import { mkdir, open as openFile, readdir, readFile, rename, unlink } from 'node:fs/promises'
+
+/** An open file, written only at its end. */
+export interface StorageFile {
+  /** Writes all of `bytes` at the end of the file. */
+  append(bytes: Uint8Array): Promise<void>
+  /** Cuts the file to `length` bytes; later appends continue from there. */
+  truncate(length: number): Promise<void>
+  /** `fdatasync`: the file's data and size are durable once this resolves. */
+  datasync(): Promise<void>
+  close(): Promise<void>
+}
+
+/**
+ * The file system under a data directory. Paths are built with `node:path`. Errors are
+ * rejections; a missing file rejects with an error whose `code` is `'ENOENT'`, as Node's do.
+ */
+export interface StorageFs {
+  /** Creates the directory and its parents; succeeds when it exists. */
+  mkdir(path: string): Promise<void>
+  /** The names (not paths) of the directory's entries. */
+  readdir(path: string): Promise<string[]>
+  /** The whole content of a file. */
+  readFile(path: string): Promise<Uint8Array>
+  /**
+   * Opens a file for appending, creating it when missing. `'truncate'` empties an existing
+   * file first. A new file's directory entry is durable only after {@link syncDir}.
+   */
+  open(path: string, mode: 'append' | 'truncate'): Promise<StorageFile>
+  /** Atomically replaces `to` with `from`; durable after {@link syncDir}. */
+  rename(from: string, to: string): Promise<void>
+  /** Deletes a file; durable after {@link syncDir}. */
+  unlink(path: string): Promise<void>
+  /** `fsync` of a directory: makes the creates, renames and unlinks in it durable. */
+  syncDir(path: string): Promise<void>
+}
+
+/**
+ * The real file system, through `node:fs/promises`.
+ *
+ * Durability is what the OS gives `fdatasync`/`fsync`: on Linux with ext4 or XFS that
+ * reaches the disk (given a drive that honors flushes). On macOS `fsync` only reaches the
+ * drive's cache (full durability needs `F_FULLFSYNC`, which Node does not expose), and on
+ * Windows directories cannot be opened, so {@link StorageFs.syncDir} is a no-op there and
+ * renames rely on NTFS's own journaling.
+ */
+export function nodeFs(): StorageFs {
+  return {
+    async mkdir(path) {
+      await mkdir(path, { recursive: true })
+    },
+    readdir: (path) => readdir(path),
+    readFile: (path) => readFile(path),
+    async open(path, mode) {
+      const handle = await openFile(path, mode === 'append' ? 'a' : 'w')
+      return {
+        async append(bytes) {
+          // A write may be partial (for example on a full disk that frees up); loop to the end.
+          for (let done = 0; done < bytes.length; ) {
+            const { bytesWritten } = await handle.write(bytes, done, bytes.length - done)
+            done += bytesWritten
+          }
+        },
+        truncate: (length) => handle.truncate(length),
+        datasync: () => handle.datasync(),
+        close: () => handle.close(),
+      }
+    },
+    rename: (from, to) => rename(from, to),
+    unlink: (path) => unlink(path),
+    async syncDir(path) {
+      if (process.platform === 'win32') return
+      const handle = await openFile(path, 'r')
+      try {
+        await handle.sync()
+      } finally {
+        await handle.close()
+      }
+    },
+  }
+}

@@ -1,0 +1,178 @@
+import { describe, expect, it } from 'vitest'
+import {
+  encodeConfiguration,
+  type Message,
+  RaftCore,
+  type RaftCoreOptions,
+  type Ready,
+} from '../src/core/index.js'
+
+const config = {
+  voters: [
+    { id: 'a', address: 'addr-a' },
+    { id: 'b', address: 'addr-b' },
+  ],
+  learners: [],
+}
+
+const fresh = (id: string, more: Partial<RaftCoreOptions> = {}) =>
+  new RaftCore({
+    id,
+    random: () => 0,
+    recovered: { hardState: { term: 0, votedFor: undefined }, snapshot: undefined, entries: [] },
+    bootstrap: config,
+    electionTicks: 5,
+    ...more,
+  })
+
+/** Ticks until the core has a Ready, and takes it. */
+function tickToReady(core: RaftCore): Ready {
+  for (let i = 0; i < 20 && !core.hasReady(); i++) core.tick()
+  return core.ready()
+}
+
+const all = (rd: Ready): Message[] => [...rd.eagerMessages, ...rd.messages]
+
+describe('RaftCore Ready batches', () => {
+  it('holds a candidate’s vote requests until its term and vote are durable', () => {
+    const a = fresh('a', { preVote: false })
+    const rd = tickToReady(a)
+    expect(rd.hardState).toEqual({ term: 1, votedFor: 'a' })
+    expect(rd.softState).toEqual({ role: 'candidate', leaderId: undefined, term: 1 })
+    expect(rd.eagerMessages).toEqual([])
+    expect(rd.messages).toEqual([
+      {
+        type: 'request-vote',
+        from: 'a',
+        to: 'b',
+        term: 1,
+        lastIndex: 0,
+        lastTerm: 0,
+        transfer: false,
+      },
+    ])
+    a.advance(rd)
+    expect(a.hasReady()).toBe(false)
+  })
+
+  it('lets a leader replicate its entries while they are being persisted, but not count them', () => {
+    const a = fresh('a', { preVote: false })
+    const b = fresh('b', { preVote: false })
+    const vote = tickToReady(a)
+    a.advance(vote)
+    b.step(vote.messages[0]!)
+    const granted = b.ready()
+    expect(granted.hardState).toEqual({ term: 1, votedFor: 'a' })
+    expect(granted.messages.map((m) => m.type)).toEqual(['request-vote-response'])
+    b.advance(granted)
+    a.step(granted.messages[0]!)
+    expect(a.role).toBe('leader')
+    const first = a.ready()
+    // Term and vote were durable already: the append goes out with the entry's own write.
+    expect(first.hardState).toBeUndefined()
+    expect(first.entries.map((e) => e.kind)).toEqual(['configuration'])
+    expect(first.eagerMessages.map((m) => m.type)).toEqual(['append-entries'])
+    expect(first.messages).toEqual([])
+    // b acknowledges; a does not count itself before its own write is done.
+    b.step(first.eagerMessages[0]!)
+    const ack = b.ready()
+    expect(ack.eagerMessages).toEqual([])
+    expect(ack.messages.map((m) => m.type)).toEqual(['append-response'])
+    b.advance(ack)
+    a.step(ack.messages[0]!)
+    expect(a.commitIndex).toBe(0) // in two voters, both are needed
+    a.advance(first)
+    expect(a.commitIndex).toBe(1)
+    const commit = a.ready()
+    expect(commit.committedEntries.map((e) => e.index)).toEqual([1])
+  })
+
+  it('keeps even a leader’s messages until its term is durable, when it is elected in one step', () => {
+    const solo = fresh('solo', {
+      preVote: false,
+      bootstrap: { voters: [{ id: 'solo', address: 'x' }], learners: [{ id: 'l', address: 'y' }] },
+    })
+    const rd = tickToReady(solo)
+    expect(solo.role).toBe('leader')
+    expect(rd.hardState).toEqual({ term: 1, votedFor: 'solo' })
+    expect(rd.eagerMessages).toEqual([])
+    expect(rd.messages.map((m) => [m.type, m.to])).toEqual([['append-entries', 'l']])
+  })
+
+  it('hands each committed entry out once, in order, and one Ready at a time', () => {
+    const solo = fresh('solo', {
+      bootstrap: { voters: [{ id: 'solo', address: 'x' }], learners: [] },
+    })
+    const rd = tickToReady(solo)
+    expect(solo.role).toBe('leader')
+    expect(solo.hasReady()).toBe(false) // one is in flight
+    expect(() => solo.ready()).toThrow(/advance/)
+    expect(() => solo.advance({ ...rd })).toThrow(/advance/)
+    solo.advance(rd)
+    const applied: number[] = []
+    for (let i = 0; i < 5; i++) {
+      const r = solo.propose(new Uint8Array([i]))
+      expect(r).toEqual({ ok: true, index: i + 2, term: 1 })
+      while (solo.hasReady()) {
+        const next = solo.ready()
+        applied.push(...next.committedEntries.map((e) => e.index))
+        solo.advance(next)
+      }
+    }
+    expect(applied).toEqual([1, 2, 3, 4, 5, 6])
+  })
+
+  it('tells a proposer on a follower who leads and where', () => {
+    const b = fresh('b')
+    b.step({ type: 'heartbeat', from: 'a', to: 'b', term: 3, commit: 0, context: 0 })
+    expect(b.propose(new Uint8Array([1]))).toEqual({
+      ok: false,
+      rejection: { code: 'not-leader', leaderId: 'a', leaderAddress: 'addr-a' },
+    })
+    const rd = b.ready()
+    expect(rd.softState).toEqual({ role: 'follower', leaderId: 'a', term: 3 })
+    expect(rd.hardState).toEqual({ term: 3, votedFor: undefined })
+  })
+
+  it('answers a stale leader with the newer term, so that it steps down', () => {
+    const b = fresh('b')
+    b.step({ type: 'heartbeat', from: 'a', to: 'b', term: 3, commit: 0, context: 0 })
+    b.advance(b.ready())
+    b.step({
+      type: 'append-entries',
+      from: 'x',
+      to: 'b',
+      term: 2,
+      prevIndex: 0,
+      prevTerm: 0,
+      entries: [],
+      commit: 0,
+    })
+    expect(all(b.ready())).toEqual([
+      expect.objectContaining({ type: 'append-response', to: 'x', term: 3, success: false }),
+    ])
+  })
+
+  it('reports a configuration change in the Ready that follows it', () => {
+    const b = fresh('b')
+    const next = { voters: config.voters, learners: [{ id: 'l', address: 'addr-l' }] }
+    b.step({
+      type: 'append-entries',
+      from: 'a',
+      to: 'b',
+      term: 1,
+      prevIndex: 0,
+      prevTerm: 0,
+      entries: [{ index: 1, term: 1, kind: 'configuration', data: encodeConfiguration(next) }],
+      commit: 0,
+    })
+    expect(b.ready().configuration).toEqual(next)
+  })
+
+  it('validates its options', () => {
+    expect(() => fresh('a', { electionTicks: 1 })).toThrow(/electionTicks/)
+    expect(() => fresh('a', { heartbeatTicks: 5 })).toThrow(/heartbeatTicks/)
+    expect(() => fresh('a', { maxInflight: 0 })).toThrow(/maxInflight/)
+    expect(() => fresh('')).toThrow(/id/)
+  })
+})

@@ -1,0 +1,141 @@
+import { isCodedError } from '@rony/interface'
+import { afterEach, describe, expect, it } from 'vitest'
+import { NotLeaderError, raft } from '../src/index.js'
+import { memoryStorage } from '../src/storage/memory-storage.js'
+import { command, KvMachine, SimCluster } from './node-harness.js'
+
+let cluster: SimCluster | undefined
+afterEach(async () => {
+  await cluster?.stop()
+  cluster = undefined
+})
+
+async function started(size = 3, options: { snapshotThreshold?: number; seed?: number } = {}) {
+  cluster = new SimCluster({ size, ...options })
+  await cluster.startAll()
+  return cluster
+}
+
+describe('raft node (simulated network and clock)', () => {
+  it('elects one leader and replicates commands in the same order everywhere', async () => {
+    const c = await started()
+    const leader = await c.leader()
+    const results = []
+    for (let i = 0; i < 30; i++) {
+      results.push(c.settle(leader.node.propose(command(`k${i % 3}`, `v${i}`))))
+    }
+    const settled = await Promise.all(results)
+    // apply's result (the previous value) comes back to the proposer.
+    expect(settled[3]?.result).toBe('v0')
+    expect(settled.map((r) => r.index)).toEqual(
+      [...settled.map((r) => r.index)].sort((a, b) => a - b),
+    )
+    await c.until(() => [...c.members.values()].every((m) => m.machine.applied.length === 30))
+    const orders = [...c.members.values()].map((m) => m.machine.applied.join(','))
+    expect(new Set(orders).size).toBe(1)
+  })
+
+  it('rejects proposals on a follower with NotLeaderError naming the leader', async () => {
+    const c = await started()
+    const leader = await c.leader()
+    const follower = [...c.members.values()].find((m) => m !== leader)!
+    const error = await follower.node.propose(command('a', '1')).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(NotLeaderError)
+    expect(error).toMatchObject({
+      code: 'RONY_ERR_NOT_LEADER',
+      leaderId: leader.id,
+      leaderAddress: `memory:${leader.id}`,
+    })
+  })
+
+  it('elects a new leader after the leader crashes; the old one catches up after restart', async () => {
+    const c = await started()
+    const first = await c.leader()
+    await c.settle(first.node.propose(command('x', '1')))
+    const crashed = await c.crash(first.id)
+    const second = await c.leader()
+    expect(second.id).not.toBe(first.id)
+    expect(second.node.term).toBeGreaterThan(0)
+    await c.settle(second.node.propose(command('x', '2')))
+    const back = await c.start(first.id, crashed.storage)
+    await c.until(() => back.machine.data.get('x') === '2')
+    expect((await c.leader()).id).toBe(second.id)
+  })
+
+  it('serves linearizable reads on a follower with readIndex', async () => {
+    const c = await started()
+    const leader = await c.leader()
+    const write = await c.settle(leader.node.propose(command('r', 'fresh')))
+    const follower = [...c.members.values()].find((m) => m !== leader)!
+    const index = await c.settle(follower.node.readIndex())
+    expect(index).toBeGreaterThanOrEqual(write.index)
+    expect(follower.node.appliedIndex).toBeGreaterThanOrEqual(index)
+    expect(follower.machine.data.get('r')).toBe('fresh')
+  })
+
+  it('adds a learner, catches it up from a snapshot, then promotes it', async () => {
+    const c = await started(3, { snapshotThreshold: 10 })
+    const leader = await c.leader()
+    for (let i = 0; i < 25; i++) await c.settle(leader.node.propose(command(`s${i}`, `${i}`)))
+    const learner = await c.start('n4')
+    await c.settle(leader.node.addLearner('n4', 'memory:n4'))
+    await c.until(() => learner.machine.data.get('s24') === '24')
+    expect(learner.machine.restores).toBeGreaterThan(0) // the log before the snapshot is gone
+    expect(learner.node.role).toBe('learner')
+    await c.settle(leader.node.addVoter('n4', 'memory:n4'))
+    expect(leader.node.configuration().find((s) => s.id === 'n4')?.suffrage).toBe('voter')
+    await c.until(() => learner.node.role === 'follower')
+  })
+
+  it('transfers leadership, and a removed leader steps down', async () => {
+    const c = await started()
+    const leader = await c.leader()
+    const target = [...c.members.values()].find((m) => m !== leader)!
+    await c.settle(leader.node.transferLeadership(target.id))
+    expect((await c.leader()).id).toBe(target.id)
+    await c.settle(target.node.removeServer(target.id))
+    await c.until(() => {
+      const l = c.leaders()
+      return l.length === 1 && l[0]!.id !== target.id
+    })
+    expect(
+      c
+        .leaders()[0]!
+        .node.configuration()
+        .map((s) => s.id),
+    ).not.toContain(target.id)
+  })
+
+  it('rejects calls before start and in-flight calls on stop, with coded errors', async () => {
+    const idle = raft({
+      id: 'solo',
+      address: '127.0.0.1:0',
+      storage: memoryStorage(),
+      stateMachine: new KvMachine(),
+    })
+    await expect(idle.propose(command('a', '1'))).rejects.toMatchObject({
+      code: 'RONY_ERR_NOT_STARTED',
+    })
+    const c = await started()
+    const leader = await c.leader()
+    // Cut the leader off, so its proposal cannot commit, then stop it.
+    c.net.isolate(`memory:${leader.id}`)
+    const pending = leader.node.propose(command('p', '1'))
+    await leader.node.stop()
+    const error = await pending.catch((e: unknown) => e)
+    expect(isCodedError(error, 'RONY_ERR_STOPPED')).toBe(true)
+  })
+
+  it('validates its options', () => {
+    const base = {
+      id: 'v',
+      address: 'memory:v',
+      storage: memoryStorage(),
+      stateMachine: new KvMachine(),
+    }
+    expect(() => raft({ ...base, id: '' })).toThrow(TypeError)
+    expect(() => raft({ ...base, storage: undefined })).toThrow(/dataDir/)
+    expect(() => raft({ ...base, heartbeatInterval: 500 })).toThrow(/heartbeatInterval/)
+    expect(() => raft({ ...base, electionTimeout: 5 })).toThrow(/electionTimeout/)
+  })
+})

@@ -1,0 +1,99 @@
+/** Builders shared by the storage specs. */
+
+import type { StorageFs } from '../src/storage/fs.js'
+import type { EntryKind, LogEntry, Snapshot } from '../src/storage/types.js'
+
+const encoder = new TextEncoder()
+
+export function entry(index: number, term: number, kind: EntryKind = 'command'): LogEntry {
+  const data = kind === 'noop' ? new Uint8Array(0) : encoder.encode(`${kind} ${index}@${term}`)
+  return { index, term, kind, data }
+}
+
+/** Entries `from..to` (inclusive), all of one term. */
+export function entries(from: number, to: number, term: number): LogEntry[] {
+  const out: LogEntry[] = []
+  for (let i = from; i <= to; i++) out.push(entry(i, term))
+  return out
+}
+
+export function snapshot(index: number, term: number, data = `state@${index}`): Snapshot {
+  return {
+    meta: {
+      index,
+      term,
+      configuration: {
+        voters: [
+          { id: 'a', address: 'a:1' },
+          { id: 'b', address: 'b:1' },
+        ],
+        learners: [{ id: 'c', address: 'c:1' }],
+      },
+    },
+    data: encoder.encode(data),
+  }
+}
+
+/** Entries as plain comparable values (a Buffer and a Uint8Array with equal bytes compare equal). */
+export function plain(list: readonly LogEntry[]): unknown[] {
+  return list.map((e) => ({ ...e, data: [...e.data] }))
+}
+
+/** A {@link StorageFs} wrapper that counts, and can hold, the datasyncs of some files. */
+export interface SyncGate {
+  readonly fs: StorageFs
+  /** Datasyncs of matching files that have completed. */
+  readonly syncs: number
+  /** Datasyncs of matching files waiting for the gate. */
+  readonly waiting: number
+  /** From now on, datasyncs of matching files wait. */
+  hold(): void
+  /** Lets the oldest waiting datasync proceed (the gate stays held). */
+  releaseOne(): void
+  /** Lets every waiting datasync proceed and stops holding. */
+  release(): void
+}
+
+/** Wraps `inner`; the datasyncs of files whose path ends with `suffix` are counted and gated. */
+export function syncGate(inner: StorageFs, suffix: string): SyncGate {
+  let held = false
+  let syncs = 0
+  const queue: (() => void)[] = []
+  const fs: StorageFs = {
+    ...inner,
+    async open(path, mode) {
+      const file = await inner.open(path, mode)
+      if (!path.endsWith(suffix)) return file
+      return {
+        ...file,
+        async datasync() {
+          if (held) await new Promise<void>((resolve) => queue.push(resolve))
+          await file.datasync()
+          syncs++
+        },
+      }
+    },
+  }
+  return {
+    fs,
+    get syncs() {
+      return syncs
+    },
+    get waiting() {
+      return queue.length
+    },
+    hold: () => {
+      held = true
+    },
+    releaseOne: () => queue.shift()?.(),
+    release: () => {
+      held = false
+      for (const resolve of queue.splice(0)) resolve()
+    },
+  }
+}
+
+/** Lets every pending microtask (and simulated-disk call) run. */
+export function settle(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve))
+}
