@@ -17,6 +17,7 @@ import { gossipSuite } from './suites/gossip.ts'
 import { httpSuite } from './suites/http.ts'
 import { memorySuite } from './suites/memory.ts'
 import { quicSuite } from './suites/quic.ts'
+import { raftSuite } from './suites/raft.ts'
 import { wsSuite } from './suites/ws.ts'
 
 const suites: (Suite | LoadSuite)[] = [
@@ -29,6 +30,7 @@ const suites: (Suite | LoadSuite)[] = [
   quicSuite,
   memorySuite,
   gossipSuite,
+  raftSuite,
 ]
 
 const { values } = parseArgs({

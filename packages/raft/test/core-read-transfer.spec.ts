@@ -18,6 +18,24 @@ describe('RaftCore ReadIndex', () => {
     expect(c.node(leader).readStates).toEqual([{ context: 'r1', index: w.index }])
   })
 
+  it('confirms every read queued in one batch with a single heartbeat round', () => {
+    const c = new Cluster({ voters: three, seed: 51, delay: [2, 2] })
+    const leader = c.waitLeader()
+    const w = c.propose('write')
+    if (!w.ok) throw new Error('rejected')
+    c.waitApplied(w.index)
+    const before = c.inFlight((m) => m.type === 'heartbeat').length
+    for (let i = 0; i < 10; i++) expect(c.core(leader).readIndex(`r${i}`)).toEqual({ ok: true })
+    c.tick(1)
+    // The tick's own heartbeat round plus one for all ten reads, to each of two followers;
+    // a round per read would be 22.
+    expect(c.inFlight((m) => m.type === 'heartbeat').length - before).toBeLessThanOrEqual(4)
+    c.tick(4)
+    expect(c.node(leader).readStates.map((r) => r.context)).toEqual(
+      Array.from({ length: 10 }, (_, i) => `r${i}`),
+    )
+  })
+
   it('holds reads until a new leader has committed an entry of its term', () => {
     const c = new Cluster({ voters: three, seed: 52, delay: [3, 3] })
     const old = c.waitLeader()

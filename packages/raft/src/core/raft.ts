@@ -322,6 +322,10 @@ export class RaftCore {
   /** The next batch of work; call `advance(ready)` before the next `ready()`. */
   ready(): Ready {
     const s = this.#s
+    if (s.readHeartbeatDue && this.#ready.inFlight === undefined) {
+      s.readHeartbeatDue = false
+      if (s.role === 'leader') bcastHeartbeat(s)
+    }
     if (this.#unsent && this.#ready.inFlight === undefined) {
       this.#unsent = false
       if (s.role === 'leader') bcastAppend(s)

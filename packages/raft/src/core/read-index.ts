@@ -18,7 +18,6 @@
  */
 
 import { quorum } from './configuration.js'
-import { bcastHeartbeat } from './replication.js'
 import type { RaftState } from './state.js'
 import type { Rejection } from './types.js'
 
@@ -96,7 +95,9 @@ export function requestRead(s: RaftState, context: string, from: string): Reject
     return undefined
   }
   s.reads.add(s.commitIndex, context, from)
-  bcastHeartbeat(s)
+  // One heartbeat round confirms every request queued before it: the next Ready broadcasts
+  // one for all the requests that arrived meanwhile, instead of one round per request.
+  s.readHeartbeatDue = true
   releaseReads(s)
   return undefined
 }
@@ -104,7 +105,7 @@ export function requestRead(s: RaftState, context: string, from: string): Reject
 /** The commit index advanced on the leader: requests waiting for step 1 move on. */
 export function onLeaderCommit(s: RaftState): void {
   if (committedInTerm(s) && s.reads.startAwaiting(s.commitIndex)) {
-    bcastHeartbeat(s)
+    s.readHeartbeatDue = true
     releaseReads(s)
   }
 }

@@ -72,6 +72,7 @@ export class ReadyTracker {
   hasReady(s: RaftState): boolean {
     if (this.#inFlight !== undefined) return false
     return (
+      s.readHeartbeatDue ||
       s.msgs.length > 0 ||
       s.readStates.length > 0 ||
       s.pendingSnapshot !== undefined ||

@@ -56,6 +56,8 @@ export class RaftState {
   pendingSnapshot: Snapshot | undefined
   readonly receiver = new SnapshotReceiver()
   readonly reads = new ReadQueue()
+  /** ReadIndex requests queued since the last heartbeat round: the next Ready starts one. */
+  readHeartbeatDue = false
   readStates: ReadState[] = []
   msgs: Message[] = []
 
