@@ -1,23 +1,13 @@
 import { describe, expect, it } from 'vitest'
-import { type KvInput, type KvOutput, kv, kvModel } from '../src/testing/kv-model.js'
-import type { Operation } from '../src/testing/linearizability.js'
+import { kv, kvModel } from '../src/testing/kv-model.js'
 import { searchInOrder } from '../src/testing/linearizability-search.js'
+import { op } from './kv-ops.js'
 
 /**
  * The search orders and prunings on their own, on the histories they exist for: many timed-out
  * writes, whose combinations overwhelm a plain Lowe memo. Budgets here are step counts, so
  * these pass or fail the same on any machine.
  */
-
-type Op = Operation<KvInput, KvOutput>
-
-const op = (client: number, call: number, ret: number, input: KvInput, output?: KvOutput): Op => ({
-  client,
-  input,
-  output,
-  call,
-  return: ret,
-})
 
 const bogusRead = op(9, 100, 101, kv.get('x'), 'never written')
 

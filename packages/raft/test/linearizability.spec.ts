@@ -1,17 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { type KvInput, type KvOutput, kv, kvModel } from '../src/testing/kv-model.js'
+import { kv, kvModel } from '../src/testing/kv-model.js'
 import { check, type Model, type Operation } from '../src/testing/linearizability.js'
-
-type Op = Operation<KvInput, KvOutput>
-
-/** An operation of `client` over [call, ret]; `ret` Infinity (and no output) for an unknown outcome. */
-const op = (client: number, call: number, ret: number, input: KvInput, output?: KvOutput): Op => ({
-  client,
-  input,
-  output,
-  call,
-  return: ret,
-})
+import { type Op, op } from './kv-ops.js'
 
 const verdict = (history: Op[]): string => check(history, kvModel).result
 
