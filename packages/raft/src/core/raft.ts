@@ -79,6 +79,11 @@ export class RaftCore {
     return this.#s.log.lastIndex
   }
 
+  /** The last index the latest snapshot covers (0 without one): the log starts after it. */
+  get snapshotIndex(): number {
+    return this.#s.log.snapshotIndex
+  }
+
   /** The configuration in force: the latest in the log, committed or not (thesis §4.1). */
   get configuration(): Configuration {
     return this.#s.config.current

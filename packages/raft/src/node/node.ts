@@ -398,6 +398,9 @@ export class RaftNode extends Emitter implements Consensus {
   async #maybeSnapshot(core: RaftCore): Promise<void> {
     if (this.#applied - this.#snapshotIndex < this.#timing.snapshotThreshold) return
     const index = this.#applied
+    // A snapshot from the leader arrived while entries were applied: the next Ready restores
+    // it, and the log no longer holds `index`.
+    if (index <= core.snapshotIndex) return
     let data: Uint8Array
     try {
       data = await this.#machine.snapshot()
