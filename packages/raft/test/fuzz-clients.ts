@@ -82,10 +82,12 @@ export class FuzzClient {
       const life = (target === undefined ? this.#anyServer() : cluster.server(target))?.life
       if (life !== undefined) {
         try {
-          await life.node.readIndex()
+          const index = await life.node.readIndex()
           const value = life.machine.data.get(key) ?? null
           this.#seen.set(key, value)
           history.complete(op, value)
+          const at = `read index ${index}, applied ${life.node.appliedIndex}`
+          if (cluster.watching) this.#traceOp(op, input, life.node.id, `${at}: ${describe(value)}`)
           return
         } catch (error) {
           if (!noEffect(error)) return this.#unknown(op, input, life.node.id, error)
@@ -106,10 +108,11 @@ export class FuzzClient {
       const life = target?.life
       if (life !== undefined) {
         try {
-          const { result } = await life.node.propose(encodeCommand(input))
+          const { result, index } = await life.node.propose(encodeCommand(input))
           this.#leader = life.node.id
           this.#learn(input, result as KvOutput)
           history.complete(op, result as KvOutput)
+          if (cluster.watching) this.#traceOp(op, input, life.node.id, `index ${index}: ${result}`)
           return
         } catch (error) {
           if (!noEffect(error)) return this.#unknown(op, input, life.node.id, error)
@@ -127,10 +130,12 @@ export class FuzzClient {
     this.unknown++
     this.#init.history.unknown(op)
     this.#seen.delete(input.key)
-    const { cluster } = this.#init
-    cluster.trace.add(
-      `c${this.#init.id} #${op} ${input.op}(${input.key}) on ${server ?? '-'}: unknown, ${describe(why)}`,
-    )
+    this.#traceOp(op, input, server, `unknown, ${describe(why)}`)
+  }
+
+  #traceOp(op: number, input: KvInput, server: string | undefined, outcome: string): void {
+    const what = `c${this.#init.id} #${op} ${input.op}(${input.key})`
+    this.#init.cluster.trace.add(`${what} on ${server ?? '-'}: ${outcome}`)
   }
 
   /** What a completed write tells about the key's value. */

@@ -113,6 +113,8 @@ export class FuzzCluster {
   readonly servers = new Map<string, Server>()
   readonly chaos: Chaos = { ...CALM }
   readonly trace: Trace
+  /** A server is watched: clients trace every operation too. */
+  readonly watching: boolean
   readonly safety = new SafetyMonitor(() => this.clock.now())
   readonly #init: ClusterInit
   readonly #random: SeededRandom
@@ -121,7 +123,8 @@ export class FuzzCluster {
   constructor(init: ClusterInit) {
     this.#init = init
     this.#random = init.random
-    this.trace = new Trace(() => this.clock.now(), init.watch === undefined ? 300 : 5_000)
+    this.watching = init.watch !== undefined
+    this.trace = new Trace(() => this.clock.now(), this.watching ? 50_000 : 300)
     this.net = memoryNetwork({
       clock: this.clock,
       random: this.#random.fork(),

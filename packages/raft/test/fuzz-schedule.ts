@@ -46,8 +46,9 @@ const PATIENCE = 2_000
 
 export interface ScheduleOptions {
   /**
-   * A server (`n1`…) whose received messages and storage writes are traced too, to diagnose
-   * a failing seed; the report then shows the last 2,000 trace lines instead of 80.
+   * A server (`n1`…) whose received messages and storage writes are traced too, with every
+   * client operation, to diagnose a failing seed; the report then shows the whole trace
+   * (up to 50,000 lines) instead of the last 80.
    */
   readonly watch?: string | undefined
 }
@@ -102,7 +103,7 @@ export async function runSchedule(
     `seed ${seed}: ${shape}; ${ops.length} ops (${unknown} unknown); ${injected}; ` +
     `${indexes} commands applied, term ${terms}, check ${steps} steps: ` +
     (failures.length === 0 ? 'ok' : `${failures.length} FAILURES`)
-  const shown = options.watch === undefined ? 80 : 2_000
+  const shown = options.watch === undefined ? 80 : 50_000
   const report = [
     `RAFT FUZZ FAILURE, seed ${seed} (replay: RAFT_FUZZ_SEED=${seed} npx vitest run packages/raft/test/fuzz)`,
     summary,

@@ -66,6 +66,11 @@ export class RaftNode extends Emitter implements Consensus {
   #applied = 0
   #snapshotIndex = 0
   #readSeq = 0
+  /**
+   * Drawn per start, in every ReadIndex context: a leader's late answer to a read of an
+   * earlier run of this server (same id, same sequence number) must not confirm a new read.
+   */
+  #run = ''
   /** The tail of the membership-change queue (its runs never reject). */
   #changes: Promise<void> = Promise.resolve()
   #role: RaftRole = 'follower'
@@ -159,6 +164,7 @@ export class RaftNode extends Emitter implements Consensus {
       heartbeatTicks: this.#timing.heartbeatTicks,
       maxUncommittedBytes: this.#timing.maxUncommittedBytes,
     })
+    this.#run = Math.floor(this.#random.next() * 2 ** 52).toString(36)
     await this.#transport.start((m) => this.#onMessage(m))
     this.#state = 'running'
     this.#tick = this.#clock.setTimeout(this.#onTick, this.#timing.tickInterval)
@@ -198,7 +204,7 @@ export class RaftNode extends Emitter implements Consensus {
 
   async readIndex(opts?: AbortOptions): Promise<number> {
     const core = this.#running('readIndex')
-    const context = `${this.id}:${++this.#readSeq}`
+    const context = `${this.id}:${this.#run}:${++this.#readSeq}`
     const result = core.readIndex(context)
     if (!result.ok) throw rejectionError(result.rejection)
     const pending = this.#calls.create<number>('readIndex', opts, () => this.#reads.delete(context))
@@ -401,13 +407,15 @@ export class RaftNode extends Emitter implements Consensus {
     // A snapshot from the leader arrived while entries were applied: the next Ready restores
     // it, and the log no longer holds `index`.
     if (index <= core.snapshotIndex) return
+    // Taken before the await: a leader's snapshot may replace the log while snapshot() runs.
+    const meta = core.snapshotMeta(index)
     let data: Uint8Array
     try {
       data = await this.#machine.snapshot()
     } catch (cause) {
       throw raftError('RONY_ERR_STATE_MACHINE', `snapshot at ${index} failed`, { cause })
     }
-    const snapshot = { meta: core.snapshotMeta(index), data }
+    const snapshot = { meta, data }
     await this.#storage.saveSnapshot(snapshot)
     core.compact(snapshot)
     this.#snapshotIndex = index
