@@ -77,6 +77,40 @@ async function follower(
   return { node, sent, errors, deliver: (message) => onMessage(message) }
 }
 
+/**
+ * Commits entries 1 and 2 on n1, waits until `slow` holds the node inside the state machine
+ * (it sets the `release` it is given), delivers the leader's snapshot at index 5, releases,
+ * and expects the node to install it without a fatal error.
+ */
+async function snapshotDuringStateMachineCall(
+  slow: (hold: (release: () => void) => void) => StateMachine,
+): Promise<void> {
+  const clock = virtualClock()
+  let release: (() => void) | undefined
+  const n1 = await follower(
+    clock,
+    memoryStorage(),
+    slow((r) => (release = r)),
+  )
+  n1.deliver({
+    ...fromLeader,
+    type: 'append-entries',
+    prevIndex: 0,
+    prevTerm: 0,
+    entries: [entry(1), entry(2)],
+    commit: 2,
+  })
+  while (release === undefined) await clock.advanceAsync(1)
+  const meta = { index: 5, term: 1, configuration }
+  const data = new Uint8Array()
+  n1.deliver({ ...fromLeader, type: 'install-snapshot', meta, offset: 0, data, done: true })
+  release()
+  await clock.advanceAsync(50)
+  expect(n1.errors).toEqual([])
+  expect(n1.node.appliedIndex).toBe(5)
+  await n1.node.stop()
+}
+
 describe('bugs the fuzzer found', () => {
   /**
    * Soak seeds 70, 102, 115 and about 2% of the others: a follower applies the committed
@@ -84,71 +118,24 @@ describe('bugs the fuzzer found', () => {
    * to the snapshot at once, and the node's compaction after that Ready asks the core for
    * the metadata of an entry the restore discarded: `snapshotMeta` throws, the node stops.
    */
-  it('a follower survives a snapshot that arrives while it applies entries', async () => {
-    const clock = virtualClock()
-    let release: (() => void) | undefined
-    const slow: StateMachine = {
+  it('a follower survives a snapshot that arrives while it applies entries', () =>
+    snapshotDuringStateMachineCall((hold) => ({
       ...stateless,
       // Entry 2 takes a while to apply: the snapshot arrives meanwhile.
       apply: (_command, { index }) =>
-        index === 2 ? new Promise<void>((resolve) => (release = resolve)) : undefined,
-    }
-    const n1 = await follower(clock, memoryStorage(), slow)
-    const entries = [entry(1), entry(2)]
-    n1.deliver({
-      ...fromLeader,
-      type: 'append-entries',
-      prevIndex: 0,
-      prevTerm: 0,
-      entries,
-      commit: 2,
-    })
-    while (release === undefined) await clock.advanceAsync(1)
-    const meta = { index: 5, term: 1, configuration }
-    const data = new Uint8Array()
-    n1.deliver({ ...fromLeader, type: 'install-snapshot', meta, offset: 0, data, done: true })
-    release()
-    await clock.advanceAsync(50)
-    expect(n1.errors).toEqual([])
-    expect(n1.node.appliedIndex).toBe(5)
-    await n1.node.stop()
-  })
+        index === 2 ? new Promise<void>((resolve) => hold(resolve)) : undefined,
+    })))
 
   /**
    * The same race while the node awaits an asynchronous `snapshot()` of the state machine
-   * (which `StateMachine` allows): the check that the index is still in the log comes
-   * before that await, `snapshotMeta` after it.
+   * (which `StateMachine` allows): the node takes the snapshot's metadata before that await,
+   * since the leader's snapshot may replace the log meanwhile.
    */
-  it('a follower survives a snapshot that arrives while it snapshots its state', async () => {
-    const clock = virtualClock()
-    let release: (() => void) | undefined
-    const slow: StateMachine = {
+  it('a follower survives a snapshot that arrives while it snapshots its state', () =>
+    snapshotDuringStateMachineCall((hold) => ({
       ...stateless,
-      snapshot: () =>
-        new Promise<Uint8Array>((resolve) => {
-          release = () => resolve(new Uint8Array())
-        }),
-    }
-    const n1 = await follower(clock, memoryStorage(), slow)
-    const entries = [entry(1), entry(2)]
-    n1.deliver({
-      ...fromLeader,
-      type: 'append-entries',
-      prevIndex: 0,
-      prevTerm: 0,
-      entries,
-      commit: 2,
-    })
-    while (release === undefined) await clock.advanceAsync(1)
-    const meta = { index: 5, term: 1, configuration }
-    const data = new Uint8Array()
-    n1.deliver({ ...fromLeader, type: 'install-snapshot', meta, offset: 0, data, done: true })
-    release()
-    await clock.advanceAsync(50)
-    expect(n1.errors).toEqual([])
-    expect(n1.node.appliedIndex).toBe(5)
-    await n1.node.stop()
-  })
+      snapshot: () => new Promise<Uint8Array>((resolve) => hold(() => resolve(new Uint8Array()))),
+    })))
 
   /**
    * Soak seed 27283: a follower forwards a ReadIndex request, crashes, and restarts; the
