@@ -33,6 +33,30 @@ function tickToReady(core: RaftCore): Ready {
 
 const all = (rd: Ready): Message[] => [...rd.eagerMessages, ...rd.messages]
 
+/** Two voters; `a` wins the election (its first entry is in its next Ready). */
+function electA(): { a: RaftCore; b: RaftCore } {
+  const a = fresh('a', { preVote: false })
+  const b = fresh('b', { preVote: false })
+  const vote = tickToReady(a)
+  a.advance(vote)
+  b.step(vote.messages[0]!)
+  const granted = b.ready()
+  expect(granted.hardState).toEqual({ term: 1, votedFor: 'a' })
+  expect(granted.messages.map((m) => m.type)).toEqual(['request-vote-response'])
+  b.advance(granted)
+  a.step(granted.messages[0]!)
+  expect(a.role).toBe('leader')
+  return { a, b }
+}
+
+/** Delivers every message of `rd` addressed to `to`, and hands the answers back. */
+function deliver(rd: Ready, to: RaftCore): Message[] {
+  for (const m of all(rd)) if (m.to === to.id) to.step(m)
+  const answer = to.ready()
+  to.advance(answer)
+  return all(answer)
+}
+
 describe('RaftCore Ready batches', () => {
   it('holds a candidate’s vote requests until its term and vote are durable', () => {
     const a = fresh('a', { preVote: false })
@@ -56,17 +80,7 @@ describe('RaftCore Ready batches', () => {
   })
 
   it('lets a leader replicate its entries while they are being persisted, but not count them', () => {
-    const a = fresh('a', { preVote: false })
-    const b = fresh('b', { preVote: false })
-    const vote = tickToReady(a)
-    a.advance(vote)
-    b.step(vote.messages[0]!)
-    const granted = b.ready()
-    expect(granted.hardState).toEqual({ term: 1, votedFor: 'a' })
-    expect(granted.messages.map((m) => m.type)).toEqual(['request-vote-response'])
-    b.advance(granted)
-    a.step(granted.messages[0]!)
-    expect(a.role).toBe('leader')
+    const { a, b } = electA()
     const first = a.ready()
     // Term and vote were durable already: the append goes out with the entry's own write.
     expect(first.hardState).toBeUndefined()
@@ -85,6 +99,38 @@ describe('RaftCore Ready batches', () => {
     expect(a.commitIndex).toBe(1)
     const commit = a.ready()
     expect(commit.committedEntries.map((e) => e.index)).toEqual([1])
+  })
+
+  it('tells followers a new commit index with the next entries or at the next tick, not with a message per commit', () => {
+    const { a, b } = electA()
+    const first = a.ready()
+    for (const m of deliver(first, b)) a.step(m)
+    a.advance(first)
+    expect(a.commitIndex).toBe(1)
+    const committed = a.ready()
+    expect(all(committed)).toEqual([])
+    a.advance(committed)
+    // The next proposal's AppendEntries carries the commit index.
+    a.propose(new Uint8Array([7]))
+    const next = a.ready()
+    expect(all(next)).toMatchObject([{ type: 'append-entries', to: 'b', commit: 1 }])
+    for (const m of deliver(next, b)) a.step(m)
+    a.advance(next)
+    expect(a.commitIndex).toBe(2)
+    a.advance(a.ready())
+    expect(b.commitIndex).toBe(1)
+    // With nothing more to send, the next tick does (heartbeats aside), once.
+    const appendsAtTick = (): Message[] => {
+      a.tick()
+      if (!a.hasReady()) return []
+      const rd = a.ready()
+      a.advance(rd)
+      deliver(rd, b)
+      return all(rd).filter((m) => m.type === 'append-entries')
+    }
+    expect(appendsAtTick()).toMatchObject([{ to: 'b', entries: [], commit: 2 }])
+    expect(b.commitIndex).toBe(2)
+    expect(appendsAtTick()).toEqual([])
   })
 
   it('keeps even a leader’s messages until its term is durable, when it is elected in one step', () => {

@@ -64,6 +64,8 @@ describe('RaftCore log replication', () => {
   it('commits many concurrent proposals in one batch each, in proposal order', () => {
     const c = new Cluster({ voters: five, seed: 14 })
     const leader = c.waitLeader()
+    // Count from a quiet cluster: every follower has learned the leader's first commit.
+    c.waitApplied(c.core(leader).commitIndex)
     const before = c.delivered.get('append-entries') ?? 0
     const indexes: number[] = []
     for (let i = 0; i < 50; i++) {
@@ -73,8 +75,8 @@ describe('RaftCore log replication', () => {
     }
     c.waitApplied(indexes.at(-1)!)
     expect(indexes.map((index) => c.committed.get(index))).toEqual(indexes.map((_, i) => `p${i}`))
-    // All 50 went out in one AppendEntries per follower (plus the commit notices).
-    expect((c.delivered.get('append-entries') ?? 0) - before).toBeLessThanOrEqual(4 * 3)
+    // All 50 went out in one AppendEntries per follower, plus one commit notice each.
+    expect((c.delivered.get('append-entries') ?? 0) - before).toBeLessThanOrEqual(4 * 2)
   })
 
   it('pipelines batches to a follower, never more than maxInflight at once', () => {

@@ -39,7 +39,10 @@ export function plain(list: readonly LogEntry[]): unknown[] {
   return list.map((e) => ({ ...e, data: [...e.data] }))
 }
 
-/** A {@link StorageFs} wrapper that counts, and can hold, the datasyncs of some files. */
+/**
+ * A {@link StorageFs} wrapper that counts, and can hold, the datasyncs of some files
+ * (a durable append is an append and a datasync here).
+ */
 export interface SyncGate {
   readonly fs: StorageFs
   /** Datasyncs of matching files that have completed. */
@@ -64,12 +67,17 @@ export function syncGate(inner: StorageFs, suffix: string): SyncGate {
     async open(path, mode) {
       const file = await inner.open(path, mode)
       if (!path.endsWith(suffix)) return file
+      const datasync = async (): Promise<void> => {
+        if (held) await new Promise<void>((resolve) => queue.push(resolve))
+        await file.datasync()
+        syncs++
+      }
       return {
         ...file,
-        async datasync() {
-          if (held) await new Promise<void>((resolve) => queue.push(resolve))
-          await file.datasync()
-          syncs++
+        datasync,
+        async appendDurable(bytes) {
+          await file.append(bytes)
+          await datasync()
         },
       }
     },

@@ -73,6 +73,8 @@ export class Progress {
   recentActive = false
   /** The highest ReadIndex sequence number this follower has echoed in this term. */
   readContext = 0
+  /** The highest commit index sent to this follower (in AppendEntries) in this term. */
+  commitSent = 0
   readonly inflights: Inflights
   /** Leader ticks with data outstanding to this follower and no acknowledgement. */
   #stalledTicks = 0

@@ -111,6 +111,10 @@ export class RaftCore {
       // A transfer that did not complete within an election timeout is abandoned (§3.10).
       s.transferee = undefined
     }
+    // The commit index to followers that got no AppendEntries carrying it since it moved.
+    for (const [id, pr] of s.progress) {
+      if (id !== s.id && pr.commitSent < s.commitIndex) sendAppend(s, id, true)
+    }
     if (s.heartbeatElapsed >= s.opts.heartbeatTicks) {
       s.heartbeatElapsed = 0
       bcastHeartbeat(s)
@@ -217,12 +221,19 @@ export class RaftCore {
   /** The leader's commit index advanced. */
   #onCommit(): void {
     const s = this.#s
-    bcastAppend(s)
     onLeaderCommit(s)
-    // A leader removed from the configuration leads until the change commits (§4.2.2).
+    // A leader removed from the configuration leads until the change commits (§4.2.2), and
+    // tells the others it did before stepping down.
     if (!isVoter(s.config.current, s.id) && s.config.index <= s.commitIndex) {
+      bcastAppend(s)
       s.becomeFollower(s.term, undefined)
+      return
     }
+    // Entries not sent yet carry the new commit index; followers that are up to date learn
+    // it with their next entries or at the next tick (see `tick`), rather than from an empty
+    // AppendEntries per commit that each of them would also answer: under a serial load
+    // that halves the messages per write.
+    for (const id of s.progress.keys()) sendAppend(s, id, false)
   }
 
   #notLeader(): Rejection | undefined {

@@ -37,6 +37,7 @@ export function sendAppend(s: RaftState, to: string, allowEmpty: boolean): boole
     entries,
     commit: s.commitIndex,
   })
+  pr.commitSent = s.commitIndex
   const last = entries.at(-1)
   if (pr.state === 'probe') pr.waiting = true
   else if (last !== undefined) {

@@ -11,12 +11,30 @@
  * @module
  */
 
+import { constants } from 'node:fs'
 import { mkdir, open as openFile, readdir, readFile, rename, unlink } from 'node:fs/promises'
+
+/**
+ * Flags of files opened for appending. With `O_DSYNC` (Linux, macOS, the BSDs) every write
+ * returns once its data is durable, as if followed by `fdatasync`, so a WAL batch costs one
+ * trip to libuv's thread pool instead of two: on a 2-core VM each trip adds 50–100 µs of
+ * thread wake-ups to a ~200 µs sync. Windows has no `O_DSYNC`: there `appendDurable` is a
+ * write and an `fdatasync`.
+ */
+const APPEND_DSYNC =
+  constants.O_DSYNC === undefined
+    ? undefined
+    : constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND | constants.O_DSYNC
 
 /** An open file, written only at its end. */
 export interface StorageFile {
   /** Writes all of `bytes` at the end of the file. */
   append(bytes: Uint8Array): Promise<void>
+  /**
+   * Writes all of `bytes` at the end of the file and makes them durable: `append` then
+   * `datasync`, which an implementation may do in one call (see {@link nodeFs}).
+   */
+  appendDurable(bytes: Uint8Array): Promise<void>
   /** Cuts the file to `length` bytes; later appends continue from there. */
   truncate(length: number): Promise<void>
   /** `fdatasync`: the file's data and size are durable once this resolves. */
@@ -65,14 +83,20 @@ export function nodeFs(): StorageFs {
     readdir: (path) => readdir(path),
     readFile: (path) => readFile(path),
     async open(path, mode) {
-      const handle = await openFile(path, mode === 'append' ? 'a' : 'w')
+      const dsync = mode === 'append' && APPEND_DSYNC !== undefined
+      const handle = await openFile(path, mode === 'truncate' ? 'w' : (APPEND_DSYNC ?? 'a'))
+      const append = async (bytes: Uint8Array): Promise<void> => {
+        // A write may be partial (for example on a full disk that frees up); loop to the end.
+        for (let done = 0; done < bytes.length; ) {
+          const { bytesWritten } = await handle.write(bytes, done, bytes.length - done)
+          done += bytesWritten
+        }
+      }
       return {
-        async append(bytes) {
-          // A write may be partial (for example on a full disk that frees up); loop to the end.
-          for (let done = 0; done < bytes.length; ) {
-            const { bytesWritten } = await handle.write(bytes, done, bytes.length - done)
-            done += bytesWritten
-          }
+        append,
+        async appendDurable(bytes) {
+          await append(bytes)
+          if (!dsync) await handle.datasync()
         },
         truncate: (length) => handle.truncate(length),
         datasync: () => handle.datasync(),

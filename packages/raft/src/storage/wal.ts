@@ -8,7 +8,7 @@
  * are held in `#held`) until the file is durable.
  *
  * **Group commit.** One flush loop drains the queue: it takes everything queued, writes it
- * with one `append` per segment and one `datasync`, resolves those operations, and repeats.
+ * with one durable append per segment, resolves those operations, and repeats.
  * Operations called while a sync is in flight accumulate and share the next one, so N
  * concurrent appends cost about two syncs rather than N.
  *
@@ -248,12 +248,12 @@ export class Wal {
     this.#flushing = false
   }
 
-  /** Writes one batch: one append and one datasync per segment it touches. */
+  /** Writes one batch: one durable append per segment it touches. */
   async #write(items: readonly Item[]): Promise<void> {
     let chunks: Uint8Array[] = []
     const writeChunks = async (): Promise<boolean> => {
       if (chunks.length === 0) return false
-      await this.#file.append(concatBytes(chunks))
+      await this.#file.appendDurable(concatBytes(chunks))
       chunks = []
       return true
     }
@@ -262,17 +262,14 @@ export class Wal {
         chunks.push(item)
         continue
       }
-      if (await writeChunks()) await this.#file.datasync()
+      await writeChunks()
       await this.#file.close()
       this.#file = await this.#fs.open(join(this.#dir, segmentName(item)), 'append')
       this.#fileSeq = item
       await this.#fs.syncDir(this.#dir)
     }
     // A roll is always followed by the new segment's start record, so this syncs it too.
-    if (await writeChunks()) {
-      await this.#file.datasync()
-      this.#durableSeq = this.#fileSeq
-    }
+    if (await writeChunks()) this.#durableSeq = this.#fileSeq
   }
 
   /** Breaks the WAL: rejects everything pending and, from now on, every call. */

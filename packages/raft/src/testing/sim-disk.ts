@@ -31,8 +31,11 @@ import { basename, dirname, resolve } from 'node:path'
 import { seededRandom } from '@rony/transport'
 import type { StorageFile, StorageFs } from '../storage/fs.js'
 
-/** The operations {@link SimulatedDisk.failNext} can fail. */
-export type SimulatedDiskOp = keyof StorageFs | keyof StorageFile
+/**
+ * The operations {@link SimulatedDisk.failNext} can fail. `appendDurable` is an `append`
+ * and a `datasync` here, so failing either of those fails it.
+ */
+export type SimulatedDiskOp = keyof StorageFs | Exclude<keyof StorageFile, 'appendDurable'>
 
 export interface SimulatedDiskInit {
   /** Uniform numbers in [0, 1) deciding what survives a crash. Default: a fixed-seed PRNG. */
@@ -279,18 +282,22 @@ class Disk {
         if (!open) throw fsError('EBADF', `${name} on a closed file`)
         work()
       })
+    const append = (bytes: Uint8Array): Promise<void> =>
+      op('append', () => {
+        inode.append(bytes)
+        this.stats.bytesWritten += bytes.length
+      })
+    const datasync = (): Promise<void> =>
+      op('datasync', () => {
+        inode.sync()
+        this.stats.fdatasyncs++
+      })
     return {
-      append: (bytes) =>
-        op('append', () => {
-          inode.append(bytes)
-          this.stats.bytesWritten += bytes.length
-        }),
+      append,
       truncate: (length) => op('truncate', () => inode.resize(length)),
-      datasync: () =>
-        op('datasync', () => {
-          inode.sync()
-          this.stats.fdatasyncs++
-        }),
+      datasync,
+      // Two steps, as on a disk without O_DSYNC: a crash in between may lose the bytes.
+      appendDurable: (bytes) => append(bytes).then(datasync),
       close: () =>
         op('close', () => {
           open = false
