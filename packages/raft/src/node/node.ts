@@ -344,8 +344,7 @@ export class RaftNode extends Emitter implements Consensus {
       this.#snapshotIndex = this.#applied
       this.emit('raft:applied', this.#applied)
     }
-    if (ready.entries.length > 0) await this.#storage.append(ready.entries)
-    if (ready.hardState !== undefined) await this.#storage.setHardState(ready.hardState)
+    await this.#write(ready)
     this.#send(ready.messages)
     if (ready.softState !== undefined) this.#report(core)
     if (ready.configuration !== undefined) {
@@ -359,6 +358,14 @@ export class RaftNode extends Emitter implements Consensus {
       this.#reads.delete(context) // confirmed: not re-asked on a leader change
       void this.#untilApplied(index, pending).then(() => pending.resolve(index))
     }
+  }
+
+  /** The Ready's entries and term/vote, in one WAL batch (one sync). */
+  #write(ready: Ready): Promise<unknown> {
+    const writes: Promise<void>[] = []
+    if (ready.entries.length > 0) writes.push(this.#storage.append(ready.entries))
+    if (ready.hardState !== undefined) writes.push(this.#storage.setHardState(ready.hardState))
+    return Promise.all(writes)
   }
 
   async #apply(entries: readonly LogEntry[]): Promise<void> {
