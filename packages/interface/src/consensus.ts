@@ -92,6 +92,15 @@ export interface ClusterServer {
 }
 
 /** What `propose` resolves with. */
+export interface ProposeOptions extends AbortOptions {
+  /**
+   * On a follower or learner, send the command to the leader instead of rejecting with
+   * `RONY_ERR_NOT_LEADER`. If the request or its answer is lost (the leader changes, a
+   * message drops), the call ends with the default timeout: the outcome is then unknown.
+   */
+  readonly forward?: boolean | undefined
+}
+
 export interface ProposeResult {
   /** Log index the command was committed at. */
   readonly index: number
@@ -164,18 +173,20 @@ export interface Consensus extends Startable, TypedEmitter<ConsensusEvents> {
 
   /**
    * Appends a command to the log and waits until it is committed and applied on this server.
-   * Leader only.
+   * Leader only, unless `forward` is set: then a follower or learner sends the command to
+   * the leader and waits until it is applied here.
    *
    * Rejects with code `RONY_ERR_NOT_LEADER` when this server is not the leader (nothing was
-   * appended; safe to retry on the leader); `RONY_ERR_LEADERSHIP_LOST` when leadership was
-   * lost after the command was appended (the outcome is unknown: it may still commit);
-   * `RONY_ERR_MESSAGE_TOO_LARGE` when the command exceeds the implementation's limit.
+   * appended; safe to retry on the leader) or, with `forward`, when no leader is known;
+   * `RONY_ERR_LEADERSHIP_LOST` when leadership was lost after the command was appended (the
+   * outcome is unknown: it may still commit); `RONY_ERR_MESSAGE_TOO_LARGE` when the command
+   * exceeds the implementation's limit.
    *
    * @param command - Opaque command bytes; the implementation takes ownership of them.
-   * @param opts - Abort signal; the default timeout is the implementation's.
+   * @param opts - Abort signal and forwarding; the default timeout is the implementation's.
    * @returns The entry's index and term, and what `apply` returned on this server.
    */
-  propose(command: Uint8Array, opts?: AbortOptions): Promise<ProposeResult>
+  propose(command: Uint8Array, opts?: ProposeOptions): Promise<ProposeResult>
 
   /**
    * Linearizable-read barrier (Raft's ReadIndex). Resolves with a commit index once this

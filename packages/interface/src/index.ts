@@ -79,6 +79,7 @@ export type {
   Consensus,
   ConsensusEvents,
   LogPosition,
+  ProposeOptions,
   ProposeResult,
   RaftRole,
   ServerSuffrage,

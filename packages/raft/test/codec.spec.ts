@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { Message } from '../src/core/messages.js'
+import type { ForwardRefusal, Message } from '../src/core/messages.js'
 import { rony } from '../src/gen/raft.js'
 import {
   decodeRaftFrame,
@@ -61,6 +61,22 @@ const messages: Message[] = [
   { ...head, type: 'timeout-now' },
   { ...head, type: 'read-index', context: 'r-1' },
   { ...head, type: 'read-index-response', context: 'r-1', index: 13 },
+  { ...head, type: 'propose', context: 'n2:x:1', data: Uint8Array.of(1, 2, 3) },
+  { ...head, type: 'propose-response', context: 'n2:x:1', index: 14, refused: undefined },
+  ...[
+    { code: 'not-leader', leaderId: 'n3', leaderAddress: undefined },
+    { code: 'not-leader', leaderId: undefined, leaderAddress: undefined },
+    { code: 'transferring', to: 'n2' },
+    { code: 'uncommitted-limit', uncommittedBytes: 70_000, limit: 65_536 },
+  ].map(
+    (refused): Message => ({
+      ...head,
+      type: 'propose-response',
+      context: 'n2:x:2',
+      index: 0,
+      refused: refused as ForwardRefusal,
+    }),
+  ),
   // The largest index a JavaScript number holds exactly.
   { ...head, type: 'heartbeat', commit: Number.MAX_SAFE_INTEGER, context: 0 },
 ]
@@ -95,6 +111,18 @@ describe('raft wire codec', () => {
     })()
     expect(error).toBeInstanceOf(RaftCodecError)
     expect(error).toMatchObject({ code: 'RONY_ERR_RAFT_MESSAGE', message: /commit/ })
+  })
+
+  it('refuses a proposal answer with both or neither of an index and a refusal, or an unknown refusal', () => {
+    const answer = (ProposeResponse: rony.raft.ProposeResponse.$Properties) =>
+      rony.raft.Message.encode({ From: 'n1', To: 'n2', Term: 1, ProposeResponse }).finish()
+    expect(() =>
+      decodeRaftMessage(answer({ Context: 'c', Index: 3, Refused: { Code: 'transferring' } })),
+    ).toThrow(/exactly one/)
+    expect(() => decodeRaftMessage(answer({ Context: 'c' }))).toThrow(/exactly one/)
+    expect(() => decodeRaftMessage(answer({ Context: 'c', Refused: { Code: 'nope' } }))).toThrow(
+      /unknown refusal "nope"/,
+    )
   })
 
   it('refuses an unknown entry kind', () => {

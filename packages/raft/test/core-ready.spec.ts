@@ -49,6 +49,16 @@ function electA(): { a: RaftCore; b: RaftCore } {
   return { a, b }
 }
 
+/** {@link electA}, then `a`'s first entry replicated to `b` and committed. */
+function withFirstEntryCommitted(): { a: RaftCore; b: RaftCore } {
+  const { a, b } = electA()
+  const first = a.ready()
+  for (const m of deliver(first, b)) a.step(m)
+  a.advance(first)
+  a.advance(a.ready())
+  return { a, b }
+}
+
 /** Delivers every message of `rd` addressed to `to`, and hands the answers back. */
 function deliver(rd: Ready, to: RaftCore): Message[] {
   for (const m of all(rd)) if (m.to === to.id) to.step(m)
@@ -131,6 +141,63 @@ describe('RaftCore Ready batches', () => {
     expect(appendsAtTick()).toMatchObject([{ to: 'b', entries: [], commit: 2 }])
     expect(b.commitIndex).toBe(2)
     expect(appendsAtTick()).toEqual([])
+  })
+
+  it('forwards a follower’s proposal to the leader and reports where it went, or why not', () => {
+    const { a, b } = withFirstEntryCommitted()
+    const data = Uint8Array.of(9)
+    expect(b.forward(data, 'b:1')).toEqual({ ok: true })
+    const asked = b.ready()
+    b.advance(asked)
+    expect(all(asked)).toEqual([
+      { type: 'propose', from: 'b', to: 'a', term: 1, context: 'b:1', data },
+    ])
+    const answers = deliver(asked, a)
+    expect(answers).toMatchObject([
+      { type: 'propose-response', to: 'b', context: 'b:1', index: 2, refused: undefined },
+      { type: 'append-entries', to: 'b' },
+    ])
+    b.step(answers[0]!)
+    expect(b.ready().forwardStates).toEqual([{ context: 'b:1', ok: true, index: 2, term: 1 }])
+    // Refused while leadership moves: the refusal comes back as the leader's rejection.
+    const c = withFirstEntryCommitted()
+    expect(c.a.transferLeadership('b')).toEqual({ ok: true })
+    c.a.advance(c.a.ready())
+    c.b.forward(data, 'b:2')
+    const askedC = c.b.ready()
+    c.b.advance(askedC)
+    const refused = deliver(askedC, c.a).find((m) => m.type === 'propose-response')!
+    expect(refused).toMatchObject({ index: 0, refused: { code: 'transferring', to: 'b' } })
+    c.b.step(refused)
+    expect(c.b.ready().forwardStates).toEqual([
+      { context: 'b:2', ok: false, rejection: { code: 'transferring', to: 'b' } },
+    ])
+  })
+
+  it('answers a proposal forwarded to a follower with the leader it knows', () => {
+    const { a, b } = electA()
+    const first = a.ready()
+    deliver(first, b) // b now follows a
+    b.step({ type: 'propose', from: 'c', to: 'b', term: 1, context: 'c:1', data: Uint8Array.of(1) })
+    const rd = b.ready()
+    expect(all(rd)).toContainEqual({
+      type: 'propose-response',
+      from: 'b',
+      to: 'c',
+      term: 1,
+      context: 'c:1',
+      index: 0,
+      refused: { code: 'not-leader', leaderId: 'a', leaderAddress: 'addr-a' },
+    })
+    // A leader does not forward, and nobody forwards without a leader.
+    expect(a.forward(Uint8Array.of(1), 'a:1')).toMatchObject({
+      ok: false,
+      rejection: { code: 'invalid' },
+    })
+    expect(fresh('c').forward(Uint8Array.of(1), 'c:2')).toEqual({
+      ok: false,
+      rejection: { code: 'not-leader', leaderId: undefined, leaderAddress: undefined },
+    })
   })
 
   it('keeps even a leader’s messages until its term is durable, when it is elected in one step', () => {

@@ -48,6 +48,36 @@ describe('raft node (simulated network and clock)', () => {
     })
   })
 
+  it('forwards a follower’s proposal with forward: true and answers with its own apply result', async () => {
+    const c = await started()
+    const leader = await c.leader()
+    await c.settle(leader.node.propose(command('f', 'old')))
+    const follower = [...c.members.values()].find((m) => m !== leader)!
+    const forwarded = await c.settle(follower.node.propose(command('f', 'new'), { forward: true }))
+    // apply's result (the previous value) on the follower itself, which has applied it.
+    expect(forwarded).toMatchObject({ result: 'old', term: leader.node.term })
+    expect(follower.node.appliedIndex).toBeGreaterThanOrEqual(forwarded.index)
+    expect(follower.machine.data.get('f')).toBe('new')
+    await c.until(() => leader.machine.data.get('f') === 'new')
+    // On the leader, forward: true is an ordinary proposal.
+    const local = await c.settle(leader.node.propose(command('f', 'newer'), { forward: true }))
+    expect(local).toMatchObject({ index: forwarded.index + 1, result: 'new' })
+  })
+
+  it('rejects a forwarded proposal when no leader is known, or when its leader is gone', async () => {
+    const c = await started()
+    const leader = await c.leader()
+    const follower = [...c.members.values()].find((m) => m !== leader)!
+    const lonely = await c.start('n9') // not a member yet: it knows no leader
+    const error = await lonely.node.propose(command('a', '1'), { forward: true }).catch((e) => e)
+    expect(error).toBeInstanceOf(NotLeaderError)
+    expect(error).toMatchObject({ leaderId: undefined })
+    // The leader crashes before the request reaches it: the call times out, outcome unknown.
+    c.net.crash(`memory:${leader.id}`)
+    const lost = follower.node.propose(command('a', '2'), { forward: true })
+    await expect(c.settle(lost, 30_000)).rejects.toMatchObject({ code: 'RONY_ERR_TIMEOUT' })
+  })
+
   it('elects a new leader after the leader crashes; the old one catches up after restart', async () => {
     const c = await started()
     const first = await c.leader()

@@ -12,6 +12,7 @@ export type {
   AppendEntries,
   AppendRejected,
   AppendResponse,
+  ForwardRefusal,
   Heartbeat,
   HeartbeatResponse,
   InstallSnapshot,
@@ -20,6 +21,8 @@ export type {
   MessageType,
   PreVote,
   PreVoteResponse,
+  Propose,
+  ProposeResponse,
   ReadIndex,
   ReadIndexResponse,
   RequestVote,
@@ -33,6 +36,7 @@ export { RaftCore } from './raft.js'
 export type { Ready } from './ready.js'
 export type {
   CoreRole,
+  ForwardState,
   ProposeResult,
   ReadState,
   Rejection,

@@ -9,6 +9,7 @@
  */
 
 import type { LogEntry, SnapshotMeta } from '../storage/types.js'
+import type { Rejection } from './types.js'
 
 /** Fields every message has. */
 interface Envelope {
@@ -164,6 +165,31 @@ export interface ReadIndexResponse extends Envelope {
   readonly index: number
 }
 
+/** A command a follower or learner forwards to the leader to propose (`forward`). */
+export interface Propose extends Envelope {
+  readonly type: 'propose'
+  readonly context: string
+  readonly data: Uint8Array
+}
+
+/**
+ * The answer to a {@link Propose}: the command was appended at `index` in the sender's
+ * `term`, or, with `index` 0, refused. A server that does not lead refuses with
+ * `not-leader` (naming the leader it knows, if any).
+ */
+export interface ProposeResponse extends Envelope {
+  readonly type: 'propose-response'
+  readonly context: string
+  readonly index: number
+  readonly refused: ForwardRefusal | undefined
+}
+
+/** Why a forwarded proposal was refused: a `propose` rejection. */
+export type ForwardRefusal = Extract<
+  Rejection,
+  { code: 'not-leader' | 'transferring' | 'uncommitted-limit' }
+>
+
 export type Message =
   | PreVote
   | PreVoteResponse
@@ -178,14 +204,16 @@ export type Message =
   | TimeoutNow
   | ReadIndex
   | ReadIndexResponse
+  | Propose
+  | ProposeResponse
 
 export type MessageType = Message['type']
 
 /**
- * Messages only a leader sends. When the sender's term and vote are already durable they
- * need not wait for the sender's disk (thesis §10.2.1): the leader counts its own log in the
- * commit quorum only once its entries are durable, so it may replicate them while its own
- * write is in progress.
+ * Messages that need not wait for the sender's disk when its term and vote are already
+ * durable: a leader's (thesis §10.2.1: the leader counts its own log in the commit quorum
+ * only once its entries are durable, so it may replicate them while its own write is in
+ * progress), and answers to forwarded proposals, which promise nothing durable.
  */
 export function isLeaderMessage(m: Message): boolean {
   return (
@@ -193,6 +221,7 @@ export function isLeaderMessage(m: Message): boolean {
     m.type === 'heartbeat' ||
     m.type === 'install-snapshot' ||
     m.type === 'timeout-now' ||
-    m.type === 'read-index-response'
+    m.type === 'read-index-response' ||
+    m.type === 'propose-response'
   )
 }

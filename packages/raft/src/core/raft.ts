@@ -4,7 +4,8 @@
  *
  * - `tick()` on a clock (election and heartbeat timeouts are counted in ticks),
  * - `step(message)` for every message received,
- * - `propose`, `proposeConfChange`, `readIndex`, `transferLeadership` for requests,
+ * - `propose`, `forward`, `proposeConfChange`, `readIndex`, `transferLeadership` for
+ *   requests,
  * - `ready()` for the resulting batch of work, then `advance(ready)` once it is done (see
  *   {@link Ready} for the order),
  * - `compact(snapshot)` after the state machine made a snapshot.
@@ -25,7 +26,14 @@ import {
 } from './configuration.js'
 import { campaign, handleVoteRequest, handleVoteResponse, tickElection } from './election.js'
 import { handleAppendEntries, handleHeartbeat, handleInstallSnapshot } from './follower.js'
-import type { AppendEntries, Heartbeat, InstallSnapshot, Message } from './messages.js'
+import type {
+  AppendEntries,
+  ForwardRefusal,
+  Heartbeat,
+  InstallSnapshot,
+  Message,
+  Propose,
+} from './messages.js'
 import { type RaftCoreOptions, resolveOptions } from './options.js'
 import { onLeaderCommit, onReadAck, requestRead } from './read-index.js'
 import { type Ready, ReadyTracker } from './ready.js'
@@ -180,7 +188,39 @@ export class RaftCore {
       case 'read-index-response':
         if (s.role === 'follower') s.readStates.push({ context: m.context, index: m.index })
         break
+      case 'propose':
+        this.#proposeForwarded(m)
+        break
+      case 'propose-response':
+        s.forwardStates.push(
+          m.refused === undefined
+            ? { context: m.context, ok: true, index: m.index, term: m.term }
+            : { context: m.context, ok: false, rejection: this.#withAddress(m.refused) },
+        )
+        break
     }
+  }
+
+  /** A follower's forwarded command: proposed here, answered with where it went. */
+  #proposeForwarded(m: Propose): void {
+    const s = this.#s
+    const result = this.propose(m.data)
+    s.send({
+      type: 'propose-response',
+      from: s.id,
+      to: m.from,
+      term: s.term,
+      context: m.context,
+      index: result.ok ? result.index : 0,
+      refused: result.ok ? undefined : (result.rejection as ForwardRefusal),
+    })
+  }
+
+  /** A refusal from the wire names the leader; its address is in this server's configuration. */
+  #withAddress(refused: ForwardRefusal): Rejection {
+    if (refused.code !== 'not-leader') return refused
+    const leaderAddress = findServer(this.#s.config.current, refused.leaderId)?.address
+    return { code: 'not-leader', leaderId: refused.leaderId, leaderAddress }
   }
 
   /** AppendEntries, heartbeat or snapshot chunk from the leader of the current term. */
@@ -261,6 +301,22 @@ export class RaftCore {
     const entry = s.appendAsLeader('command', data)
     this.#unsent = true
     return { ok: true, index: entry.index, term: entry.term }
+  }
+
+  /**
+   * Sends a command to the leader to propose there (a follower's or learner's `propose`
+   * with forwarding); where it went shows in a later Ready's `forwardStates`, under
+   * `context`. Refused on the leader itself (it proposes) and when no leader is known. A
+   * request or answer lost with a leader change is not retried: the caller times out.
+   */
+  forward(data: Uint8Array, context: string): RequestResult {
+    const s = this.#s
+    if (s.role === 'leader') {
+      return { ok: false, rejection: { code: 'invalid', reason: 'the leader proposes itself' } }
+    }
+    if (s.leaderId === undefined) return { ok: false, rejection: this.#notLeader()! }
+    s.send({ type: 'propose', from: s.id, to: s.leaderId, term: s.term, context, data })
+    return { ok: true }
   }
 
   /**

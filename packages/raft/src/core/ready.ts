@@ -6,7 +6,8 @@
  * 2. Persist `snapshot` (restoring the state machine from it), then `entries`, and
  *    `hardState`, and wait until they are durable.
  * 3. Send `messages`.
- * 4. Apply `committedEntries` in order; serve `readStates` once their index is applied.
+ * 4. Take `forwardStates` (where forwarded proposals went), apply `committedEntries` in
+ *    order, serve `readStates` once their index is applied.
  * 5. Call `advance(ready)`.
  *
  * Step 3 waits for step 2 because answers promise durability: a vote must not be forgotten
@@ -22,7 +23,7 @@
 import type { Configuration, HardState, LogEntry, Snapshot } from '../storage/types.js'
 import { isLeaderMessage, type Message } from './messages.js'
 import type { RaftState } from './state.js'
-import type { ReadState, SoftState } from './types.js'
+import type { ForwardState, ReadState, SoftState } from './types.js'
 
 export interface Ready {
   /** Role, leader or term changed since the previous Ready (for events). */
@@ -47,6 +48,8 @@ export interface Ready {
   readonly committedEntries: readonly LogEntry[]
   /** Confirmed ReadIndex requests of this server. */
   readonly readStates: readonly ReadState[]
+  /** The leader's answers to this server's forwarded proposals. */
+  readonly forwardStates: readonly ForwardState[]
   /** The configuration in force changed (appended, installed or rolled back). */
   readonly configuration: Configuration | undefined
 }
@@ -75,6 +78,7 @@ export class ReadyTracker {
       s.readHeartbeatDue ||
       s.msgs.length > 0 ||
       s.readStates.length > 0 ||
+      s.forwardStates.length > 0 ||
       s.pendingSnapshot !== undefined ||
       s.log.hasUnstable() ||
       s.commitIndex > s.applied ||
@@ -109,10 +113,12 @@ export class ReadyTracker {
       messages: later,
       committedEntries,
       readStates: s.readStates,
+      forwardStates: s.forwardStates,
       configuration: s.config.current === this.#configuration ? undefined : s.config.current,
     }
     s.msgs = []
     s.readStates = []
+    s.forwardStates = []
     this.#softState = soft
     if (ready.hardState !== undefined) this.#hardState = ready.hardState
     this.#configuration = s.config.current

@@ -20,7 +20,7 @@ import type { Message } from './messages.js'
 import type { RaftCoreOptions, ResolvedOptions } from './options.js'
 import { Inflights, Progress } from './progress.js'
 import { ReadQueue } from './read-index.js'
-import type { CoreRole, ReadState } from './types.js'
+import type { CoreRole, ForwardState, ReadState } from './types.js'
 
 export class RaftState {
   readonly id: string
@@ -59,6 +59,7 @@ export class RaftState {
   /** ReadIndex requests queued since the last heartbeat round: the next Ready starts one. */
   readHeartbeatDue = false
   readStates: ReadState[] = []
+  forwardStates: ForwardState[] = []
   msgs: Message[] = []
 
   constructor(o: RaftCoreOptions, opts: ResolvedOptions) {

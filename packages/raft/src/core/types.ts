@@ -60,6 +60,11 @@ export interface ReadState {
   readonly index: number
 }
 
+/** The leader's answer to a proposal this server forwarded, under the caller's `context`. */
+export type ForwardState =
+  | { readonly context: string; readonly ok: true; readonly index: number; readonly term: number }
+  | { readonly context: string; readonly ok: false; readonly rejection: Rejection }
+
 /** The volatile state events report: role, leader and term. */
 export interface SoftState {
   readonly role: CoreRole

@@ -1816,6 +1816,372 @@ export namespace rony {
         }
 
         /**
+         * Properties of a Propose.
+         * @deprecated Use rony.raft.Propose.$Properties instead.
+         */
+        interface IPropose extends rony.raft.Propose.$Properties {
+        }
+
+        /** Represents a Propose. */
+        class Propose {
+
+            /**
+             * Constructs a new Propose.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: rony.raft.Propose.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** Propose Context. */
+            Context: string;
+
+            /** Propose Data. */
+            Data: Uint8Array;
+
+            /**
+             * Creates a new Propose instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns Propose instance
+             */
+            static create(properties: rony.raft.Propose.$Shape): rony.raft.Propose & rony.raft.Propose.$Shape;
+            static create(properties?: rony.raft.Propose.$Properties): rony.raft.Propose;
+
+            /**
+             * Encodes the specified Propose message. Does not implicitly {@link rony.raft.Propose.verify|verify} messages.
+             * @param message Propose message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: rony.raft.Propose.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Encodes the specified Propose message, length delimited. Does not implicitly {@link rony.raft.Propose.verify|verify} messages.
+             * @param message Propose message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encodeDelimited(message: rony.raft.Propose.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a Propose message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {rony.raft.Propose & rony.raft.Propose.$Shape} Propose
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): rony.raft.Propose & rony.raft.Propose.$Shape;
+
+            /**
+             * Decodes a Propose message from the specified reader or buffer, length delimited.
+             * @param reader Reader or buffer to decode from
+             * @returns {rony.raft.Propose & rony.raft.Propose.$Shape} Propose
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decodeDelimited(reader: ($protobuf.Reader|Uint8Array)): rony.raft.Propose & rony.raft.Propose.$Shape;
+
+            /**
+             * Creates a Propose message from a plain object. Also converts values to their respective internal types.
+             * @param object Plain object
+             * @returns Propose
+             */
+            static fromObject(object: { [k: string]: any }): rony.raft.Propose;
+
+            /**
+             * Creates a plain object from a Propose message. Also converts values to other types if specified.
+             * @param message Propose
+             * @param [options] Conversion options
+             * @returns Plain object
+             */
+            static toObject(message: rony.raft.Propose, options?: $protobuf.IConversionOptions): { [k: string]: any };
+
+            /**
+             * Converts this Propose to JSON.
+             * @returns JSON object
+             */
+            toJSON(): { [k: string]: any };
+
+            /**
+             * Gets the type url for Propose
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace Propose {
+
+            /** Properties of a Propose. */
+            interface $Properties {
+
+                /** Propose Context */
+                Context?: (string|null);
+
+                /** Propose Data */
+                Data?: (Uint8Array|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a Propose. */
+            type $Shape = rony.raft.Propose.$Properties;
+        }
+
+        /**
+         * Properties of a Refusal.
+         * @deprecated Use rony.raft.Refusal.$Properties instead.
+         */
+        interface IRefusal extends rony.raft.Refusal.$Properties {
+        }
+
+        /** Represents a Refusal. */
+        class Refusal {
+
+            /**
+             * Constructs a new Refusal.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: rony.raft.Refusal.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** Refusal Code. */
+            Code: string;
+
+            /** Refusal Server. */
+            Server: string;
+
+            /** Refusal UncommittedBytes. */
+            UncommittedBytes: (number|Long);
+
+            /** Refusal Limit. */
+            Limit: (number|Long);
+
+            /**
+             * Creates a new Refusal instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns Refusal instance
+             */
+            static create(properties: rony.raft.Refusal.$Shape): rony.raft.Refusal & rony.raft.Refusal.$Shape;
+            static create(properties?: rony.raft.Refusal.$Properties): rony.raft.Refusal;
+
+            /**
+             * Encodes the specified Refusal message. Does not implicitly {@link rony.raft.Refusal.verify|verify} messages.
+             * @param message Refusal message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: rony.raft.Refusal.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Encodes the specified Refusal message, length delimited. Does not implicitly {@link rony.raft.Refusal.verify|verify} messages.
+             * @param message Refusal message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encodeDelimited(message: rony.raft.Refusal.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a Refusal message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {rony.raft.Refusal & rony.raft.Refusal.$Shape} Refusal
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): rony.raft.Refusal & rony.raft.Refusal.$Shape;
+
+            /**
+             * Decodes a Refusal message from the specified reader or buffer, length delimited.
+             * @param reader Reader or buffer to decode from
+             * @returns {rony.raft.Refusal & rony.raft.Refusal.$Shape} Refusal
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decodeDelimited(reader: ($protobuf.Reader|Uint8Array)): rony.raft.Refusal & rony.raft.Refusal.$Shape;
+
+            /**
+             * Creates a Refusal message from a plain object. Also converts values to their respective internal types.
+             * @param object Plain object
+             * @returns Refusal
+             */
+            static fromObject(object: { [k: string]: any }): rony.raft.Refusal;
+
+            /**
+             * Creates a plain object from a Refusal message. Also converts values to other types if specified.
+             * @param message Refusal
+             * @param [options] Conversion options
+             * @returns Plain object
+             */
+            static toObject(message: rony.raft.Refusal, options?: $protobuf.IConversionOptions): { [k: string]: any };
+
+            /**
+             * Converts this Refusal to JSON.
+             * @returns JSON object
+             */
+            toJSON(): { [k: string]: any };
+
+            /**
+             * Gets the type url for Refusal
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace Refusal {
+
+            /** Properties of a Refusal. */
+            interface $Properties {
+
+                /** Refusal Code */
+                Code?: (string|null);
+
+                /** Refusal Server */
+                Server?: (string|null);
+
+                /** Refusal UncommittedBytes */
+                UncommittedBytes?: (number|Long|null);
+
+                /** Refusal Limit */
+                Limit?: (number|Long|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a Refusal. */
+            type $Shape = rony.raft.Refusal.$Properties;
+        }
+
+        /**
+         * Properties of a ProposeResponse.
+         * @deprecated Use rony.raft.ProposeResponse.$Properties instead.
+         */
+        interface IProposeResponse extends rony.raft.ProposeResponse.$Properties {
+        }
+
+        /** Represents a ProposeResponse. */
+        class ProposeResponse {
+
+            /**
+             * Constructs a new ProposeResponse.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: rony.raft.ProposeResponse.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** ProposeResponse Context. */
+            Context: string;
+
+            /** ProposeResponse Index. */
+            Index: (number|Long);
+
+            /** ProposeResponse Refused. */
+            Refused?: (rony.raft.Refusal.$Properties|null);
+
+            /**
+             * Creates a new ProposeResponse instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns ProposeResponse instance
+             */
+            static create(properties: rony.raft.ProposeResponse.$Shape): rony.raft.ProposeResponse & rony.raft.ProposeResponse.$Shape;
+            static create(properties?: rony.raft.ProposeResponse.$Properties): rony.raft.ProposeResponse;
+
+            /**
+             * Encodes the specified ProposeResponse message. Does not implicitly {@link rony.raft.ProposeResponse.verify|verify} messages.
+             * @param message ProposeResponse message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: rony.raft.ProposeResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Encodes the specified ProposeResponse message, length delimited. Does not implicitly {@link rony.raft.ProposeResponse.verify|verify} messages.
+             * @param message ProposeResponse message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encodeDelimited(message: rony.raft.ProposeResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a ProposeResponse message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {rony.raft.ProposeResponse & rony.raft.ProposeResponse.$Shape} ProposeResponse
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): rony.raft.ProposeResponse & rony.raft.ProposeResponse.$Shape;
+
+            /**
+             * Decodes a ProposeResponse message from the specified reader or buffer, length delimited.
+             * @param reader Reader or buffer to decode from
+             * @returns {rony.raft.ProposeResponse & rony.raft.ProposeResponse.$Shape} ProposeResponse
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decodeDelimited(reader: ($protobuf.Reader|Uint8Array)): rony.raft.ProposeResponse & rony.raft.ProposeResponse.$Shape;
+
+            /**
+             * Creates a ProposeResponse message from a plain object. Also converts values to their respective internal types.
+             * @param object Plain object
+             * @returns ProposeResponse
+             */
+            static fromObject(object: { [k: string]: any }): rony.raft.ProposeResponse;
+
+            /**
+             * Creates a plain object from a ProposeResponse message. Also converts values to other types if specified.
+             * @param message ProposeResponse
+             * @param [options] Conversion options
+             * @returns Plain object
+             */
+            static toObject(message: rony.raft.ProposeResponse, options?: $protobuf.IConversionOptions): { [k: string]: any };
+
+            /**
+             * Converts this ProposeResponse to JSON.
+             * @returns JSON object
+             */
+            toJSON(): { [k: string]: any };
+
+            /**
+             * Gets the type url for ProposeResponse
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace ProposeResponse {
+
+            /** Properties of a ProposeResponse. */
+            interface $Properties {
+
+                /** ProposeResponse Context */
+                Context?: (string|null);
+
+                /** ProposeResponse Index */
+                Index?: (number|Long|null);
+
+                /** ProposeResponse Refused */
+                Refused?: (rony.raft.Refusal.$Properties|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a ProposeResponse. */
+            type $Shape = rony.raft.ProposeResponse.$Properties;
+        }
+
+        /**
          * Properties of a Hello.
          * @deprecated Use rony.raft.Hello.$Properties instead.
          */
@@ -1986,11 +2352,17 @@ export namespace rony {
             /** Message ReadIndexResponse. */
             ReadIndexResponse?: (rony.raft.ReadIndexResponse.$Properties|null);
 
+            /** Message Propose. */
+            Propose?: (rony.raft.Propose.$Properties|null);
+
+            /** Message ProposeResponse. */
+            ProposeResponse?: (rony.raft.ProposeResponse.$Properties|null);
+
             /** Message Hello. */
             Hello?: (rony.raft.Hello.$Properties|null);
 
             /** Message Body. */
-            Body?: ("PreVote"|"PreVoteResponse"|"RequestVote"|"RequestVoteResponse"|"AppendEntries"|"AppendResponse"|"Heartbeat"|"HeartbeatResponse"|"InstallSnapshot"|"InstallSnapshotResponse"|"TimeoutNow"|"ReadIndex"|"ReadIndexResponse"|"Hello");
+            Body?: ("PreVote"|"PreVoteResponse"|"RequestVote"|"RequestVoteResponse"|"AppendEntries"|"AppendResponse"|"Heartbeat"|"HeartbeatResponse"|"InstallSnapshot"|"InstallSnapshotResponse"|"TimeoutNow"|"ReadIndex"|"ReadIndexResponse"|"Propose"|"ProposeResponse"|"Hello");
 
             /**
              * Creates a new Message instance using the specified properties.
@@ -2117,11 +2489,17 @@ export namespace rony {
                 /** Message ReadIndexResponse */
                 ReadIndexResponse?: (rony.raft.ReadIndexResponse.$Properties|null);
 
+                /** Message Propose */
+                Propose?: (rony.raft.Propose.$Properties|null);
+
+                /** Message ProposeResponse */
+                ProposeResponse?: (rony.raft.ProposeResponse.$Properties|null);
+
                 /** Message Hello */
                 Hello?: (rony.raft.Hello.$Properties|null);
 
                 /** Message Body */
-                Body?: ("PreVote"|"PreVoteResponse"|"RequestVote"|"RequestVoteResponse"|"AppendEntries"|"AppendResponse"|"Heartbeat"|"HeartbeatResponse"|"InstallSnapshot"|"InstallSnapshotResponse"|"TimeoutNow"|"ReadIndex"|"ReadIndexResponse"|"Hello");
+                Body?: ("PreVote"|"PreVoteResponse"|"RequestVote"|"RequestVoteResponse"|"AppendEntries"|"AppendResponse"|"Heartbeat"|"HeartbeatResponse"|"InstallSnapshot"|"InstallSnapshotResponse"|"TimeoutNow"|"ReadIndex"|"ReadIndexResponse"|"Propose"|"ProposeResponse"|"Hello");
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];
@@ -2145,10 +2523,12 @@ export namespace rony {
               TimeoutNow?: rony.raft.TimeoutNow.$Shape|null;
               ReadIndex?: rony.raft.ReadIndex.$Shape|null;
               ReadIndexResponse?: rony.raft.ReadIndexResponse.$Shape|null;
+              Propose?: rony.raft.Propose.$Shape|null;
+              ProposeResponse?: rony.raft.ProposeResponse.$Shape|null;
               Hello?: rony.raft.Hello.$Shape|null;
               $unknowns?: Uint8Array[];
             } & (
-              ({ Body?: undefined; PreVote?: null; PreVoteResponse?: null; RequestVote?: null; RequestVoteResponse?: null; AppendEntries?: null; AppendResponse?: null; Heartbeat?: null; HeartbeatResponse?: null; InstallSnapshot?: null; InstallSnapshotResponse?: null; TimeoutNow?: null; ReadIndex?: null; ReadIndexResponse?: null; Hello?: null }|{ Body?: "PreVote"; PreVote: rony.raft.VoteRequest.$Shape; PreVoteResponse?: null; RequestVote?: null; RequestVoteResponse?: null; AppendEntries?: null; AppendResponse?: null; Heartbeat?: null; HeartbeatResponse?: null; InstallSnapshot?: null; InstallSnapshotResponse?: null; TimeoutNow?: null; ReadIndex?: null; ReadIndexResponse?: null; Hello?: null }|{ Body?: "PreVoteResponse"; PreVote?: null; PreVoteResponse: rony.raft.VoteResponse.$Shape; RequestVote?: null; RequestVoteResponse?: null; AppendEntries?: null; AppendResponse?: null; Heartbeat?: null; HeartbeatResponse?: null; InstallSnapshot?: null; InstallSnapshotResponse?: null; TimeoutNow?: null; ReadIndex?: null; ReadIndexResponse?: null; Hello?: null }|{ Body?: "RequestVote"; PreVote?: null; PreVoteResponse?: null; RequestVote: rony.raft.VoteRequest.$Shape; RequestVoteResponse?: null; AppendEntries?: null; AppendResponse?: null; Heartbeat?: null; HeartbeatResponse?: null; InstallSnapshot?: null; InstallSnapshotResponse?: null; TimeoutNow?: null; ReadIndex?: null; ReadIndexResponse?: null; Hello?: null }|{ Body?: "RequestVoteResponse"; PreVote?: null; PreVoteResponse?: null; RequestVote?: null; RequestVoteResponse: rony.raft.VoteResponse.$Shape; AppendEntries?: null; AppendResponse?: null; Heartbeat?: null; HeartbeatResponse?: null; InstallSnapshot?: null; InstallSnapshotResponse?: null; TimeoutNow?: null; ReadIndex?: null; ReadIndexResponse?: null; Hello?: null }|{ Body?: "AppendEntries"; PreVote?: null; PreVoteResponse?: null; RequestVote?: null; RequestVoteResponse?: null; AppendEntries: rony.raft.AppendEntries.$Shape; AppendResponse?: null; Heartbeat?: null; HeartbeatResponse?: null; InstallSnapshot?: null; InstallSnapshotResponse?: null; TimeoutNow?: null; ReadIndex?: null; ReadIndexResponse?: null; Hello?: null }|{ Body?: "AppendResponse"; PreVote?: null; PreVoteResponse?: null; RequestVote?: null; RequestVoteResponse?: null; AppendEntries?: null; AppendResponse: rony.raft.AppendResponse.$Shape; Heartbeat?: null; HeartbeatResponse?: null; InstallSnapshot?: null; InstallSnapshotResponse?: null; TimeoutNow?: null; ReadIndex?: null; ReadIndexResponse?: null; Hello?: null }|{ Body?: "Heartbeat"; PreVote?: null; PreVoteResponse?: null; RequestVote?: null; RequestVoteResponse?: null; AppendEntries?: null; AppendResponse?: null; Heartbeat: rony.raft.Heartbeat.$Shape; HeartbeatResponse?: null; InstallSnapshot?: null; InstallSnapshotResponse?: null; TimeoutNow?: null; ReadIndex?: null; ReadIndexResponse?: null; Hello?: null }|{ Body?: "HeartbeatResponse"; PreVote?: null; PreVoteResponse?: null; RequestVote?: null; RequestVoteResponse?: null; AppendEntries?: null; AppendResponse?: null; Heartbeat?: null; HeartbeatResponse: rony.raft.HeartbeatResponse.$Shape; InstallSnapshot?: null; InstallSnapshotResponse?: null; TimeoutNow?: null; ReadIndex?: null; ReadIndexResponse?: null; Hello?: null }|{ Body?: "InstallSnapshot"; PreVote?: null; PreVoteResponse?: null; RequestVote?: null; RequestVoteResponse?: null; AppendEntries?: null; AppendResponse?: null; Heartbeat?: null; HeartbeatResponse?: null; InstallSnapshot: rony.raft.InstallSnapshot.$Shape; InstallSnapshotResponse?: null; TimeoutNow?: null; ReadIndex?: null; ReadIndexResponse?: null; Hello?: null }|{ Body?: "InstallSnapshotResponse"; PreVote?: null; PreVoteResponse?: null; RequestVote?: null; RequestVoteResponse?: null; AppendEntries?: null; AppendResponse?: null; Heartbeat?: null; HeartbeatResponse?: null; InstallSnapshot?: null; InstallSnapshotResponse: rony.raft.InstallSnapshotResponse.$Shape; TimeoutNow?: null; ReadIndex?: null; ReadIndexResponse?: null; Hello?: null }|{ Body?: "TimeoutNow"; PreVote?: null; PreVoteResponse?: null; RequestVote?: null; RequestVoteResponse?: null; AppendEntries?: null; AppendResponse?: null; Heartbeat?: null; HeartbeatResponse?: null; InstallSnapshot?: null; InstallSnapshotResponse?: null; TimeoutNow: rony.raft.TimeoutNow.$Shape; ReadIndex?: null; ReadIndexResponse?: null; Hello?: null }|{ Body?: "ReadIndex"; PreVote?: null; PreVoteResponse?: null; RequestVote?: null; RequestVoteResponse?: null; AppendEntries?: null; AppendResponse?: null; Heartbeat?: null; HeartbeatResponse?: null; InstallSnapshot?: null; InstallSnapshotResponse?: null; TimeoutNow?: null; ReadIndex: rony.raft.ReadIndex.$Shape; ReadIndexResponse?: null; Hello?: null }|{ Body?: "ReadIndexResponse"; PreVote?: null; PreVoteResponse?: null; RequestVote?: null; RequestVoteResponse?: null; AppendEntries?: null; AppendResponse?: null; Heartbeat?: null; HeartbeatResponse?: null; InstallSnapshot?: null; InstallSnapshotResponse?: null; TimeoutNow?: null; ReadIndex?: null; ReadIndexResponse: rony.raft.ReadIndexResponse.$Shape; Hello?: null }|{ Body?: "Hello"; PreVote?: null; PreVoteResponse?: null; RequestVote?: null; RequestVoteResponse?: null; AppendEntries?: null; AppendResponse?: null; Heartbeat?: null; HeartbeatResponse?: null; InstallSnapshot?: null; InstallSnapshotResponse?: null; TimeoutNow?: null; ReadIndex?: null; ReadIndexResponse?: null; Hello: rony.raft.Hello.$Shape })
+              ({ Body?: undefined; PreVote?: null; PreVoteResponse?: null; RequestVote?: null; RequestVoteResponse?: null; AppendEntries?: null; AppendResponse?: null; Heartbeat?: null; HeartbeatResponse?: null; InstallSnapshot?: null; InstallSnapshotResponse?: null; TimeoutNow?: null; ReadIndex?: null; ReadIndexResponse?: null; Propose?: null; ProposeResponse?: null; Hello?: null }|{ Body?: "PreVote"; PreVote: rony.raft.VoteRequest.$Shape; PreVoteResponse?: null; RequestVote?: null; RequestVoteResponse?: null; AppendEntries?: null; AppendResponse?: null; Heartbeat?: null; HeartbeatResponse?: null; InstallSnapshot?: null; InstallSnapshotResponse?: null; TimeoutNow?: null; ReadIndex?: null; ReadIndexResponse?: null; Propose?: null; ProposeResponse?: null; Hello?: null }|{ Body?: "PreVoteResponse"; PreVote?: null; PreVoteResponse: rony.raft.VoteResponse.$Shape; RequestVote?: null; RequestVoteResponse?: null; AppendEntries?: null; AppendResponse?: null; Heartbeat?: null; HeartbeatResponse?: null; InstallSnapshot?: null; InstallSnapshotResponse?: null; TimeoutNow?: null; ReadIndex?: null; ReadIndexResponse?: null; Propose?: null; ProposeResponse?: null; Hello?: null }|{ Body?: "RequestVote"; PreVote?: null; PreVoteResponse?: null; RequestVote: rony.raft.VoteRequest.$Shape; RequestVoteResponse?: null; AppendEntries?: null; AppendResponse?: null; Heartbeat?: null; HeartbeatResponse?: null; InstallSnapshot?: null; InstallSnapshotResponse?: null; TimeoutNow?: null; ReadIndex?: null; ReadIndexResponse?: null; Propose?: null; ProposeResponse?: null; Hello?: null }|{ Body?: "RequestVoteResponse"; PreVote?: null; PreVoteResponse?: null; RequestVote?: null; RequestVoteResponse: rony.raft.VoteResponse.$Shape; AppendEntries?: null; AppendResponse?: null; Heartbeat?: null; HeartbeatResponse?: null; InstallSnapshot?: null; InstallSnapshotResponse?: null; TimeoutNow?: null; ReadIndex?: null; ReadIndexResponse?: null; Propose?: null; ProposeResponse?: null; Hello?: null }|{ Body?: "AppendEntries"; PreVote?: null; PreVoteResponse?: null; RequestVote?: null; RequestVoteResponse?: null; AppendEntries: rony.raft.AppendEntries.$Shape; AppendResponse?: null; Heartbeat?: null; HeartbeatResponse?: null; InstallSnapshot?: null; InstallSnapshotResponse?: null; TimeoutNow?: null; ReadIndex?: null; ReadIndexResponse?: null; Propose?: null; ProposeResponse?: null; Hello?: null }|{ Body?: "AppendResponse"; PreVote?: null; PreVoteResponse?: null; RequestVote?: null; RequestVoteResponse?: null; AppendEntries?: null; AppendResponse: rony.raft.AppendResponse.$Shape; Heartbeat?: null; HeartbeatResponse?: null; InstallSnapshot?: null; InstallSnapshotResponse?: null; TimeoutNow?: null; ReadIndex?: null; ReadIndexResponse?: null; Propose?: null; ProposeResponse?: null; Hello?: null }|{ Body?: "Heartbeat"; PreVote?: null; PreVoteResponse?: null; RequestVote?: null; RequestVoteResponse?: null; AppendEntries?: null; AppendResponse?: null; Heartbeat: rony.raft.Heartbeat.$Shape; HeartbeatResponse?: null; InstallSnapshot?: null; InstallSnapshotResponse?: null; TimeoutNow?: null; ReadIndex?: null; ReadIndexResponse?: null; Propose?: null; ProposeResponse?: null; Hello?: null }|{ Body?: "HeartbeatResponse"; PreVote?: null; PreVoteResponse?: null; RequestVote?: null; RequestVoteResponse?: null; AppendEntries?: null; AppendResponse?: null; Heartbeat?: null; HeartbeatResponse: rony.raft.HeartbeatResponse.$Shape; InstallSnapshot?: null; InstallSnapshotResponse?: null; TimeoutNow?: null; ReadIndex?: null; ReadIndexResponse?: null; Propose?: null; ProposeResponse?: null; Hello?: null }|{ Body?: "InstallSnapshot"; PreVote?: null; PreVoteResponse?: null; RequestVote?: null; RequestVoteResponse?: null; AppendEntries?: null; AppendResponse?: null; Heartbeat?: null; HeartbeatResponse?: null; InstallSnapshot: rony.raft.InstallSnapshot.$Shape; InstallSnapshotResponse?: null; TimeoutNow?: null; ReadIndex?: null; ReadIndexResponse?: null; Propose?: null; ProposeResponse?: null; Hello?: null }|{ Body?: "InstallSnapshotResponse"; PreVote?: null; PreVoteResponse?: null; RequestVote?: null; RequestVoteResponse?: null; AppendEntries?: null; AppendResponse?: null; Heartbeat?: null; HeartbeatResponse?: null; InstallSnapshot?: null; InstallSnapshotResponse: rony.raft.InstallSnapshotResponse.$Shape; TimeoutNow?: null; ReadIndex?: null; ReadIndexResponse?: null; Propose?: null; ProposeResponse?: null; Hello?: null }|{ Body?: "TimeoutNow"; PreVote?: null; PreVoteResponse?: null; RequestVote?: null; RequestVoteResponse?: null; AppendEntries?: null; AppendResponse?: null; Heartbeat?: null; HeartbeatResponse?: null; InstallSnapshot?: null; InstallSnapshotResponse?: null; TimeoutNow: rony.raft.TimeoutNow.$Shape; ReadIndex?: null; ReadIndexResponse?: null; Propose?: null; ProposeResponse?: null; Hello?: null }|{ Body?: "ReadIndex"; PreVote?: null; PreVoteResponse?: null; RequestVote?: null; RequestVoteResponse?: null; AppendEntries?: null; AppendResponse?: null; Heartbeat?: null; HeartbeatResponse?: null; InstallSnapshot?: null; InstallSnapshotResponse?: null; TimeoutNow?: null; ReadIndex: rony.raft.ReadIndex.$Shape; ReadIndexResponse?: null; Propose?: null; ProposeResponse?: null; Hello?: null }|{ Body?: "ReadIndexResponse"; PreVote?: null; PreVoteResponse?: null; RequestVote?: null; RequestVoteResponse?: null; AppendEntries?: null; AppendResponse?: null; Heartbeat?: null; HeartbeatResponse?: null; InstallSnapshot?: null; InstallSnapshotResponse?: null; TimeoutNow?: null; ReadIndex?: null; ReadIndexResponse: rony.raft.ReadIndexResponse.$Shape; Propose?: null; ProposeResponse?: null; Hello?: null }|{ Body?: "Propose"; PreVote?: null; PreVoteResponse?: null; RequestVote?: null; RequestVoteResponse?: null; AppendEntries?: null; AppendResponse?: null; Heartbeat?: null; HeartbeatResponse?: null; InstallSnapshot?: null; InstallSnapshotResponse?: null; TimeoutNow?: null; ReadIndex?: null; ReadIndexResponse?: null; Propose: rony.raft.Propose.$Shape; ProposeResponse?: null; Hello?: null }|{ Body?: "ProposeResponse"; PreVote?: null; PreVoteResponse?: null; RequestVote?: null; RequestVoteResponse?: null; AppendEntries?: null; AppendResponse?: null; Heartbeat?: null; HeartbeatResponse?: null; InstallSnapshot?: null; InstallSnapshotResponse?: null; TimeoutNow?: null; ReadIndex?: null; ReadIndexResponse?: null; Propose?: null; ProposeResponse: rony.raft.ProposeResponse.$Shape; Hello?: null }|{ Body?: "Hello"; PreVote?: null; PreVoteResponse?: null; RequestVote?: null; RequestVoteResponse?: null; AppendEntries?: null; AppendResponse?: null; Heartbeat?: null; HeartbeatResponse?: null; InstallSnapshot?: null; InstallSnapshotResponse?: null; TimeoutNow?: null; ReadIndex?: null; ReadIndexResponse?: null; Propose?: null; ProposeResponse?: null; Hello: rony.raft.Hello.$Shape })
             );
         }
     }

@@ -4893,6 +4893,983 @@ export const rony = $root.rony = (() => {
             return ReadIndexResponse;
         })();
 
+        raft.Propose = (function() {
+
+            /**
+             * Properties of a Propose.
+             * @typedef {Object} rony.raft.Propose.$Properties
+             * @property {string|null} [Context] Propose Context
+             * @property {Uint8Array|null} [Data] Propose Data
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a Propose.
+             * @memberof rony.raft
+             * @interface IPropose
+             * @augments rony.raft.Propose.$Properties
+             * @deprecated Use rony.raft.Propose.$Properties instead.
+             */
+
+            /**
+             * Shape of a Propose.
+             * @typedef {rony.raft.Propose.$Properties} rony.raft.Propose.$Shape
+             */
+
+            /**
+             * Constructs a new Propose.
+             * @memberof rony.raft
+             * @classdesc Represents a Propose.
+             * @constructor
+             * @param {rony.raft.Propose.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const Propose = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * Propose Context.
+             * @member {string} Context
+             * @memberof rony.raft.Propose
+             * @instance
+             */
+            Propose.prototype.Context = "";
+
+            /**
+             * Propose Data.
+             * @member {Uint8Array} Data
+             * @memberof rony.raft.Propose
+             * @instance
+             */
+            Propose.prototype.Data = $util.newBuffer([]);
+
+            /**
+             * Creates a new Propose instance using the specified properties.
+             * @function create
+             * @memberof rony.raft.Propose
+             * @static
+             * @param {rony.raft.Propose.$Properties=} [properties] Properties to set
+             * @returns {rony.raft.Propose} Propose instance
+             * @type {{
+             *   (properties: rony.raft.Propose.$Shape): rony.raft.Propose & rony.raft.Propose.$Shape;
+             *   (properties?: rony.raft.Propose.$Properties): rony.raft.Propose;
+             * }}
+             */
+            Propose.create = function(properties) {
+                return new Propose(properties);
+            };
+
+            /**
+             * Encodes the specified Propose message. Does not implicitly {@link rony.raft.Propose.verify|verify} messages.
+             * @function encode
+             * @memberof rony.raft.Propose
+             * @static
+             * @param {rony.raft.Propose.$Properties} message Propose message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            Propose.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.Context != null && $Object.hasOwnProperty.call(message, "Context") && message.Context !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.Context);
+                if (message.Data != null && $Object.hasOwnProperty.call(message, "Data") && message.Data.length)
+                    writer.uint32(/* id 2, wireType 2 =*/18).bytes(message.Data);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Encodes the specified Propose message, length delimited. Does not implicitly {@link rony.raft.Propose.verify|verify} messages.
+             * @function encodeDelimited
+             * @memberof rony.raft.Propose
+             * @static
+             * @param {rony.raft.Propose.$Properties} message Propose message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            Propose.encodeDelimited = function(message, writer) {
+                return this.encode(message, (writer || $Writer.create()).fork()).ldelim();
+            };
+
+            /**
+             * Decodes a Propose message from the specified reader or buffer.
+             * @function decode
+             * @memberof rony.raft.Propose
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {rony.raft.Propose & rony.raft.Propose.$Shape} Propose
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            Propose.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.rony.raft.Propose();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.Context = value;
+                            else
+                                delete message.Context;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.Data = value;
+                            else
+                                delete message.Data;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Decodes a Propose message from the specified reader or buffer, length delimited.
+             * @function decodeDelimited
+             * @memberof rony.raft.Propose
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @returns {rony.raft.Propose & rony.raft.Propose.$Shape} Propose
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            Propose.decodeDelimited = function(reader) {
+                if (!(reader instanceof $Reader))
+                    reader = new $Reader(reader);
+                return this.decode(reader, reader.size());
+            };
+
+            /**
+             * Creates a Propose message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof rony.raft.Propose
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {rony.raft.Propose} Propose
+             */
+            Propose.fromObject = function (object, _depth) {
+                if (object instanceof $root.rony.raft.Propose)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".rony.raft.Propose: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.rony.raft.Propose();
+                if (object.Context != null)
+                    if (typeof object.Context !== "string" || object.Context.length)
+                        message.Context = $String(object.Context);
+                if (object.Data != null)
+                    if (object.Data.length)
+                        if (typeof object.Data === "string")
+                            $util.base64.decode(object.Data, message.Data = $util.newBuffer($util.base64.length(object.Data)), 0);
+                        else if (object.Data.length >= 0)
+                            message.Data = object.Data;
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a Propose message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof rony.raft.Propose
+             * @static
+             * @param {rony.raft.Propose} message Propose
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            Propose.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    object.Context = "";
+                    if (options.bytes === $String)
+                        object.Data = "";
+                    else {
+                        object.Data = [];
+                        if (options.bytes !== $Array)
+                            object.Data = $util.newBuffer(object.Data);
+                    }
+                }
+                if (message.Context != null && $Object.hasOwnProperty.call(message, "Context"))
+                    object.Context = message.Context;
+                if (message.Data != null && $Object.hasOwnProperty.call(message, "Data"))
+                    object.Data = options.bytes === $String ? $util.base64.encode(message.Data, 0, message.Data.length) : options.bytes === $Array ? $Array.prototype.slice.call(message.Data) : message.Data;
+                return object;
+            };
+
+            /**
+             * Converts this Propose to JSON.
+             * @function toJSON
+             * @memberof rony.raft.Propose
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            Propose.prototype.toJSON = function() {
+                return Propose.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for Propose
+             * @function getTypeUrl
+             * @memberof rony.raft.Propose
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            Propose.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/rony.raft.Propose";
+            };
+
+            return Propose;
+        })();
+
+        raft.Refusal = (function() {
+
+            /**
+             * Properties of a Refusal.
+             * @typedef {Object} rony.raft.Refusal.$Properties
+             * @property {string|null} [Code] Refusal Code
+             * @property {string|null} [Server] Refusal Server
+             * @property {number|Long|null} [UncommittedBytes] Refusal UncommittedBytes
+             * @property {number|Long|null} [Limit] Refusal Limit
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a Refusal.
+             * @memberof rony.raft
+             * @interface IRefusal
+             * @augments rony.raft.Refusal.$Properties
+             * @deprecated Use rony.raft.Refusal.$Properties instead.
+             */
+
+            /**
+             * Shape of a Refusal.
+             * @typedef {rony.raft.Refusal.$Properties} rony.raft.Refusal.$Shape
+             */
+
+            /**
+             * Constructs a new Refusal.
+             * @memberof rony.raft
+             * @classdesc Represents a Refusal.
+             * @constructor
+             * @param {rony.raft.Refusal.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const Refusal = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * Refusal Code.
+             * @member {string} Code
+             * @memberof rony.raft.Refusal
+             * @instance
+             */
+            Refusal.prototype.Code = "";
+
+            /**
+             * Refusal Server.
+             * @member {string} Server
+             * @memberof rony.raft.Refusal
+             * @instance
+             */
+            Refusal.prototype.Server = "";
+
+            /**
+             * Refusal UncommittedBytes.
+             * @member {number|Long} UncommittedBytes
+             * @memberof rony.raft.Refusal
+             * @instance
+             */
+            Refusal.prototype.UncommittedBytes = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Refusal Limit.
+             * @member {number|Long} Limit
+             * @memberof rony.raft.Refusal
+             * @instance
+             */
+            Refusal.prototype.Limit = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Creates a new Refusal instance using the specified properties.
+             * @function create
+             * @memberof rony.raft.Refusal
+             * @static
+             * @param {rony.raft.Refusal.$Properties=} [properties] Properties to set
+             * @returns {rony.raft.Refusal} Refusal instance
+             * @type {{
+             *   (properties: rony.raft.Refusal.$Shape): rony.raft.Refusal & rony.raft.Refusal.$Shape;
+             *   (properties?: rony.raft.Refusal.$Properties): rony.raft.Refusal;
+             * }}
+             */
+            Refusal.create = function(properties) {
+                return new Refusal(properties);
+            };
+
+            /**
+             * Encodes the specified Refusal message. Does not implicitly {@link rony.raft.Refusal.verify|verify} messages.
+             * @function encode
+             * @memberof rony.raft.Refusal
+             * @static
+             * @param {rony.raft.Refusal.$Properties} message Refusal message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            Refusal.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.Code != null && $Object.hasOwnProperty.call(message, "Code") && message.Code !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.Code);
+                if (message.Server != null && $Object.hasOwnProperty.call(message, "Server") && message.Server !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.Server);
+                if (message.UncommittedBytes != null && $Object.hasOwnProperty.call(message, "UncommittedBytes") && (typeof message.UncommittedBytes === "object" ? message.UncommittedBytes.low || message.UncommittedBytes.high : message.UncommittedBytes !== 0))
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.UncommittedBytes);
+                if (message.Limit != null && $Object.hasOwnProperty.call(message, "Limit") && (typeof message.Limit === "object" ? message.Limit.low || message.Limit.high : message.Limit !== 0))
+                    writer.uint32(/* id 4, wireType 0 =*/32).uint64(message.Limit);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Encodes the specified Refusal message, length delimited. Does not implicitly {@link rony.raft.Refusal.verify|verify} messages.
+             * @function encodeDelimited
+             * @memberof rony.raft.Refusal
+             * @static
+             * @param {rony.raft.Refusal.$Properties} message Refusal message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            Refusal.encodeDelimited = function(message, writer) {
+                return this.encode(message, (writer || $Writer.create()).fork()).ldelim();
+            };
+
+            /**
+             * Decodes a Refusal message from the specified reader or buffer.
+             * @function decode
+             * @memberof rony.raft.Refusal
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {rony.raft.Refusal & rony.raft.Refusal.$Shape} Refusal
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            Refusal.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.rony.raft.Refusal();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.Code = value;
+                            else
+                                delete message.Code;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.Server = value;
+                            else
+                                delete message.Server;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.UncommittedBytes = value;
+                            else
+                                delete message.UncommittedBytes;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.Limit = value;
+                            else
+                                delete message.Limit;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Decodes a Refusal message from the specified reader or buffer, length delimited.
+             * @function decodeDelimited
+             * @memberof rony.raft.Refusal
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @returns {rony.raft.Refusal & rony.raft.Refusal.$Shape} Refusal
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            Refusal.decodeDelimited = function(reader) {
+                if (!(reader instanceof $Reader))
+                    reader = new $Reader(reader);
+                return this.decode(reader, reader.size());
+            };
+
+            /**
+             * Creates a Refusal message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof rony.raft.Refusal
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {rony.raft.Refusal} Refusal
+             */
+            Refusal.fromObject = function (object, _depth) {
+                if (object instanceof $root.rony.raft.Refusal)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".rony.raft.Refusal: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.rony.raft.Refusal();
+                if (object.Code != null)
+                    if (typeof object.Code !== "string" || object.Code.length)
+                        message.Code = $String(object.Code);
+                if (object.Server != null)
+                    if (typeof object.Server !== "string" || object.Server.length)
+                        message.Server = $String(object.Server);
+                if (object.UncommittedBytes != null)
+                    if (typeof object.UncommittedBytes === "object" ? object.UncommittedBytes.low || object.UncommittedBytes.high : $Number(object.UncommittedBytes) !== 0)
+                        if ($util.Long)
+                            message.UncommittedBytes = $util.Long.fromValue(object.UncommittedBytes, true);
+                        else if (typeof object.UncommittedBytes === "string")
+                            message.UncommittedBytes = $parseInt(object.UncommittedBytes, 10);
+                        else if (typeof object.UncommittedBytes === "number")
+                            message.UncommittedBytes = object.UncommittedBytes;
+                        else if (typeof object.UncommittedBytes === "object")
+                            message.UncommittedBytes = new $util.LongBits(object.UncommittedBytes.low >>> 0, object.UncommittedBytes.high >>> 0).toNumber(true);
+                if (object.Limit != null)
+                    if (typeof object.Limit === "object" ? object.Limit.low || object.Limit.high : $Number(object.Limit) !== 0)
+                        if ($util.Long)
+                            message.Limit = $util.Long.fromValue(object.Limit, true);
+                        else if (typeof object.Limit === "string")
+                            message.Limit = $parseInt(object.Limit, 10);
+                        else if (typeof object.Limit === "number")
+                            message.Limit = object.Limit;
+                        else if (typeof object.Limit === "object")
+                            message.Limit = new $util.LongBits(object.Limit.low >>> 0, object.Limit.high >>> 0).toNumber(true);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a Refusal message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof rony.raft.Refusal
+             * @static
+             * @param {rony.raft.Refusal} message Refusal
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            Refusal.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    object.Code = "";
+                    object.Server = "";
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.UncommittedBytes = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.UncommittedBytes = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.Limit = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.Limit = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                }
+                if (message.Code != null && $Object.hasOwnProperty.call(message, "Code"))
+                    object.Code = message.Code;
+                if (message.Server != null && $Object.hasOwnProperty.call(message, "Server"))
+                    object.Server = message.Server;
+                if (message.UncommittedBytes != null && $Object.hasOwnProperty.call(message, "UncommittedBytes"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.UncommittedBytes = typeof message.UncommittedBytes === "number" ? $BigInt(message.UncommittedBytes) : $util.Long.fromBits(message.UncommittedBytes.low >>> 0, message.UncommittedBytes.high >>> 0, true).toBigInt();
+                    else if (typeof message.UncommittedBytes === "number")
+                        object.UncommittedBytes = options.longs === $String ? $String(message.UncommittedBytes) : message.UncommittedBytes;
+                    else
+                        object.UncommittedBytes = options.longs === $String ? $util.Long.prototype.toString.call(message.UncommittedBytes) : options.longs === $Number ? new $util.LongBits(message.UncommittedBytes.low >>> 0, message.UncommittedBytes.high >>> 0).toNumber(true) : message.UncommittedBytes;
+                if (message.Limit != null && $Object.hasOwnProperty.call(message, "Limit"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.Limit = typeof message.Limit === "number" ? $BigInt(message.Limit) : $util.Long.fromBits(message.Limit.low >>> 0, message.Limit.high >>> 0, true).toBigInt();
+                    else if (typeof message.Limit === "number")
+                        object.Limit = options.longs === $String ? $String(message.Limit) : message.Limit;
+                    else
+                        object.Limit = options.longs === $String ? $util.Long.prototype.toString.call(message.Limit) : options.longs === $Number ? new $util.LongBits(message.Limit.low >>> 0, message.Limit.high >>> 0).toNumber(true) : message.Limit;
+                return object;
+            };
+
+            /**
+             * Converts this Refusal to JSON.
+             * @function toJSON
+             * @memberof rony.raft.Refusal
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            Refusal.prototype.toJSON = function() {
+                return Refusal.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for Refusal
+             * @function getTypeUrl
+             * @memberof rony.raft.Refusal
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            Refusal.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/rony.raft.Refusal";
+            };
+
+            return Refusal;
+        })();
+
+        raft.ProposeResponse = (function() {
+
+            /**
+             * Properties of a ProposeResponse.
+             * @typedef {Object} rony.raft.ProposeResponse.$Properties
+             * @property {string|null} [Context] ProposeResponse Context
+             * @property {number|Long|null} [Index] ProposeResponse Index
+             * @property {rony.raft.Refusal.$Properties|null} [Refused] ProposeResponse Refused
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a ProposeResponse.
+             * @memberof rony.raft
+             * @interface IProposeResponse
+             * @augments rony.raft.ProposeResponse.$Properties
+             * @deprecated Use rony.raft.ProposeResponse.$Properties instead.
+             */
+
+            /**
+             * Shape of a ProposeResponse.
+             * @typedef {rony.raft.ProposeResponse.$Properties} rony.raft.ProposeResponse.$Shape
+             */
+
+            /**
+             * Constructs a new ProposeResponse.
+             * @memberof rony.raft
+             * @classdesc Represents a ProposeResponse.
+             * @constructor
+             * @param {rony.raft.ProposeResponse.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const ProposeResponse = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * ProposeResponse Context.
+             * @member {string} Context
+             * @memberof rony.raft.ProposeResponse
+             * @instance
+             */
+            ProposeResponse.prototype.Context = "";
+
+            /**
+             * ProposeResponse Index.
+             * @member {number|Long} Index
+             * @memberof rony.raft.ProposeResponse
+             * @instance
+             */
+            ProposeResponse.prototype.Index = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * ProposeResponse Refused.
+             * @member {rony.raft.Refusal.$Properties|null|undefined} Refused
+             * @memberof rony.raft.ProposeResponse
+             * @instance
+             */
+            ProposeResponse.prototype.Refused = null;
+
+            /**
+             * Creates a new ProposeResponse instance using the specified properties.
+             * @function create
+             * @memberof rony.raft.ProposeResponse
+             * @static
+             * @param {rony.raft.ProposeResponse.$Properties=} [properties] Properties to set
+             * @returns {rony.raft.ProposeResponse} ProposeResponse instance
+             * @type {{
+             *   (properties: rony.raft.ProposeResponse.$Shape): rony.raft.ProposeResponse & rony.raft.ProposeResponse.$Shape;
+             *   (properties?: rony.raft.ProposeResponse.$Properties): rony.raft.ProposeResponse;
+             * }}
+             */
+            ProposeResponse.create = function(properties) {
+                return new ProposeResponse(properties);
+            };
+
+            /**
+             * Encodes the specified ProposeResponse message. Does not implicitly {@link rony.raft.ProposeResponse.verify|verify} messages.
+             * @function encode
+             * @memberof rony.raft.ProposeResponse
+             * @static
+             * @param {rony.raft.ProposeResponse.$Properties} message ProposeResponse message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ProposeResponse.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.Context != null && $Object.hasOwnProperty.call(message, "Context") && message.Context !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.Context);
+                if (message.Index != null && $Object.hasOwnProperty.call(message, "Index") && (typeof message.Index === "object" ? message.Index.low || message.Index.high : message.Index !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.Index);
+                if (message.Refused != null && $Object.hasOwnProperty.call(message, "Refused"))
+                    $root.rony.raft.Refusal.encode(message.Refused, writer.uint32(/* id 3, wireType 2 =*/26).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Encodes the specified ProposeResponse message, length delimited. Does not implicitly {@link rony.raft.ProposeResponse.verify|verify} messages.
+             * @function encodeDelimited
+             * @memberof rony.raft.ProposeResponse
+             * @static
+             * @param {rony.raft.ProposeResponse.$Properties} message ProposeResponse message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ProposeResponse.encodeDelimited = function(message, writer) {
+                return this.encode(message, (writer || $Writer.create()).fork()).ldelim();
+            };
+
+            /**
+             * Decodes a ProposeResponse message from the specified reader or buffer.
+             * @function decode
+             * @memberof rony.raft.ProposeResponse
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {rony.raft.ProposeResponse & rony.raft.ProposeResponse.$Shape} ProposeResponse
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ProposeResponse.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.rony.raft.ProposeResponse();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.Context = value;
+                            else
+                                delete message.Context;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.Index = value;
+                            else
+                                delete message.Index;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            message.Refused = $root.rony.raft.Refusal.decode(reader, reader.size(), $undefined, _depth + 1, message.Refused);
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Decodes a ProposeResponse message from the specified reader or buffer, length delimited.
+             * @function decodeDelimited
+             * @memberof rony.raft.ProposeResponse
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @returns {rony.raft.ProposeResponse & rony.raft.ProposeResponse.$Shape} ProposeResponse
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ProposeResponse.decodeDelimited = function(reader) {
+                if (!(reader instanceof $Reader))
+                    reader = new $Reader(reader);
+                return this.decode(reader, reader.size());
+            };
+
+            /**
+             * Creates a ProposeResponse message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof rony.raft.ProposeResponse
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {rony.raft.ProposeResponse} ProposeResponse
+             */
+            ProposeResponse.fromObject = function (object, _depth) {
+                if (object instanceof $root.rony.raft.ProposeResponse)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".rony.raft.ProposeResponse: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.rony.raft.ProposeResponse();
+                if (object.Context != null)
+                    if (typeof object.Context !== "string" || object.Context.length)
+                        message.Context = $String(object.Context);
+                if (object.Index != null)
+                    if (typeof object.Index === "object" ? object.Index.low || object.Index.high : $Number(object.Index) !== 0)
+                        if ($util.Long)
+                            message.Index = $util.Long.fromValue(object.Index, true);
+                        else if (typeof object.Index === "string")
+                            message.Index = $parseInt(object.Index, 10);
+                        else if (typeof object.Index === "number")
+                            message.Index = object.Index;
+                        else if (typeof object.Index === "object")
+                            message.Index = new $util.LongBits(object.Index.low >>> 0, object.Index.high >>> 0).toNumber(true);
+                if (object.Refused != null) {
+                    if (!$util.isObject(object.Refused))
+                        throw $TypeError(".rony.raft.ProposeResponse.Refused: object expected");
+                    message.Refused = $root.rony.raft.Refusal.fromObject(object.Refused, _depth + 1);
+                }
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a ProposeResponse message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof rony.raft.ProposeResponse
+             * @static
+             * @param {rony.raft.ProposeResponse} message ProposeResponse
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            ProposeResponse.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    object.Context = "";
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.Index = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.Index = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.Refused = null;
+                }
+                if (message.Context != null && $Object.hasOwnProperty.call(message, "Context"))
+                    object.Context = message.Context;
+                if (message.Index != null && $Object.hasOwnProperty.call(message, "Index"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.Index = typeof message.Index === "number" ? $BigInt(message.Index) : $util.Long.fromBits(message.Index.low >>> 0, message.Index.high >>> 0, true).toBigInt();
+                    else if (typeof message.Index === "number")
+                        object.Index = options.longs === $String ? $String(message.Index) : message.Index;
+                    else
+                        object.Index = options.longs === $String ? $util.Long.prototype.toString.call(message.Index) : options.longs === $Number ? new $util.LongBits(message.Index.low >>> 0, message.Index.high >>> 0).toNumber(true) : message.Index;
+                if (message.Refused != null && $Object.hasOwnProperty.call(message, "Refused"))
+                    object.Refused = $root.rony.raft.Refusal.toObject(message.Refused, options, _depth + 1);
+                return object;
+            };
+
+            /**
+             * Converts this ProposeResponse to JSON.
+             * @function toJSON
+             * @memberof rony.raft.ProposeResponse
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            ProposeResponse.prototype.toJSON = function() {
+                return ProposeResponse.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for ProposeResponse
+             * @function getTypeUrl
+             * @memberof rony.raft.ProposeResponse
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            ProposeResponse.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/rony.raft.ProposeResponse";
+            };
+
+            return ProposeResponse;
+        })();
+
         raft.Hello = (function() {
 
             /**
@@ -5130,8 +6107,10 @@ export const rony = $root.rony = (() => {
              * @property {rony.raft.TimeoutNow.$Properties|null} [TimeoutNow] Message TimeoutNow
              * @property {rony.raft.ReadIndex.$Properties|null} [ReadIndex] Message ReadIndex
              * @property {rony.raft.ReadIndexResponse.$Properties|null} [ReadIndexResponse] Message ReadIndexResponse
+             * @property {rony.raft.Propose.$Properties|null} [Propose] Message Propose
+             * @property {rony.raft.ProposeResponse.$Properties|null} [ProposeResponse] Message ProposeResponse
              * @property {rony.raft.Hello.$Properties|null} [Hello] Message Hello
-             * @property {"PreVote"|"PreVoteResponse"|"RequestVote"|"RequestVoteResponse"|"AppendEntries"|"AppendResponse"|"Heartbeat"|"HeartbeatResponse"|"InstallSnapshot"|"InstallSnapshotResponse"|"TimeoutNow"|"ReadIndex"|"ReadIndexResponse"|"Hello"} [Body] Message Body
+             * @property {"PreVote"|"PreVoteResponse"|"RequestVote"|"RequestVoteResponse"|"AppendEntries"|"AppendResponse"|"Heartbeat"|"HeartbeatResponse"|"InstallSnapshot"|"InstallSnapshotResponse"|"TimeoutNow"|"ReadIndex"|"ReadIndexResponse"|"Propose"|"ProposeResponse"|"Hello"} [Body] Message Body
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -5162,10 +6141,12 @@ export const rony = $root.rony = (() => {
              *   TimeoutNow?: rony.raft.TimeoutNow.$Shape|null;
              *   ReadIndex?: rony.raft.ReadIndex.$Shape|null;
              *   ReadIndexResponse?: rony.raft.ReadIndexResponse.$Shape|null;
+             *   Propose?: rony.raft.Propose.$Shape|null;
+             *   ProposeResponse?: rony.raft.ProposeResponse.$Shape|null;
              *   Hello?: rony.raft.Hello.$Shape|null;
              *   $unknowns?: Array.<Uint8Array>;
              * } & (
-             *   ({ Body?: undefined; PreVote?: null; PreVoteResponse?: null; RequestVote?: null; RequestVoteResponse?: null; AppendEntries?: null; AppendResponse?: null; Heartbeat?: null; HeartbeatResponse?: null; InstallSnapshot?: null; InstallSnapshotResponse?: null; TimeoutNow?: null; ReadIndex?: null; ReadIndexResponse?: null; Hello?: null }|{ Body?: "PreVote"; PreVote: rony.raft.VoteRequest.$Shape; PreVoteResponse?: null; RequestVote?: null; RequestVoteResponse?: null; AppendEntries?: null; AppendResponse?: null; Heartbeat?: null; HeartbeatResponse?: null; InstallSnapshot?: null; InstallSnapshotResponse?: null; TimeoutNow?: null; ReadIndex?: null; ReadIndexResponse?: null; Hello?: null }|{ Body?: "PreVoteResponse"; PreVote?: null; PreVoteResponse: rony.raft.VoteResponse.$Shape; RequestVote?: null; RequestVoteResponse?: null; AppendEntries?: null; AppendResponse?: null; Heartbeat?: null; HeartbeatResponse?: null; InstallSnapshot?: null; InstallSnapshotResponse?: null; TimeoutNow?: null; ReadIndex?: null; ReadIndexResponse?: null; Hello?: null }|{ Body?: "RequestVote"; PreVote?: null; PreVoteResponse?: null; RequestVote: rony.raft.VoteRequest.$Shape; RequestVoteResponse?: null; AppendEntries?: null; AppendResponse?: null; Heartbeat?: null; HeartbeatResponse?: null; InstallSnapshot?: null; InstallSnapshotResponse?: null; TimeoutNow?: null; ReadIndex?: null; ReadIndexResponse?: null; Hello?: null }|{ Body?: "RequestVoteResponse"; PreVote?: null; PreVoteResponse?: null; RequestVote?: null; RequestVoteResponse: rony.raft.VoteResponse.$Shape; AppendEntries?: null; AppendResponse?: null; Heartbeat?: null; HeartbeatResponse?: null; InstallSnapshot?: null; InstallSnapshotResponse?: null; TimeoutNow?: null; ReadIndex?: null; ReadIndexResponse?: null; Hello?: null }|{ Body?: "AppendEntries"; PreVote?: null; PreVoteResponse?: null; RequestVote?: null; RequestVoteResponse?: null; AppendEntries: rony.raft.AppendEntries.$Shape; AppendResponse?: null; Heartbeat?: null; HeartbeatResponse?: null; InstallSnapshot?: null; InstallSnapshotResponse?: null; TimeoutNow?: null; ReadIndex?: null; ReadIndexResponse?: null; Hello?: null }|{ Body?: "AppendResponse"; PreVote?: null; PreVoteResponse?: null; RequestVote?: null; RequestVoteResponse?: null; AppendEntries?: null; AppendResponse: rony.raft.AppendResponse.$Shape; Heartbeat?: null; HeartbeatResponse?: null; InstallSnapshot?: null; InstallSnapshotResponse?: null; TimeoutNow?: null; ReadIndex?: null; ReadIndexResponse?: null; Hello?: null }|{ Body?: "Heartbeat"; PreVote?: null; PreVoteResponse?: null; RequestVote?: null; RequestVoteResponse?: null; AppendEntries?: null; AppendResponse?: null; Heartbeat: rony.raft.Heartbeat.$Shape; HeartbeatResponse?: null; InstallSnapshot?: null; InstallSnapshotResponse?: null; TimeoutNow?: null; ReadIndex?: null; ReadIndexResponse?: null; Hello?: null }|{ Body?: "HeartbeatResponse"; PreVote?: null; PreVoteResponse?: null; RequestVote?: null; RequestVoteResponse?: null; AppendEntries?: null; AppendResponse?: null; Heartbeat?: null; HeartbeatResponse: rony.raft.HeartbeatResponse.$Shape; InstallSnapshot?: null; InstallSnapshotResponse?: null; TimeoutNow?: null; ReadIndex?: null; ReadIndexResponse?: null; Hello?: null }|{ Body?: "InstallSnapshot"; PreVote?: null; PreVoteResponse?: null; RequestVote?: null; RequestVoteResponse?: null; AppendEntries?: null; AppendResponse?: null; Heartbeat?: null; HeartbeatResponse?: null; InstallSnapshot: rony.raft.InstallSnapshot.$Shape; InstallSnapshotResponse?: null; TimeoutNow?: null; ReadIndex?: null; ReadIndexResponse?: null; Hello?: null }|{ Body?: "InstallSnapshotResponse"; PreVote?: null; PreVoteResponse?: null; RequestVote?: null; RequestVoteResponse?: null; AppendEntries?: null; AppendResponse?: null; Heartbeat?: null; HeartbeatResponse?: null; InstallSnapshot?: null; InstallSnapshotResponse: rony.raft.InstallSnapshotResponse.$Shape; TimeoutNow?: null; ReadIndex?: null; ReadIndexResponse?: null; Hello?: null }|{ Body?: "TimeoutNow"; PreVote?: null; PreVoteResponse?: null; RequestVote?: null; RequestVoteResponse?: null; AppendEntries?: null; AppendResponse?: null; Heartbeat?: null; HeartbeatResponse?: null; InstallSnapshot?: null; InstallSnapshotResponse?: null; TimeoutNow: rony.raft.TimeoutNow.$Shape; ReadIndex?: null; ReadIndexResponse?: null; Hello?: null }|{ Body?: "ReadIndex"; PreVote?: null; PreVoteResponse?: null; RequestVote?: null; RequestVoteResponse?: null; AppendEntries?: null; AppendResponse?: null; Heartbeat?: null; HeartbeatResponse?: null; InstallSnapshot?: null; InstallSnapshotResponse?: null; TimeoutNow?: null; ReadIndex: rony.raft.ReadIndex.$Shape; ReadIndexResponse?: null; Hello?: null }|{ Body?: "ReadIndexResponse"; PreVote?: null; PreVoteResponse?: null; RequestVote?: null; RequestVoteResponse?: null; AppendEntries?: null; AppendResponse?: null; Heartbeat?: null; HeartbeatResponse?: null; InstallSnapshot?: null; InstallSnapshotResponse?: null; TimeoutNow?: null; ReadIndex?: null; ReadIndexResponse: rony.raft.ReadIndexResponse.$Shape; Hello?: null }|{ Body?: "Hello"; PreVote?: null; PreVoteResponse?: null; RequestVote?: null; RequestVoteResponse?: null; AppendEntries?: null; AppendResponse?: null; Heartbeat?: null; HeartbeatResponse?: null; InstallSnapshot?: null; InstallSnapshotResponse?: null; TimeoutNow?: null; ReadIndex?: null; ReadIndexResponse?: null; Hello: rony.raft.Hello.$Shape })
+             *   ({ Body?: undefined; PreVote?: null; PreVoteResponse?: null; RequestVote?: null; RequestVoteResponse?: null; AppendEntries?: null; AppendResponse?: null; Heartbeat?: null; HeartbeatResponse?: null; InstallSnapshot?: null; InstallSnapshotResponse?: null; TimeoutNow?: null; ReadIndex?: null; ReadIndexResponse?: null; Propose?: null; ProposeResponse?: null; Hello?: null }|{ Body?: "PreVote"; PreVote: rony.raft.VoteRequest.$Shape; PreVoteResponse?: null; RequestVote?: null; RequestVoteResponse?: null; AppendEntries?: null; AppendResponse?: null; Heartbeat?: null; HeartbeatResponse?: null; InstallSnapshot?: null; InstallSnapshotResponse?: null; TimeoutNow?: null; ReadIndex?: null; ReadIndexResponse?: null; Propose?: null; ProposeResponse?: null; Hello?: null }|{ Body?: "PreVoteResponse"; PreVote?: null; PreVoteResponse: rony.raft.VoteResponse.$Shape; RequestVote?: null; RequestVoteResponse?: null; AppendEntries?: null; AppendResponse?: null; Heartbeat?: null; HeartbeatResponse?: null; InstallSnapshot?: null; InstallSnapshotResponse?: null; TimeoutNow?: null; ReadIndex?: null; ReadIndexResponse?: null; Propose?: null; ProposeResponse?: null; Hello?: null }|{ Body?: "RequestVote"; PreVote?: null; PreVoteResponse?: null; RequestVote: rony.raft.VoteRequest.$Shape; RequestVoteResponse?: null; AppendEntries?: null; AppendResponse?: null; Heartbeat?: null; HeartbeatResponse?: null; InstallSnapshot?: null; InstallSnapshotResponse?: null; TimeoutNow?: null; ReadIndex?: null; ReadIndexResponse?: null; Propose?: null; ProposeResponse?: null; Hello?: null }|{ Body?: "RequestVoteResponse"; PreVote?: null; PreVoteResponse?: null; RequestVote?: null; RequestVoteResponse: rony.raft.VoteResponse.$Shape; AppendEntries?: null; AppendResponse?: null; Heartbeat?: null; HeartbeatResponse?: null; InstallSnapshot?: null; InstallSnapshotResponse?: null; TimeoutNow?: null; ReadIndex?: null; ReadIndexResponse?: null; Propose?: null; ProposeResponse?: null; Hello?: null }|{ Body?: "AppendEntries"; PreVote?: null; PreVoteResponse?: null; RequestVote?: null; RequestVoteResponse?: null; AppendEntries: rony.raft.AppendEntries.$Shape; AppendResponse?: null; Heartbeat?: null; HeartbeatResponse?: null; InstallSnapshot?: null; InstallSnapshotResponse?: null; TimeoutNow?: null; ReadIndex?: null; ReadIndexResponse?: null; Propose?: null; ProposeResponse?: null; Hello?: null }|{ Body?: "AppendResponse"; PreVote?: null; PreVoteResponse?: null; RequestVote?: null; RequestVoteResponse?: null; AppendEntries?: null; AppendResponse: rony.raft.AppendResponse.$Shape; Heartbeat?: null; HeartbeatResponse?: null; InstallSnapshot?: null; InstallSnapshotResponse?: null; TimeoutNow?: null; ReadIndex?: null; ReadIndexResponse?: null; Propose?: null; ProposeResponse?: null; Hello?: null }|{ Body?: "Heartbeat"; PreVote?: null; PreVoteResponse?: null; RequestVote?: null; RequestVoteResponse?: null; AppendEntries?: null; AppendResponse?: null; Heartbeat: rony.raft.Heartbeat.$Shape; HeartbeatResponse?: null; InstallSnapshot?: null; InstallSnapshotResponse?: null; TimeoutNow?: null; ReadIndex?: null; ReadIndexResponse?: null; Propose?: null; ProposeResponse?: null; Hello?: null }|{ Body?: "HeartbeatResponse"; PreVote?: null; PreVoteResponse?: null; RequestVote?: null; RequestVoteResponse?: null; AppendEntries?: null; AppendResponse?: null; Heartbeat?: null; HeartbeatResponse: rony.raft.HeartbeatResponse.$Shape; InstallSnapshot?: null; InstallSnapshotResponse?: null; TimeoutNow?: null; ReadIndex?: null; ReadIndexResponse?: null; Propose?: null; ProposeResponse?: null; Hello?: null }|{ Body?: "InstallSnapshot"; PreVote?: null; PreVoteResponse?: null; RequestVote?: null; RequestVoteResponse?: null; AppendEntries?: null; AppendResponse?: null; Heartbeat?: null; HeartbeatResponse?: null; InstallSnapshot: rony.raft.InstallSnapshot.$Shape; InstallSnapshotResponse?: null; TimeoutNow?: null; ReadIndex?: null; ReadIndexResponse?: null; Propose?: null; ProposeResponse?: null; Hello?: null }|{ Body?: "InstallSnapshotResponse"; PreVote?: null; PreVoteResponse?: null; RequestVote?: null; RequestVoteResponse?: null; AppendEntries?: null; AppendResponse?: null; Heartbeat?: null; HeartbeatResponse?: null; InstallSnapshot?: null; InstallSnapshotResponse: rony.raft.InstallSnapshotResponse.$Shape; TimeoutNow?: null; ReadIndex?: null; ReadIndexResponse?: null; Propose?: null; ProposeResponse?: null; Hello?: null }|{ Body?: "TimeoutNow"; PreVote?: null; PreVoteResponse?: null; RequestVote?: null; RequestVoteResponse?: null; AppendEntries?: null; AppendResponse?: null; Heartbeat?: null; HeartbeatResponse?: null; InstallSnapshot?: null; InstallSnapshotResponse?: null; TimeoutNow: rony.raft.TimeoutNow.$Shape; ReadIndex?: null; ReadIndexResponse?: null; Propose?: null; ProposeResponse?: null; Hello?: null }|{ Body?: "ReadIndex"; PreVote?: null; PreVoteResponse?: null; RequestVote?: null; RequestVoteResponse?: null; AppendEntries?: null; AppendResponse?: null; Heartbeat?: null; HeartbeatResponse?: null; InstallSnapshot?: null; InstallSnapshotResponse?: null; TimeoutNow?: null; ReadIndex: rony.raft.ReadIndex.$Shape; ReadIndexResponse?: null; Propose?: null; ProposeResponse?: null; Hello?: null }|{ Body?: "ReadIndexResponse"; PreVote?: null; PreVoteResponse?: null; RequestVote?: null; RequestVoteResponse?: null; AppendEntries?: null; AppendResponse?: null; Heartbeat?: null; HeartbeatResponse?: null; InstallSnapshot?: null; InstallSnapshotResponse?: null; TimeoutNow?: null; ReadIndex?: null; ReadIndexResponse: rony.raft.ReadIndexResponse.$Shape; Propose?: null; ProposeResponse?: null; Hello?: null }|{ Body?: "Propose"; PreVote?: null; PreVoteResponse?: null; RequestVote?: null; RequestVoteResponse?: null; AppendEntries?: null; AppendResponse?: null; Heartbeat?: null; HeartbeatResponse?: null; InstallSnapshot?: null; InstallSnapshotResponse?: null; TimeoutNow?: null; ReadIndex?: null; ReadIndexResponse?: null; Propose: rony.raft.Propose.$Shape; ProposeResponse?: null; Hello?: null }|{ Body?: "ProposeResponse"; PreVote?: null; PreVoteResponse?: null; RequestVote?: null; RequestVoteResponse?: null; AppendEntries?: null; AppendResponse?: null; Heartbeat?: null; HeartbeatResponse?: null; InstallSnapshot?: null; InstallSnapshotResponse?: null; TimeoutNow?: null; ReadIndex?: null; ReadIndexResponse?: null; Propose?: null; ProposeResponse: rony.raft.ProposeResponse.$Shape; Hello?: null }|{ Body?: "Hello"; PreVote?: null; PreVoteResponse?: null; RequestVote?: null; RequestVoteResponse?: null; AppendEntries?: null; AppendResponse?: null; Heartbeat?: null; HeartbeatResponse?: null; InstallSnapshot?: null; InstallSnapshotResponse?: null; TimeoutNow?: null; ReadIndex?: null; ReadIndexResponse?: null; Propose?: null; ProposeResponse?: null; Hello: rony.raft.Hello.$Shape })
              * )} rony.raft.Message.$Shape
              */
 
@@ -5313,6 +6294,22 @@ export const rony = $root.rony = (() => {
             Message.prototype.ReadIndexResponse = null;
 
             /**
+             * Message Propose.
+             * @member {rony.raft.Propose.$Properties|null|undefined} Propose
+             * @memberof rony.raft.Message
+             * @instance
+             */
+            Message.prototype.Propose = null;
+
+            /**
+             * Message ProposeResponse.
+             * @member {rony.raft.ProposeResponse.$Properties|null|undefined} ProposeResponse
+             * @memberof rony.raft.Message
+             * @instance
+             */
+            Message.prototype.ProposeResponse = null;
+
+            /**
              * Message Hello.
              * @member {rony.raft.Hello.$Properties|null|undefined} Hello
              * @memberof rony.raft.Message
@@ -5325,12 +6322,12 @@ export const rony = $root.rony = (() => {
 
             /**
              * Message Body.
-             * @member {"PreVote"|"PreVoteResponse"|"RequestVote"|"RequestVoteResponse"|"AppendEntries"|"AppendResponse"|"Heartbeat"|"HeartbeatResponse"|"InstallSnapshot"|"InstallSnapshotResponse"|"TimeoutNow"|"ReadIndex"|"ReadIndexResponse"|"Hello"|undefined} Body
+             * @member {"PreVote"|"PreVoteResponse"|"RequestVote"|"RequestVoteResponse"|"AppendEntries"|"AppendResponse"|"Heartbeat"|"HeartbeatResponse"|"InstallSnapshot"|"InstallSnapshotResponse"|"TimeoutNow"|"ReadIndex"|"ReadIndexResponse"|"Propose"|"ProposeResponse"|"Hello"|undefined} Body
              * @memberof rony.raft.Message
              * @instance
              */
             $Object.defineProperty(Message.prototype, "Body", {
-                get: $util.oneOfGetter($oneOfFields = ["PreVote", "PreVoteResponse", "RequestVote", "RequestVoteResponse", "AppendEntries", "AppendResponse", "Heartbeat", "HeartbeatResponse", "InstallSnapshot", "InstallSnapshotResponse", "TimeoutNow", "ReadIndex", "ReadIndexResponse", "Hello"]),
+                get: $util.oneOfGetter($oneOfFields = ["PreVote", "PreVoteResponse", "RequestVote", "RequestVoteResponse", "AppendEntries", "AppendResponse", "Heartbeat", "HeartbeatResponse", "InstallSnapshot", "InstallSnapshotResponse", "TimeoutNow", "ReadIndex", "ReadIndexResponse", "Propose", "ProposeResponse", "Hello"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
@@ -5398,6 +6395,10 @@ export const rony = $root.rony = (() => {
                     $root.rony.raft.ReadIndex.encode(message.ReadIndex, writer.uint32(/* id 21, wireType 2 =*/170).fork(), _depth + 1).ldelim();
                 if (message.ReadIndexResponse != null && $Object.hasOwnProperty.call(message, "ReadIndexResponse"))
                     $root.rony.raft.ReadIndexResponse.encode(message.ReadIndexResponse, writer.uint32(/* id 22, wireType 2 =*/178).fork(), _depth + 1).ldelim();
+                if (message.Propose != null && $Object.hasOwnProperty.call(message, "Propose"))
+                    $root.rony.raft.Propose.encode(message.Propose, writer.uint32(/* id 23, wireType 2 =*/186).fork(), _depth + 1).ldelim();
+                if (message.ProposeResponse != null && $Object.hasOwnProperty.call(message, "ProposeResponse"))
+                    $root.rony.raft.ProposeResponse.encode(message.ProposeResponse, writer.uint32(/* id 24, wireType 2 =*/194).fork(), _depth + 1).ldelim();
                 if (message.Hello != null && $Object.hasOwnProperty.call(message, "Hello"))
                     $root.rony.raft.Hello.encode(message.Hello, writer.uint32(/* id 30, wireType 2 =*/242).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
@@ -5575,6 +6576,20 @@ export const rony = $root.rony = (() => {
                             message.Body = "ReadIndexResponse";
                             continue;
                         }
+                    case 23: {
+                            if (wireType !== 2)
+                                break;
+                            message.Propose = $root.rony.raft.Propose.decode(reader, reader.size(), $undefined, _depth + 1, message.Propose);
+                            message.Body = "Propose";
+                            continue;
+                        }
+                    case 24: {
+                            if (wireType !== 2)
+                                break;
+                            message.ProposeResponse = $root.rony.raft.ProposeResponse.decode(reader, reader.size(), $undefined, _depth + 1, message.ProposeResponse);
+                            message.Body = "ProposeResponse";
+                            continue;
+                        }
                     case 30: {
                             if (wireType !== 2)
                                 break;
@@ -5714,6 +6729,16 @@ export const rony = $root.rony = (() => {
                         throw $TypeError(".rony.raft.Message.ReadIndexResponse: object expected");
                     message.ReadIndexResponse = $root.rony.raft.ReadIndexResponse.fromObject(object.ReadIndexResponse, _depth + 1);
                 }
+                if (object.Propose != null) {
+                    if (!$util.isObject(object.Propose))
+                        throw $TypeError(".rony.raft.Message.Propose: object expected");
+                    message.Propose = $root.rony.raft.Propose.fromObject(object.Propose, _depth + 1);
+                }
+                if (object.ProposeResponse != null) {
+                    if (!$util.isObject(object.ProposeResponse))
+                        throw $TypeError(".rony.raft.Message.ProposeResponse: object expected");
+                    message.ProposeResponse = $root.rony.raft.ProposeResponse.fromObject(object.ProposeResponse, _depth + 1);
+                }
                 if (object.Hello != null) {
                     if (!$util.isObject(object.Hello))
                         throw $TypeError(".rony.raft.Message.Hello: object expected");
@@ -5823,6 +6848,16 @@ export const rony = $root.rony = (() => {
                     object.ReadIndexResponse = $root.rony.raft.ReadIndexResponse.toObject(message.ReadIndexResponse, options, _depth + 1);
                     if (options.oneofs)
                         object.Body = "ReadIndexResponse";
+                }
+                if (message.Propose != null && $Object.hasOwnProperty.call(message, "Propose")) {
+                    object.Propose = $root.rony.raft.Propose.toObject(message.Propose, options, _depth + 1);
+                    if (options.oneofs)
+                        object.Body = "Propose";
+                }
+                if (message.ProposeResponse != null && $Object.hasOwnProperty.call(message, "ProposeResponse")) {
+                    object.ProposeResponse = $root.rony.raft.ProposeResponse.toObject(message.ProposeResponse, options, _depth + 1);
+                    if (options.oneofs)
+                        object.Body = "ProposeResponse";
                 }
                 if (message.Hello != null && $Object.hasOwnProperty.call(message, "Hello")) {
                     object.Hello = $root.rony.raft.Hello.toObject(message.Hello, options, _depth + 1);

@@ -7,6 +7,7 @@ import {
   type ConsensusEvents,
   disabledLogger,
   type Logger,
+  type ProposeOptions,
   type ProposeResult,
   type RaftRole,
   type Random,
@@ -19,6 +20,7 @@ import type { ConfChange } from '../core/configuration.js'
 import type { Message } from '../core/messages.js'
 import { RaftCore } from '../core/raft.js'
 import type { Ready } from '../core/ready.js'
+import type { ForwardState } from '../core/types.js'
 import { raftError, rejectionError } from '../errors.js'
 import { type RaftInit, type ResolvedTiming, resolveTiming } from '../options.js'
 import { fileStorage } from '../storage/file-storage.js'
@@ -56,6 +58,8 @@ export class RaftNode extends Emitter implements Consensus {
   readonly #proposals = new Map<number, Proposal>()
   /** ReadIndex calls not confirmed by a leader yet, by context. */
   readonly #reads = new Map<string, Pending<number>>()
+  /** Forwarded proposals the leader has not answered yet, by context. */
+  readonly #forwards = new Map<string, Pending<ProposeResult>>()
   /** Calls waiting for the state machine to reach an index. */
   readonly #appliedWaiters: { index: number; done: () => void }[] = []
   #core: RaftCore | undefined = undefined
@@ -65,10 +69,11 @@ export class RaftNode extends Emitter implements Consensus {
   #drained: Promise<void> = Promise.resolve()
   #applied = 0
   #snapshotIndex = 0
-  #readSeq = 0
+  #contextSeq = 0
   /**
-   * Drawn per start, in every ReadIndex context: a leader's late answer to a read of an
-   * earlier run of this server (same id, same sequence number) must not confirm a new read.
+   * Drawn per start, in every ReadIndex and forwarding context: a leader's late answer to a
+   * request of an earlier run of this server (same id, same sequence number) must not
+   * answer a new one.
    */
   #run = ''
   /** The tail of the membership-change queue (its runs never reject). */
@@ -183,7 +188,7 @@ export class RaftNode extends Emitter implements Consensus {
     this.#state = 'stopped'
   }
 
-  async propose(command: Uint8Array, opts?: AbortOptions): Promise<ProposeResult> {
+  async propose(command: Uint8Array, opts?: ProposeOptions): Promise<ProposeResult> {
     const core = this.#running('propose')
     if (command.byteLength > this.#timing.maxCommandBytes) {
       throw raftError(
@@ -191,6 +196,7 @@ export class RaftNode extends Emitter implements Consensus {
         `the command has ${command.byteLength} bytes (maxCommandBytes ${this.#timing.maxCommandBytes})`,
       )
     }
+    if (opts?.forward === true && core.role !== 'leader') return this.#forward(core, command, opts)
     const result = core.propose(command)
     if (!result.ok) throw rejectionError(result.rejection)
     const { index, term } = result
@@ -202,9 +208,26 @@ export class RaftNode extends Emitter implements Consensus {
     return pending.promise
   }
 
+  /** A follower's proposal, sent to the leader; it resolves once applied here (see #handle). */
+  #forward(core: RaftCore, command: Uint8Array, opts: ProposeOptions): Promise<ProposeResult> {
+    const context = this.#nextContext()
+    const result = core.forward(command, context)
+    if (!result.ok) throw rejectionError(result.rejection)
+    const pending = this.#calls.create<ProposeResult>('propose', opts, () =>
+      this.#forwards.delete(context),
+    )
+    this.#forwards.set(context, pending)
+    this.#kick()
+    return pending.promise
+  }
+
+  #nextContext(): string {
+    return `${this.id}:${this.#run}:${++this.#contextSeq}`
+  }
+
   async readIndex(opts?: AbortOptions): Promise<number> {
     const core = this.#running('readIndex')
-    const context = `${this.id}:${this.#run}:${++this.#readSeq}`
+    const context = this.#nextContext()
     const result = core.readIndex(context)
     if (!result.ok) throw rejectionError(result.rejection)
     const pending = this.#calls.create<number>('readIndex', opts, () => this.#reads.delete(context))
@@ -351,6 +374,7 @@ export class RaftNode extends Emitter implements Consensus {
       this.emit('raft:membership', this.configuration())
       this.#report(core)
     }
+    for (const answer of ready.forwardStates) this.#onForwarded(answer)
     if (ready.committedEntries.length > 0) await this.#apply(ready.committedEntries)
     for (const { context, index } of ready.readStates) {
       const pending = this.#reads.get(context)
@@ -358,6 +382,24 @@ export class RaftNode extends Emitter implements Consensus {
       this.#reads.delete(context) // confirmed: not re-asked on a leader change
       void this.#untilApplied(index, pending).then(() => pending.resolve(index))
     }
+  }
+
+  /**
+   * The leader placed (or refused) a forwarded proposal: from here on it waits for its
+   * index like a local one, and `#apply` answers it with this server's result.
+   */
+  #onForwarded(answer: ForwardState): void {
+    const pending = this.#forwards.get(answer.context)
+    if (pending === undefined) return // timed out or aborted meanwhile
+    this.#forwards.delete(answer.context)
+    if (!answer.ok) pending.reject(rejectionError(answer.rejection))
+    else if (answer.index <= this.#applied) {
+      // Only on a network that reorders: the commit came before the answer, and the result
+      // of that apply is gone. (One connection per server pair keeps them in order.)
+      pending.reject(
+        raftError('RONY_ERR_LEADERSHIP_LOST', 'the outcome of the forwarded proposal is unknown'),
+      )
+    } else this.#proposals.set(answer.index, { term: answer.term, pending })
   }
 
   /** The Ready's entries and term/vote, in one WAL batch (one sync). */

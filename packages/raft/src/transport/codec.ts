@@ -6,7 +6,7 @@
  */
 import { CodedError } from '@rony/interface'
 import type Long from 'long'
-import type { Message } from '../core/messages.js'
+import type { ForwardRefusal, Message } from '../core/messages.js'
 import { rony } from '../gen/raft.js'
 import type {
   Configuration,
@@ -148,6 +148,44 @@ function bodyWire(m: Message): Partial<WireMessage> {
       return { ReadIndex: { Context: m.context } }
     case 'read-index-response':
       return { ReadIndexResponse: { Context: m.context, Index: m.index } }
+    case 'propose':
+      return { Propose: { Context: m.context, Data: m.data } }
+    case 'propose-response':
+      return {
+        ProposeResponse: {
+          Context: m.context,
+          Index: m.index,
+          Refused: m.refused === undefined ? null : refusalWire(m.refused),
+        },
+      }
+  }
+}
+
+function refusalWire(r: ForwardRefusal): rony.raft.Refusal.$Properties {
+  switch (r.code) {
+    case 'not-leader':
+      return { Code: r.code, Server: r.leaderId ?? '' }
+    case 'transferring':
+      return { Code: r.code, Server: r.to }
+    case 'uncommitted-limit':
+      return { Code: r.code, UncommittedBytes: r.uncommittedBytes, Limit: r.limit }
+  }
+}
+
+function refusalOf(r: rony.raft.Refusal.$Properties): ForwardRefusal {
+  switch (r.Code) {
+    case 'not-leader':
+      return { code: 'not-leader', leaderId: r.Server || undefined, leaderAddress: undefined }
+    case 'transferring':
+      return { code: 'transferring', to: str(r.Server) }
+    case 'uncommitted-limit':
+      return {
+        code: 'uncommitted-limit',
+        uncommittedBytes: num(r.UncommittedBytes, 'uncommitted bytes'),
+        limit: num(r.Limit, 'limit'),
+      }
+    default:
+      throw new RaftCodecError(`unknown refusal ${JSON.stringify(r.Code)}`)
   }
 }
 
@@ -301,6 +339,19 @@ function messageOf(w: rony.raft.Message): Message {
         context: str(b.Context),
         index: num(b.Index, 'index'),
       }
+    }
+    case 'Propose': {
+      const b = w.Propose!
+      return { ...head, type: 'propose', context: str(b.Context), data: bytes(b.Data) }
+    }
+    case 'ProposeResponse': {
+      const b = w.ProposeResponse!
+      const refused = b.Refused == null ? undefined : refusalOf(b.Refused)
+      const index = num(b.Index, 'index')
+      if ((refused === undefined) === (index === 0)) {
+        throw new RaftCodecError('a proposal answer needs exactly one of an index and a refusal')
+      }
+      return { ...head, type: 'propose-response', context: str(b.Context), index, refused }
     }
     default:
       throw new RaftCodecError('message without a body')
