@@ -174,6 +174,19 @@ describe('RaftCore Ready batches', () => {
     ])
   })
 
+  it('appends a duplicated forwarded proposal once, and answers each copy', () => {
+    const { a } = withFirstEntryCommitted()
+    const request = { type: 'propose', from: 'b', to: 'a', term: 1, context: 'b:7' } as const
+    a.step({ ...request, data: Uint8Array.of(1) })
+    a.step({ ...request, data: Uint8Array.of(1) })
+    const rd = a.ready()
+    expect(rd.entries.map((e) => e.index)).toEqual([2])
+    expect(all(rd).filter((m) => m.type === 'propose-response')).toMatchObject([
+      { context: 'b:7', index: 2 },
+      { context: 'b:7', index: 2 },
+    ])
+  })
+
   it('answers a proposal forwarded to a follower with the leader it knows', () => {
     const { a, b } = electA()
     const first = a.ready()

@@ -4,7 +4,7 @@
  * linearizability check:
  *
  * - Writes (and some reads, through the log) are proposed on the server the client believes
- *   leads. A refusal that happens before anything is appended (not the leader, a transfer
+ *   leads, or on any server with `forward: true` (which sends them to the leader). A refusal that happens before anything is appended (not the leader, a transfer
  *   in progress, overloaded, or the server is down) certainly had no effect: the client
  *   retries the same operation, keeping its call time, on the leader named in the refusal
  *   or another server. Anything else (timeout, leadership lost, stopped, a crash while the
@@ -30,6 +30,9 @@ const NO_EFFECT = new Set([
 ])
 
 const noEffect = (error: unknown): boolean => isCodedError(error) && NO_EFFECT.has(error.code)
+
+/** The share of writes proposed with `forward: true` on a random server. */
+const FORWARDED = 0.3
 
 export interface ClientInit {
   readonly id: number
@@ -103,13 +106,15 @@ export class FuzzClient {
     const { cluster, history, patience, random } = this.#init
     const op = history.invoke(this.#init.id, input)
     const giveUp = cluster.clock.now() + patience
-    let target: Server | undefined = this.#leaderGuess()
+    const forward = random.next() < FORWARDED
+    const pick = (): Server | undefined => (forward ? this.#anyServer() : this.#leaderGuess())
+    let target = pick()
     for (;;) {
       const life = target?.life
       if (life !== undefined) {
         try {
-          const { result, index } = await life.node.propose(encodeCommand(input))
-          this.#leader = life.node.id
+          const { result, index } = await life.node.propose(encodeCommand(input), { forward })
+          if (!forward) this.#leader = life.node.id
           this.#learn(input, result as KvOutput)
           history.complete(op, result as KvOutput)
           if (cluster.watching) this.#traceOp(op, input, life.node.id, `index ${index}: ${result}`)
@@ -122,7 +127,7 @@ export class FuzzClient {
       if (cluster.clock.now() >= giveUp) return this.#unknown(op, input, target?.id, 'gave up')
       // A refusal costs a round trip: never retry without time passing.
       await this.#sleep(random.int(2, 12))
-      target = this.#leaderGuess()
+      target = pick()
     }
   }
 

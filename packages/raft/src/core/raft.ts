@@ -201,10 +201,16 @@ export class RaftCore {
     }
   }
 
-  /** A follower's forwarded command: proposed here, answered with where it went. */
+  /**
+   * A follower's forwarded command: proposed here, answered with where it went. A request
+   * seen before in this term (a duplicated message) gets the same answer, not a second entry.
+   */
   #proposeForwarded(m: Propose): void {
     const s = this.#s
-    const result = this.propose(m.data)
+    const seen = s.role === 'leader' ? s.forwarded.get(m.context) : undefined
+    const result: ProposeResult =
+      seen === undefined ? this.propose(m.data) : { ok: true, index: seen, term: s.term }
+    if (result.ok && seen === undefined) s.rememberForward(m.context, result.index)
     s.send({
       type: 'propose-response',
       from: s.id,

@@ -22,6 +22,9 @@ import { Inflights, Progress } from './progress.js'
 import { ReadQueue } from './read-index.js'
 import type { CoreRole, ForwardState, ReadState } from './types.js'
 
+/** How many forwarded proposals a leader remembers, to recognize duplicated requests. */
+const FORWARDS_REMEMBERED = 4096
+
 export class RaftState {
   readonly id: string
   readonly opts: ResolvedOptions
@@ -60,6 +63,11 @@ export class RaftState {
   readHeartbeatDue = false
   readStates: ReadState[] = []
   forwardStates: ForwardState[] = []
+  /**
+   * The leader's forwarded proposals of this term (the latest {@link FORWARDS_REMEMBERED}),
+   * context → index: a duplicated request is answered again instead of appended twice.
+   */
+  readonly forwarded = new Map<string, number>()
   msgs: Message[] = []
 
   constructor(o: RaftCoreOptions, opts: ResolvedOptions) {
@@ -122,6 +130,7 @@ export class RaftState {
     this.uncommittedBytes = 0
     this.progress.clear()
     this.reads.reset()
+    this.forwarded.clear()
   }
 
   becomeFollower(term: number, leaderId: string | undefined): void {
@@ -159,6 +168,14 @@ export class RaftState {
       this.appendAsLeader('configuration', encodeConfiguration(this.config.current))
     } else {
       this.appendAsLeader('noop', new Uint8Array(0))
+    }
+  }
+
+  rememberForward(context: string, index: number): void {
+    this.forwarded.set(context, index)
+    const oldest = this.forwarded.keys().next().value
+    if (this.forwarded.size > FORWARDS_REMEMBERED && oldest !== undefined) {
+      this.forwarded.delete(oldest)
     }
   }
 
