@@ -34,9 +34,9 @@ function tickToReady(core: RaftCore): Ready {
 const all = (rd: Ready): Message[] => [...rd.eagerMessages, ...rd.messages]
 
 /** Two voters; `a` wins the election (its first entry is in its next Ready). */
-function electA(): { a: RaftCore; b: RaftCore } {
-  const a = fresh('a', { preVote: false })
-  const b = fresh('b', { preVote: false })
+function electA(more: Partial<RaftCoreOptions> = {}): { a: RaftCore; b: RaftCore } {
+  const a = fresh('a', { preVote: false, ...more })
+  const b = fresh('b', { preVote: false, ...more })
   const vote = tickToReady(a)
   a.advance(vote)
   b.step(vote.messages[0]!)
@@ -50,8 +50,11 @@ function electA(): { a: RaftCore; b: RaftCore } {
 }
 
 /** {@link electA}, then `a`'s first entry replicated to `b` and committed. */
-function withFirstEntryCommitted(): { a: RaftCore; b: RaftCore } {
-  const { a, b } = electA()
+function withFirstEntryCommitted(more: Partial<RaftCoreOptions> = {}): {
+  a: RaftCore
+  b: RaftCore
+} {
+  const { a, b } = electA(more)
   const first = a.ready()
   for (const m of deliver(first, b)) a.step(m)
   a.advance(first)
@@ -174,8 +177,9 @@ describe('RaftCore Ready batches', () => {
     ])
   })
 
-  it('appends a duplicated forwarded proposal once, and answers each copy', () => {
-    const { a } = withFirstEntryCommitted()
+  it('drops a copy of a forwarded proposal, refused or not', () => {
+    // (No check-quorum: `a` keeps leading while it ticks without hearing from `b`.)
+    const { a } = withFirstEntryCommitted({ checkQuorum: false })
     const request = { type: 'propose', from: 'b', to: 'a', term: 1, context: 'b:7' } as const
     a.step({ ...request, data: Uint8Array.of(1) })
     a.step({ ...request, data: Uint8Array.of(1) })
@@ -183,7 +187,19 @@ describe('RaftCore Ready batches', () => {
     expect(rd.entries.map((e) => e.index)).toEqual([2])
     expect(all(rd).filter((m) => m.type === 'propose-response')).toMatchObject([
       { context: 'b:7', index: 2 },
-      { context: 'b:7', index: 2 },
+    ])
+    a.advance(rd)
+    // Refused during a transfer; the copy arriving after the transfer was abandoned is
+    // dropped too (the sender was told "no effect").
+    a.transferLeadership('b')
+    a.step({ ...request, context: 'b:8', data: Uint8Array.of(2) })
+    for (let i = 0; i < 30; i++) a.tick() // an election timeout: the transfer is abandoned
+    a.step({ ...request, context: 'b:8', data: Uint8Array.of(2) })
+    const later = a.ready()
+    expect(a.role).toBe('leader')
+    expect(later.entries).toEqual([])
+    expect(all(later).filter((m) => m.type === 'propose-response')).toMatchObject([
+      { context: 'b:8', index: 0, refused: { code: 'transferring' } },
     ])
   })
 

@@ -202,15 +202,15 @@ export class RaftCore {
   }
 
   /**
-   * A follower's forwarded command: proposed here, answered with where it went. A request
-   * seen before in this term (a duplicated message) gets the same answer, not a second entry.
+   * A follower's forwarded command: proposed here, answered with where it went. A copy of a
+   * request seen before (a duplicated message) is dropped: the first was answered, and
+   * proposing the copy would apply the command twice, or after the sender was told it was
+   * refused.
    */
   #proposeForwarded(m: Propose): void {
     const s = this.#s
-    const seen = s.role === 'leader' ? s.forwarded.get(m.context) : undefined
-    const result: ProposeResult =
-      seen === undefined ? this.propose(m.data) : { ok: true, index: seen, term: s.term }
-    if (result.ok && seen === undefined) s.rememberForward(m.context, result.index)
+    if (!s.firstForward(m.context)) return
+    const result = this.propose(m.data)
     s.send({
       type: 'propose-response',
       from: s.id,

@@ -63,11 +63,8 @@ export class RaftState {
   readHeartbeatDue = false
   readStates: ReadState[] = []
   forwardStates: ForwardState[] = []
-  /**
-   * The leader's forwarded proposals of this term (the latest {@link FORWARDS_REMEMBERED}),
-   * context → index: a duplicated request is answered again instead of appended twice.
-   */
-  readonly forwarded = new Map<string, number>()
+  /** The contexts of the latest {@link FORWARDS_REMEMBERED} forwarded proposals received. */
+  readonly #forwarded = new Set<string>()
   msgs: Message[] = []
 
   constructor(o: RaftCoreOptions, opts: ResolvedOptions) {
@@ -130,7 +127,6 @@ export class RaftState {
     this.uncommittedBytes = 0
     this.progress.clear()
     this.reads.reset()
-    this.forwarded.clear()
   }
 
   becomeFollower(term: number, leaderId: string | undefined): void {
@@ -171,12 +167,18 @@ export class RaftState {
     }
   }
 
-  rememberForward(context: string, index: number): void {
-    this.forwarded.set(context, index)
-    const oldest = this.forwarded.keys().next().value
-    if (this.forwarded.size > FORWARDS_REMEMBERED && oldest !== undefined) {
-      this.forwarded.delete(oldest)
+  /**
+   * Whether a forwarded proposal is new, remembering it (in any role and across terms: a
+   * copy delayed until this server leads must not be proposed either).
+   */
+  firstForward(context: string): boolean {
+    if (this.#forwarded.has(context)) return false
+    this.#forwarded.add(context)
+    const oldest = this.#forwarded.values().next().value
+    if (this.#forwarded.size > FORWARDS_REMEMBERED && oldest !== undefined) {
+      this.#forwarded.delete(oldest)
     }
+    return true
   }
 
   /** Appends a new entry of the current term to the leader's log. */
