@@ -34,6 +34,9 @@ const Emitter = EventEmitter as unknown as new () => TypedEmitter<MembershipEven
 const notStarted = (what: string) =>
   new CodedError(`gossip: ${what} before start()`, 'RONY_ERR_NOT_STARTED')
 
+/** How long a join waits before its early gossip round, so that joins learned together share it. */
+const EARLY_GOSSIP_MS = 5
+
 /** The SWIM + Lifeguard membership component (private: users get it from `gossip()`). */
 export class Gossip extends Emitter implements Membership, GossipContext {
   readonly cfg: GossipConfig
@@ -59,6 +62,9 @@ export class Gossip extends Emitter implements Membership, GossipContext {
   #boot = 0
   #userSeq = 0
   #leaving: Promise<void> | undefined
+  /** The pending early gossip round (see `#gossipSoon`), and when the last one was set. */
+  #early: ReturnType<Timers['after']> | undefined
+  #earlyAt = Number.NEGATIVE_INFINITY
 
   constructor(init: GossipInit) {
     super()
@@ -85,6 +91,7 @@ export class Gossip extends Emitter implements Membership, GossipContext {
       {
         join: (m) => {
           this.#prober.added(m.id)
+          this.#gossipSoon()
           this.#emit('member:join', m)
         },
         update: (m) => this.#emit('member:update', m),
@@ -279,6 +286,29 @@ export class Gossip extends Emitter implements Membership, GossipContext {
 
   #onGossip = (): void => {
     this.timers.after(this.cfg.gossipInterval, this.#onGossip)
+    this.#gossipRound()
+  }
+
+  /**
+   * A member joined: spread the news in a few ms instead of at the next round, up to a
+   * gossip interval away. Each node that learns it does the same, so a join reaches a LAN
+   * cluster in a few network hops rather than a few rounds (memberlist waits for the
+   * rounds). Early rounds come a few ms late and at most four per gossip interval, so that
+   * many joins at once (a cluster forming) still share packets. They take from the same
+   * retransmit budget: a message is not sent more often, only sooner.
+   */
+  #gossipSoon(): void {
+    const now = this.clock.now()
+    if (this.#early !== undefined || now - this.#earlyAt < this.cfg.gossipInterval / 4) return
+    this.#earlyAt = now
+    this.#early = this.timers.after(EARLY_GOSSIP_MS, () => {
+      this.#early = undefined
+      this.#gossipRound()
+    })
+  }
+
+  /** Sends queued broadcasts to `gossipNodes` random members (and recently dead ones). */
+  #gossipRound(): void {
     const packets = this.#packets
     if (!this.running || packets === undefined) return
     const now = this.clock.now()

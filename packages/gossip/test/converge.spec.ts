@@ -27,6 +27,22 @@ describe('membership in a 50-node simulated cluster', { timeout: SIM_TIMEOUT_MS 
     expect(s.events.filter((e) => e.event === 'leave')).toEqual([])
   })
 
+  it('spreads a join in network hops, not gossip rounds', async () => {
+    s = sim({ seed: 7 })
+    for (const id of ids(50)) await s.spawn(id)
+    await s.run(30_000)
+    const joinedAt = s.clock.now()
+    await s.spawn('late')
+    await s.run(1_000)
+    const learned = s.events.filter((e) => e.member === 'late' && e.event === 'join')
+    expect(new Set(learned.map((e) => e.node)).size).toBe(50)
+    // Each node that learns of the join gossips it within a few ms (lan: rounds every
+    // 200 ms), so most learn it within a few hops, and the last ones at the next rounds.
+    const after = learned.map((e) => e.at - joinedAt).sort((a, b) => a - b)
+    expect(after[25]).toBeLessThan(50)
+    expect(after.at(-1)).toBeLessThan(400)
+  })
+
   it('declares a crashed node failed on every member within the Lifeguard bound', async () => {
     s = sim({ seed: 2 })
     for (const id of ids(50)) await s.spawn(id)
