@@ -123,6 +123,30 @@ describe('raw HTTP requests against a real edge', () => {
     expect(EchoReply.decode(decodeEnvelope(res.body).message).Text).toBe('variant')
   })
 
+  it('answers a body that arrives after the headers, in pieces', async () => {
+    const { port } = new URL(url)
+    const socket = net.connect(Number(port), '127.0.0.1')
+    await new Promise((resolve) => socket.once('connect', resolve))
+    const body = echoEnvelope('late')
+    const answer = new Promise<string>((resolve) => {
+      let text = ''
+      socket.on('data', (chunk) => {
+        text += chunk.toString('latin1')
+        if (text.includes('late')) resolve(text)
+      })
+    })
+    socket.write(
+      'POST /rpc HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\n' +
+        `Content-Length: ${body.length}\r\n\r\n`,
+    )
+    for (const piece of [body.subarray(0, 3), body.subarray(3)]) {
+      await new Promise((resolve) => setTimeout(resolve, 20))
+      socket.write(piece)
+    }
+    expect(await answer).toMatch(/^HTTP\/1\.1 200 /)
+    socket.destroy()
+  })
+
   it('drops a request whose body is cut off, and serves the next one', async () => {
     const { port } = new URL(url)
     const socket = net.connect(Number(port), '127.0.0.1')
