@@ -55,6 +55,11 @@ export class RaftNode extends Emitter implements Consensus {
   readonly #storage: LogStorage
   readonly #transport: RaftTransport
   readonly #calls: PendingCalls
+  /**
+   * Proposals waiting for their index to be applied: this leader's, and forwarded ones the
+   * leader placed. Dropped when applied (a forwarded one that timed out meanwhile waits
+   * until then), or when they settle otherwise (local ones).
+   */
   readonly #proposals = new Map<number, Proposal>()
   /** ReadIndex calls not confirmed by a leader yet, by context. */
   readonly #reads = new Map<string, Pending<number>>()
@@ -425,6 +430,7 @@ export class RaftNode extends Emitter implements Consensus {
       this.#applied = entry.index
       const proposal = this.#proposals.get(entry.index)
       if (proposal !== undefined) {
+        this.#proposals.delete(entry.index)
         if (proposal.term === entry.term) {
           proposal.pending.resolve({ index: entry.index, term: entry.term, result })
         } else {
