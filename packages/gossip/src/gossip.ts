@@ -12,6 +12,7 @@ import {
   type PacketTransport,
   type Random,
   type StreamTransport,
+  type TimerHandle,
   type TypedEmitter,
 } from '@rony/interface'
 import { Awareness } from './awareness.js'
@@ -63,7 +64,7 @@ export class Gossip extends Emitter implements Membership, GossipContext {
   #userSeq = 0
   #leaving: Promise<void> | undefined
   /** The pending early gossip round (see `#gossipSoon`), and when the last one was set. */
-  #early: ReturnType<Timers['after']> | undefined
+  #early: TimerHandle | undefined
   #earlyAt = Number.NEGATIVE_INFINITY
 
   constructor(init: GossipInit) {
