@@ -68,7 +68,9 @@ export class RonyClient implements Client, LinkHost {
     const transport = transportFor(url, this.options)
     this.url = transport.url
     this.registry = this.options.registry
-    this.pending = new PendingTable(this.options.clock)
+    this.pending = new PendingTable(this.options.clock, (pending) => {
+      if (pending.sent) this.link.connection?.abandon?.(pending.frame)
+    })
     this.link = new Link(transport, this.options, this)
     // A random start, 53-bit safe and never 0 (0 marks updates), so the ids of two clients,
     // or of two runs of one, rarely meet in server logs.

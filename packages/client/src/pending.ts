@@ -43,7 +43,9 @@ export class Pending {
 
   /** `signal` aborted: forget the request (a late reply is dropped) and reject as fetch does. */
   handleEvent(): void {
-    if (this.table.take(this.id) === this) this.reject(this.signal!.reason)
+    if (this.table.take(this.id) !== this) return
+    this.table.onAbandon(this)
+    this.reject(this.signal!.reason)
   }
 }
 
@@ -53,7 +55,11 @@ export class PendingTable {
   /** When the sweep timer fires; Infinity when none is set. */
   private sweepAt = Number.POSITIVE_INFINITY
 
-  constructor(private readonly clock: ClientClock) {
+  constructor(
+    private readonly clock: ClientClock,
+    /** A request was given up on (timed out or aborted), not answered. */
+    readonly onAbandon: (pending: Pending) => void,
+  ) {
     this.sweep = this.sweep.bind(this)
   }
 
@@ -117,6 +123,7 @@ export class PendingTable {
     for (const pending of this.byId.values()) {
       if (pending.deadline <= now) {
         this.take(pending.id)
+        this.onAbandon(pending)
         pending.reject(timeoutError(pending.name, pending.timeout))
       } else if (pending.deadline < next) {
         next = pending.deadline

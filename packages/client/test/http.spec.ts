@@ -113,6 +113,31 @@ describe('http:// transport', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   })
 
+  it('aborts the POST of a request that timed out or was aborted; the client goes on', async () => {
+    let closed = 0
+    script = (body, req, res) => {
+      const { text } = EchoRequest.decode(decodeEnvelope(body).message) as unknown as {
+        text: string
+      }
+      if (text === 'hang') req.socket.on('close', () => closed++)
+      else echo(body, req, res)
+    }
+    client = createClient(url, { reconnect: false })
+    const hang = EchoRequest.create({ text: 'hang' })
+    await expect(client.request(hang, EchoResponse, { timeout: 50 })).rejects.toMatchObject({
+      code: 'RONY_ERR_TIMEOUT',
+    })
+    await expect.poll(() => closed).toBe(1)
+    const controller = new AbortController()
+    const aborted = client.request(hang, EchoResponse, { signal: controller.signal })
+    await expect.poll(() => posts.length).toBe(2)
+    controller.abort()
+    await expect(aborted).rejects.toMatchObject({ name: 'AbortError' })
+    await expect.poll(() => closed).toBe(2)
+    const reply = await client.request(EchoRequest.create({ text: 'ok' }), EchoResponse)
+    expect(reply.text).toBe('ok')
+  })
+
   it('times out like any request when the server hangs, and close() aborts the POST', async () => {
     let closed = 0
     script = (_body, req) => {

@@ -80,9 +80,10 @@ describe('pending table', () => {
     return pending
   }
 
-  it('times requests out on their deadlines with a single timer', async () => {
+  it('times requests out on their deadlines with a single timer, and reports each', async () => {
     const clock = new FakeClock()
-    const table = new PendingTable(clock)
+    const abandoned: bigint[] = []
+    const table = new PendingTable(clock, (p) => abandoned.push(p.id))
     const rejected: bigint[] = []
     for (const [id, timeout] of [
       [1n, 300],
@@ -99,13 +100,14 @@ describe('pending table', () => {
     clock.advance(1000)
     await new Promise((resolve) => setTimeout(resolve, 0))
     expect(rejected).toEqual([2n, 3n, 1n])
+    expect(abandoned).toEqual(rejected)
     expect(table.size).toBe(0)
     expect(clock.pending).toBe(0)
   })
 
   it('releases its timer once the table empties', () => {
     const clock = new FakeClock()
-    const table = new PendingTable(clock)
+    const table = new PendingTable(clock, () => {})
     add(table, clock, 1n, 100)
     expect(clock.pending).toBe(1)
     table.take(1n)?.resolve(undefined)
@@ -114,7 +116,7 @@ describe('pending table', () => {
 
   it('rejects with TIMEOUT carrying the message name and timeout', async () => {
     const clock = new FakeClock()
-    const table = new PendingTable(clock)
+    const table = new PendingTable(clock, () => {})
     const pending = add(table, clock, 9n, 250)
     clock.advance(250)
     await expect(pending.promise).rejects.toMatchObject({

@@ -42,6 +42,8 @@ export class HttpTransport implements Transport {
 /** A virtual connection: in-flight POSTs, all aborted by `close()`. */
 class HttpConnection implements Connection {
   private readonly controller = new AbortController()
+  /** Each POST in flight, by the request bytes it sends, to abort the ones given up on. */
+  private readonly posts = new Map<Uint8Array, AbortController>()
 
   constructor(
     private readonly url: string,
@@ -58,8 +60,15 @@ class HttpConnection implements Connection {
     return Promise.resolve()
   }
 
+  /** The client gave up on the request: its POST (and its socket) need not wait any more. */
+  abandon(bytes: Uint8Array): void {
+    this.posts.get(bytes)?.abort()
+  }
+
   private async post(bytes: Uint8Array): Promise<void> {
     const { signal } = this.controller
+    const own = new AbortController()
+    this.posts.set(bytes, own)
     let status = 0
     let body: Uint8Array
     let contentType: string | null = null
@@ -68,13 +77,14 @@ class HttpConnection implements Connection {
         method: 'POST',
         headers: { 'content-type': PROTOBUF, accept: PROTOBUF },
         body: bytes as Uint8Array<ArrayBuffer>,
-        signal: withCap(signal),
+        signal: withCap(signal, own.signal),
       })
       status = response.status
       contentType = response.headers.get('content-type')
       body = new Uint8Array(await response.arrayBuffer())
     } catch (cause) {
-      if (signal.aborted) return // closed: the client settled its requests already
+      // Closed, or given up on: the client settled the request already.
+      if (signal.aborted || own.signal.aborted) return
       const timedOut = (cause as { name?: string })?.name === 'TimeoutError'
       this.fail(
         bytes,
@@ -89,6 +99,8 @@ class HttpConnection implements Connection {
             }),
       )
       return
+    } finally {
+      this.posts.delete(bytes)
     }
     if (signal.aborted) return
     if (status === 200 && contentType?.startsWith(PROTOBUF)) {
@@ -111,15 +123,18 @@ class HttpConnection implements Connection {
   }
 }
 
-/** `signal`, also aborted after MAX_POST_MS where the platform can combine signals. */
-function withCap(signal: AbortSignal): AbortSignal {
+/**
+ * The connection's signal, also aborted with the request's own and after MAX_POST_MS where
+ * the platform can combine signals (without `AbortSignal.any`, only the connection's).
+ */
+function withCap(connection: AbortSignal, request: AbortSignal): AbortSignal {
   const S = AbortSignal as typeof AbortSignal & {
     any?: (signals: AbortSignal[]) => AbortSignal
     timeout?: (ms: number) => AbortSignal
   }
   return typeof S.any === 'function' && typeof S.timeout === 'function'
-    ? S.any([signal, S.timeout(MAX_POST_MS)])
-    : signal
+    ? S.any([connection, request, S.timeout(MAX_POST_MS)])
+    : connection
 }
 
 /** The error a non-200 (or non-protobuf) response stands for. */

@@ -29,6 +29,11 @@ export interface Connection {
   /** Sends one encoded envelope. */
   send(bytes: Uint8Array): void
   /**
+   * The client stopped waiting for the request it sent as `bytes` (timed out, aborted): a
+   * transport with work per request (an HTTP POST) may drop it. Optional.
+   */
+  abandon?(bytes: Uint8Array): void
+  /**
    * Closes the connection; the handler gets no further calls. Resolves once the
    * connection is closed, or after a short grace period if the peer does not answer.
    */
