@@ -96,8 +96,14 @@ export class Gossip extends Emitter implements Membership, GossipContext {
           this.#emit('member:join', m)
         },
         update: (m) => this.#emit('member:update', m),
-        suspect: (m) => this.#emit('member:suspect', m),
-        leave: (m, reason) => this.#emit('member:leave', m, reason),
+        suspect: (m) => {
+          this.#gossipSoon()
+          this.#emit('member:suspect', m)
+        },
+        leave: (m, reason) => {
+          this.#gossipSoon()
+          this.#emit('member:leave', m, reason)
+        },
       },
       this.log,
     )
@@ -291,10 +297,11 @@ export class Gossip extends Emitter implements Membership, GossipContext {
   }
 
   /**
-   * A member joined: spread the news in a few ms instead of at the next round, up to a
-   * gossip interval away. Each node that learns it does the same, so a join reaches a LAN
-   * cluster in a few network hops rather than a few rounds (memberlist waits for the
-   * rounds). Early rounds come a few ms late and at most four per gossip interval, so that
+   * A member joined, is suspected, failed or left: spread the news in a few ms instead of
+   * at the next round, up to a gossip interval away. Each node that learns it does the
+   * same, so it reaches a LAN cluster in a few network hops rather than a few rounds
+   * (memberlist waits for the rounds): joins are seen sooner, suspicions gather their
+   * confirmations sooner, and a failure reaches the last member sooner. Early rounds come a few ms late and at most four per gossip interval, so that
    * many joins at once (a cluster forming) still share packets. They take from the same
    * retransmit budget: a message is not sent more often, only sooner.
    */
