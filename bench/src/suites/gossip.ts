@@ -25,7 +25,7 @@ const WINDOW_MS = 30_000
 const DETECT_MAX_MS = 90_000
 /** Joins and kills timed per cluster. */
 const JOINS = 3
-const KILLS = 3
+const KILLS = 5
 /** Between kills, so one detection's gossip does not overlap the next. */
 const KILL_GAP_MS = 2_000
 const SIM_SEEDS = 5
