@@ -29,4 +29,6 @@ export interface GossipContext {
   send(to: string, parts: Uint8Array[]): void
   /** A fresh probe sequence number. */
   nextSeq(): number
+  /** Sends the local member's alive message, alone, straight to (up to 256) live members. */
+  announce(): void
 }

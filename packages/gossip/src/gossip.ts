@@ -28,7 +28,7 @@ import { PushPull } from './pushpull.js'
 import { MemberTable, snapshot } from './state/table.js'
 import { emptyStats, type GossipStats } from './stats.js'
 import { decodeFramed } from './stream.js'
-import { kRandom, Timers } from './timers.js'
+import { kRandom, shuffle, Timers } from './timers.js'
 
 const Emitter = EventEmitter as unknown as new () => TypedEmitter<MembershipEvents>
 
@@ -37,6 +37,8 @@ const notStarted = (what: string) =>
 
 /** How long a join waits before its early gossip round, so that joins learned together share it. */
 const EARLY_GOSSIP_MS = 5
+/** Most members a joining node announces itself to directly (the rest hear it by gossip). */
+const ANNOUNCE_MAX = 256
 
 /** The SWIM + Lifeguard membership component (private: users get it from `gossip()`). */
 export class Gossip extends Emitter implements Membership, GossipContext {
@@ -282,6 +284,21 @@ export class Gossip extends Emitter implements Membership, GossipContext {
     this.counters.packetsSent++
     this.counters.bytesSent += data.byteLength
     packets.send(to, data)
+  }
+
+  announce(): void {
+    const packets = this.#packets
+    if (packets === undefined || !this.running) return
+    const t = this.table
+    const live = [...t.nodes.values()].filter(
+      (r) => r !== t.local && (r.state === 'alive' || r.state === 'suspect'),
+    )
+    const data = frame(wire.buildCompound([t.localAlive()]), this.keyring)
+    for (const r of shuffle(live, this.random).slice(0, ANNOUNCE_MAX)) {
+      this.counters.packetsSent++
+      this.counters.bytesSent += data.byteLength
+      packets.send(r.address, data)
+    }
   }
 
   #emit<E extends keyof MembershipEvents>(

@@ -137,6 +137,10 @@ export class PushPull {
     if (results.some(Boolean)) {
       if (ctx.log.enabled)
         ctx.log('joined through %d of %d seeds', results.filter(Boolean).length, results.length)
+      // Gossip alone spreads a join to everyone only with high probability: in small
+      // clusters (retransmit limit 4 below 10 members) a member often missed it until its
+      // next push-pull, seconds later. One packet to each member makes that rare.
+      ctx.announce()
       return
     }
     const backoff = Math.min(MAX_JOIN_BACKOFF, 1_000 * 2 ** this.#joinAttempt++)

@@ -105,7 +105,12 @@ export class MemberTable {
     const l = this.local
     l.incarnation++
     l.snapshot = undefined
-    this.#queue.push(l.id, wire.alive(this.#aliveOf(l)))
+    this.#queue.push(l.id, this.localAlive())
+  }
+
+  /** The local member's alive message, as it stands. */
+  localAlive(): Uint8Array {
+    return wire.alive(this.#aliveOf(this.local))
   }
 
   /** Applies an alive message. */
