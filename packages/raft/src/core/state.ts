@@ -174,9 +174,8 @@ export class RaftState {
   firstForward(context: string): boolean {
     if (this.#forwarded.has(context)) return false
     this.#forwarded.add(context)
-    const oldest = this.#forwarded.values().next().value
-    if (this.#forwarded.size > FORWARDS_REMEMBERED && oldest !== undefined) {
-      this.#forwarded.delete(oldest)
+    if (this.#forwarded.size > FORWARDS_REMEMBERED) {
+      this.#forwarded.delete(this.#forwarded.values().next().value!)
     }
     return true
   }
