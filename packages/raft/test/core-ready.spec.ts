@@ -203,6 +203,37 @@ describe('RaftCore Ready batches', () => {
     ])
   })
 
+  it('does not refuse a proposal forwarded in a term it may have led before a restart', () => {
+    const restarted = (votedFor: string) =>
+      fresh('b', {
+        recovered: { hardState: { term: 5, votedFor }, snapshot: undefined, entries: [] },
+      })
+    const propose = (term: number) =>
+      ({
+        type: 'propose',
+        from: 'a',
+        to: 'b',
+        term,
+        context: `a:${term}`,
+        data: Uint8Array.of(1),
+      }) as const
+    const answers = (core: RaftCore) => {
+      const rd = core.ready()
+      core.advance(rd)
+      return all(rd).filter((m) => m.type === 'propose-response')
+    }
+    // It voted for itself in term 5, so it may have appended this copy's original then.
+    const self = restarted('b')
+    self.step(propose(5))
+    expect(answers(self)).toEqual([])
+    self.step(propose(6))
+    expect(answers(self)).toMatchObject([{ term: 6, index: 0, refused: { code: 'not-leader' } }])
+    // It voted for another server: it never led term 5.
+    const other = restarted('a')
+    other.step(propose(5))
+    expect(answers(other)).toMatchObject([{ term: 5, index: 0, refused: { code: 'not-leader' } }])
+  })
+
   it('answers a proposal forwarded to a follower with the leader it knows', () => {
     const { a, b } = electA()
     const first = a.ready()

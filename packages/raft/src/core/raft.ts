@@ -205,7 +205,8 @@ export class RaftCore {
    * A follower's forwarded command: proposed here, answered with where it went. A copy of a
    * request seen before (a duplicated message) is dropped: the first was answered, and
    * proposing the copy would apply the command twice, or after the sender was told it was
-   * refused.
+   * refused. So is one this server may have seen before a restart: refusing it would tell
+   * the sender "no effect" of a command that may be committed; the sender times out instead.
    */
   #proposeForwarded(m: Propose): void {
     const s = this.#s

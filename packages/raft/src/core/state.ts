@@ -65,6 +65,11 @@ export class RaftState {
   forwardStates: ForwardState[] = []
   /** The contexts of the latest {@link FORWARDS_REMEMBERED} forwarded proposals received. */
   readonly #forwarded = new Set<string>()
+  /**
+   * The term this server may have led before its restart (it had voted for itself in it):
+   * the forwarded proposals it received then are forgotten.
+   */
+  readonly #termLedBeforeRestart: number | undefined
   msgs: Message[] = []
 
   constructor(o: RaftCoreOptions, opts: ResolvedOptions) {
@@ -83,6 +88,7 @@ export class RaftState {
     )
     this.term = hardState.term
     this.votedFor = hardState.votedFor
+    this.#termLedBeforeRestart = hardState.votedFor === o.id ? hardState.term : undefined
     this.commitIndex = base.index
     this.applied = base.index
     this.snapshot = snapshot
@@ -168,11 +174,13 @@ export class RaftState {
   }
 
   /**
-   * Whether a forwarded proposal is new, remembering it (in any role and across terms: a
-   * copy delayed until this server leads must not be proposed either).
+   * Whether a forwarded proposal, sent in the current term, is new, remembering it (in any
+   * role and across terms: a copy delayed until this server leads must not be proposed
+   * either). One sent in a term this server may have led before a restart may be a copy of
+   * one it appended then: not new.
    */
   firstForward(context: string): boolean {
-    if (this.#forwarded.has(context)) return false
+    if (this.#forwarded.has(context) || this.term === this.#termLedBeforeRestart) return false
     this.#forwarded.add(context)
     if (this.#forwarded.size > FORWARDS_REMEMBERED) {
       this.#forwarded.delete(this.#forwarded.values().next().value!)
