@@ -91,8 +91,10 @@ export class WsConn implements GatewayConn {
   awaitingPong = false
   /** Reading is paused because the outbound queue is over the high-water mark. */
   paused = false
-  /** The socket is corked until the next tick, so this tick's replies leave in one write. */
+  /** The socket is corked, so the replies to one read (or one tick) leave in one write. */
   private corked = false
+  /** Inside the socket's 'data' event: replies sent now are uncorked when it ends. */
+  reading = false
   /** Set when this side decided to close: the reason onClose reports. */
   private localReason: CloseReason | undefined = undefined
   private error: (Error & { code?: unknown }) | undefined = undefined
@@ -113,6 +115,13 @@ export class WsConn implements GatewayConn {
     ws.on('pong', onWsPong)
     ws.on('error', onWsError)
     ws.on('close', onWsClose)
+    const socket = socketOf(ws)
+    if (socket !== undefined) {
+      // Around ws's own 'data' listener, which parses the chunk and emits its messages.
+      ;(socket as TaggedStream)[kConn] = this
+      socket.prependListener('data', onReadStart)
+      socket.on('data', onReadEnd)
+    }
   }
 
   send(bytes: Uint8Array, format: PayloadFormat = 'binary'): boolean {
@@ -142,24 +151,26 @@ export class WsConn implements GatewayConn {
   }
 
   /**
-   * Replies to one socket read are sent from the same tick (handlers resolve in its
-   * microtasks); corking until the next tick turns them into one `writev` instead of one
-   * per frame, which is most of a small RPC's server CPU. Only small frames cork: large
-   * ones gain nothing, and should reach the kernel (and backpressure) at once. `ws` exposes
-   * no public cork, so its socket is reached through `_socket`; without it, frames go out
+   * Replies to one socket read are sent while ws parses it (synchronous handlers) or from
+   * the same tick (handlers that resolve in its microtasks); corking until the read ends,
+   * or else until the next tick, turns them into one `writev` instead of one per frame,
+   * which is most of a small RPC's server CPU. Only small frames cork: large ones gain
+   * nothing, and should reach the kernel (and backpressure) at once. `ws` exposes no
+   * public cork, so its socket is reached through `_socket`; without it, frames go out
    * one by one.
    */
   private cork(): void {
     if (this.corked) return
-    const socket = (this.ws as unknown as { _socket?: CorkableSocket })._socket
-    if (typeof socket?.cork !== 'function') return
+    const socket = socketOf(this.ws)
+    if (socket === undefined) return
     socket.cork()
     this.corked = true
-    process.nextTick(uncork, this, socket)
+    if (!this.reading) process.nextTick(uncork, this, socket)
   }
 
   /** @internal */
   uncork(socket: CorkableSocket): void {
+    if (!this.corked) return
     this.corked = false
     socket.uncork()
   }
@@ -254,10 +265,32 @@ const CORK_MAX_BYTES = 4096
 interface CorkableSocket {
   cork(): void
   uncork(): void
+  prependListener(event: 'data', listener: () => void): unknown
+  on(event: 'data', listener: () => void): unknown
+}
+
+type TaggedStream = CorkableSocket & { [kConn]?: WsConn | undefined }
+
+/** ws's underlying socket, when it is one that can be corked. */
+function socketOf(ws: WebSocket): CorkableSocket | undefined {
+  const socket = (ws as unknown as { _socket?: CorkableSocket })._socket
+  return typeof socket?.cork === 'function' ? socket : undefined
 }
 
 function uncork(conn: WsConn, socket: CorkableSocket): void {
   conn.uncork(socket)
+}
+
+function onReadStart(this: TaggedStream): void {
+  const conn = this[kConn]
+  if (conn !== undefined) conn.reading = true
+}
+
+function onReadEnd(this: TaggedStream): void {
+  const conn = this[kConn]
+  if (conn === undefined) return
+  conn.reading = false
+  conn.uncork(this)
 }
 
 function onWsMessage(this: TaggedSocket, data: RawData, isBinary: boolean): void {

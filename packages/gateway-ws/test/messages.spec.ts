@@ -259,3 +259,37 @@ describe('wsGateway perMessageDeflate', () => {
     expect(Buffer.from(data).equals(payload)).toBe(true) // the handler sees it inflated
   })
 })
+
+describe('wsGateway write coalescing', () => {
+  /** Ten requests in one TCP segment; counts the server socket's writes of the replies. */
+  async function repliesAndWrites(reply: (send: () => void) => void): Promise<number> {
+    let writes = 0
+    const gateway = await started(wsGateway(), {
+      onConnect(conn) {
+        const socket = (conn as unknown as { ws: { _socket: Record<string, unknown> } }).ws._socket
+        for (const method of ['_write', '_writev'] as const) {
+          const original = socket[method] as (...args: unknown[]) => unknown
+          socket[method] = function (this: unknown, ...args: unknown[]) {
+            writes++
+            return original.apply(this, args)
+          }
+        }
+      },
+      onMessage: (conn, data) => reply(() => conn.send(data)),
+      onClose() {},
+    })
+    const client = await connect(firstAddress(gateway))
+    const socket = (client as unknown as { _socket: { cork(): void; uncork(): void } })._socket
+    socket.cork()
+    for (let i = 0; i < 10; i++) client.send(Uint8Array.of(i))
+    socket.uncork()
+    for (let i = 0; i < 10; i++) expect([...(await nextMessage(client)).data]).toEqual([i])
+    return writes
+  }
+
+  it('sends the replies to one read in one write, from the handler or from a microtask', async () => {
+    // (Loopback may split the ten frames over two reads: at most one write per read.)
+    expect(await repliesAndWrites((send) => send())).toBeLessThanOrEqual(2)
+    expect(await repliesAndWrites((send) => queueMicrotask(send))).toBeLessThanOrEqual(2)
+  })
+})
