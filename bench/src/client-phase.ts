@@ -5,7 +5,13 @@
 import { type Client, createClient, type WebSocketConstructor } from '@rony/client'
 import { Echo, EchoReply } from '@rony/testing'
 import WebSocket from 'ws'
-import { type PhaseLimits, type PhaseResult, requestLoops, type ServerProcess } from './load.ts'
+import {
+  type LoadSession,
+  type PhaseLimits,
+  type PhaseResult,
+  requestLoops,
+  type ServerProcess,
+} from './load.ts'
 
 export const CLIENT_PAYLOAD = Uint8Array.from({ length: 64 }, (_, i) => (i * 37 + 11) & 0xff)
 
@@ -28,17 +34,12 @@ async function clientPhase(
   return result
 }
 
-/**
- * Connects a client to `url`, warms up, then measures one phase of `window` concurrent
- * requests, with the server's CPU time over it.
- */
-export async function measureClient(
+/** A session of `window` concurrent `request()` loops through one client connected to `url`. */
+export async function openClientSession(
   server: ServerProcess,
   url: string,
   window: number,
-  warmup: PhaseLimits,
-  limits: PhaseLimits,
-): Promise<PhaseResult> {
+): Promise<LoadSession> {
   const client = createClient(url, {
     WebSocket: WebSocket as unknown as WebSocketConstructor,
     reconnect: false,
@@ -46,12 +47,13 @@ export async function measureClient(
   })
   try {
     await client.connect({ timeout: 10_000 })
-    await clientPhase(client, window, warmup)
-    const before = (await server.stats()).cpuUs
-    const phase = await clientPhase(client, window, limits)
-    phase.serverCpuUs = (await server.stats()).cpuUs - before
-    return phase
-  } finally {
+  } catch (error) {
     await client.close()
+    throw error
+  }
+  return {
+    server,
+    phase: (limits) => clientPhase(client, window, limits),
+    close: () => client.close(),
   }
 }

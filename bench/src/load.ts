@@ -351,6 +351,65 @@ export function runPhase(
   })
 }
 
+/** One subject of a load shape with its connection(s) open: runs phases on them. */
+export interface LoadSession {
+  readonly server: ServerProcess
+  phase(limits: PhaseLimits): Promise<PhaseResult>
+  close(): Promise<void>
+}
+
+/** Consecutive phases of one session as one. */
+function mergePhases(phases: PhaseResult[]): PhaseResult {
+  const latencies = new Float64Array(phases.reduce((n, p) => n + p.completed, 0))
+  let offset = 0
+  for (const p of phases) {
+    latencies.set(p.latenciesUs, offset)
+    offset += p.completed
+  }
+  return {
+    completed: offset,
+    bad: phases.reduce((n, p) => n + p.bad, 0),
+    elapsedMs: phases.reduce((n, p) => n + p.elapsedMs, 0),
+    capped: phases.some((p) => p.capped),
+    latenciesUs: latencies,
+    serverCpuUs: phases.reduce((n, p) => n + (p.serverCpuUs ?? 0), 0),
+  }
+}
+
+/**
+ * One round of a shape: each session warmed up, then `blocks` blocks of `limits.count /
+ * blocks` requests (and `limits.maxMs / blocks`) in which the sessions take turns, in an
+ * order rotated by `rotation` and by block. So a drift of this shared machine's speed
+ * within the round reaches every subject alike, rather than whichever ran at the time:
+ * for serial latencies (seconds per phase) that drift is larger than the differences
+ * measured. The server's CPU time is taken around each block. Results in session order.
+ */
+export async function interleavedRound(
+  sessions: LoadSession[],
+  warmup: PhaseLimits,
+  limits: PhaseLimits,
+  blocks: number,
+  rotation: number,
+): Promise<PhaseResult[]> {
+  for (const session of sessions) await session.phase(warmup)
+  const block = {
+    count: Math.ceil(limits.count / blocks),
+    maxMs: limits.maxMs / blocks,
+  }
+  const phases = sessions.map((): PhaseResult[] => [])
+  for (let b = 0; b < blocks; b++) {
+    for (let k = 0; k < sessions.length; k++) {
+      const i = (k + rotation + b) % sessions.length
+      const session = sessions[i] as LoadSession
+      const before = (await session.server.stats()).cpuUs
+      const phase = await session.phase(block)
+      phase.serverCpuUs = (await session.server.stats()).cpuUs - before
+      phases[i]?.push(phase)
+    }
+  }
+  return phases.map(mergePhases)
+}
+
 // ---------------------------------------------------------------------------------------
 // Figures and the markdown table
 

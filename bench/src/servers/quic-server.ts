@@ -2,6 +2,7 @@
  * The QUIC echo server of the quic load suite, run as its own Node process:
  *
  *   node src/servers/quic-server.ts rony   # @rony/edge + quicGateway + the test services' Echo
+ *   node src/servers/quic-server.ts bare   # a libp2p-quic node echoing every chunk of /echo/1.0.0
  *
  * Listens on /ip4/127.0.0.1/udp/0/quic-v1 and prints one line `{"port":N}` once ready;
  * clients dial `/ip4/127.0.0.1/udp/N/quic-v1` (QUIC learns the peer id in the handshake).
@@ -26,4 +27,27 @@ async function startRony(): Promise<Running> {
   return { port, stop: () => edge.stop() }
 }
 
-await serve('quic-server.ts', { rony: startRony })
+/** The floor: libp2p with the same QUIC transport, echoing each chunk as it arrives, no Rony. */
+async function startBare(): Promise<Running> {
+  const [{ createLibp2p }, { quic }, { BARE_PROTOCOL }] = await Promise.all([
+    import('libp2p'),
+    import('@chainsafe/libp2p-quic'),
+    import('../quic-bare-client.ts'),
+  ])
+  const node = await createLibp2p({
+    addresses: { listen: ['/ip4/127.0.0.1/udp/0/quic-v1'] },
+    transports: [quic()],
+    connectionMonitor: { enabled: false },
+  })
+  await node.handle(BARE_PROTOCOL, (stream) => {
+    stream.addEventListener('message', (event) =>
+      stream.send(event.data instanceof Uint8Array ? event.data : event.data.subarray()),
+    )
+  })
+  await node.start()
+  const port = Number(node.getMultiaddrs()[0]?.toString().split('/')[4])
+  if (!Number.isInteger(port)) throw new Error('the libp2p node reports no QUIC address')
+  return { port, stop: async () => node.stop() }
+}
+
+await serve('quic-server.ts', { rony: startRony, bare: startBare })

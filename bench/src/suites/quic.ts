@@ -1,15 +1,18 @@
-import { measureClient } from '../client-phase.ts'
+import { openClientSession } from '../client-phase.ts'
 import {
   findRow,
   type GoalLine,
   goalLines,
   incompleteRoundsGoal,
+  interleavedRound,
   type LoadRow,
+  type LoadSession,
   type LoadSuite,
   loadTable,
   median,
   mib,
   type PhaseLimits,
+  type PhaseResult,
   pairedRatios,
   ratioText,
   roundOf,
@@ -17,6 +20,7 @@ import {
   type ServerProcess,
   spawnServer,
 } from '../load.ts'
+import { openBareQuicSession } from '../quic-bare-client.ts'
 
 /**
  * Rony over QUIC against Rony over WebSocket: the same edge and Echo handler behind
@@ -29,6 +33,8 @@ const QUIC_SERVER = new URL('../servers/quic-server.ts', import.meta.url).pathna
 
 const WS = 'rony ws + @rony/client'
 const QUIC = 'rony quic + @rony/client'
+const BARE = 'bare libp2p-quic echo, libp2p client (no Rony)'
+const SUBJECTS = [WS, QUIC, BARE]
 const ROUNDS = 3
 
 interface Shape {
@@ -37,6 +43,8 @@ interface Shape {
   window: number
   warmup: PhaseLimits
   limits: PhaseLimits
+  /** Blocks per round in which the subjects take turns (see `interleavedRound`). */
+  blocks: number
 }
 
 const SHAPES: Shape[] = [
@@ -45,60 +53,88 @@ const SHAPES: Shape[] = [
     window: 1,
     warmup: { count: 1_000, maxMs: 5_000 },
     limits: { count: 10_000, maxMs: 10_000 },
+    blocks: 20,
   },
   {
     measure: 'pipelined, 1 conn × 64',
     window: 64,
     warmup: { count: 20_000, maxMs: 1_000 },
     limits: { count: 50_000, maxMs: 10_000 },
+    blocks: 1,
   },
   {
     measure: 'pipelined, 1 conn × 256',
     window: 256,
     warmup: { count: 20_000, maxMs: 1_000 },
     limits: { count: 50_000, maxMs: 10_000 },
+    blocks: 1,
   },
 ]
+
+/** Rony's serial QUIC round trip against libp2p-quic's own, and that floor against ws. */
+function floorLine(rows: LoadRow[], serial: Shape): string {
+  const ws = findRow(rows, serial.measure, WS)
+  const quic = findRow(rows, serial.measure, QUIC)
+  const bare = findRow(rows, serial.measure, BARE)
+  const overFloor = pairedRatios(quic, bare, 'p50Us')
+  const floorOverWs = pairedRatios(bare, ws, 'p50Us')
+  return `Serial p50, paired per round: rony quic + @rony/client vs the bare libp2p-quic echo ${ratioText(overFloor)}; the bare libp2p-quic echo vs rony ws + @rony/client ${ratioText(floorOverWs)}.`
+}
 
 async function run(): Promise<string> {
   let ws: ServerProcess | undefined
   let quic: ServerProcess | undefined
+  let bare: ServerProcess | undefined
   try {
-    ;[ws, quic] = await Promise.all([
+    ;[ws, quic, bare] = await Promise.all([
       spawnServer('rony'),
       spawnServer('rony', { script: QUIC_SERVER }),
+      spawnServer('bare', { script: QUIC_SERVER }),
     ])
+    const quicAddress = (server: ServerProcess): string =>
+      `/ip4/127.0.0.1/udp/${server.port}/quic-v1`
     const urls = new Map([
       [WS, ws.url],
-      [QUIC, `/ip4/127.0.0.1/udp/${quic.port}/quic-v1`],
+      [QUIC, quicAddress(quic)],
+      [BARE, quicAddress(bare)],
     ])
     const servers = new Map([
       [WS, ws],
       [QUIC, quic],
+      [BARE, bare],
     ])
     const rows: LoadRow[] = []
     for (const shape of SHAPES) {
       const byShape = new Map<string, LoadRow>()
-      for (const subject of [WS, QUIC]) {
+      for (const subject of SUBJECTS) {
         const row: LoadRow = { measure: shape.measure, subject, rounds: [] }
         if (subject !== WS) row.compareTo = WS
         byShape.set(subject, row)
         rows.push(row)
       }
       for (let round = 0; round < ROUNDS; round++) {
-        const order = round % 2 === 0 ? [WS, QUIC] : [QUIC, WS]
-        for (const subject of order) {
-          const server = servers.get(subject) as ServerProcess
-          const phase = await measureClient(
-            server,
-            urls.get(subject) as string,
-            shape.window,
+        const sessions: LoadSession[] = []
+        try {
+          for (const subject of SUBJECTS) {
+            const server = servers.get(subject) as ServerProcess
+            const url = urls.get(subject) as string
+            const open = subject === BARE ? openBareQuicSession : openClientSession
+            sessions.push(await open(server, url, shape.window))
+          }
+          const phases = await interleavedRound(
+            sessions,
             shape.warmup,
             shape.limits,
+            shape.blocks,
+            round,
           )
-          const row = byShape.get(subject) as LoadRow
-          row.rounds.push(roundOf(phase))
-          row.rss = (await server.stats()).rss
+          for (const [i, subject] of SUBJECTS.entries()) {
+            const row = byShape.get(subject) as LoadRow
+            row.rounds.push(roundOf(phases[i] as PhaseResult))
+            row.rss = (await (sessions[i] as LoadSession).server.stats()).rss
+          }
+        } finally {
+          await Promise.all(sessions.map((session) => session.close()))
         }
       }
       process.stderr.write(`  quic: ${shape.measure} done\n`)
@@ -112,6 +148,8 @@ async function run(): Promise<string> {
       ...loadTable(rows, 'ws'),
       '',
       `Server RSS after the run: ws ${mib((await ws.stats()).rss)} MiB, quic ${mib((await quic.stats()).rss)} MiB.`,
+      '',
+      floorLine(rows, serial),
       '',
     ]
     const goals: GoalLine[] = []
@@ -128,7 +166,7 @@ async function run(): Promise<string> {
     lines.push(...goalLines(goals))
     return `${lines.join('\n')}\n`
   } finally {
-    await Promise.all([ws?.stop(), quic?.stop()])
+    await Promise.all([ws?.stop(), quic?.stop(), bare?.stop()])
   }
 }
 
@@ -136,6 +174,6 @@ export const quicSuite: LoadSuite = {
   kind: 'load',
   name: 'quic echo: rony quic vs rony ws',
   description:
-    'Echo on 127.0.0.1, 64-byte payload, through the real `@rony/client`: QUIC (`quicGateway`, one libp2p stream, varint-framed envelopes) vs WebSocket (`wsGateway`). Each server is a separate Node process running the same edge and `registerTestServices`; the client is this process. Serial: 10k requests after 1k warm-up. Pipelined: N concurrent `request()` loops on one connection, 1 s warm-up, then 50k requests. Every phase capped at 10 s; 3 rounds in alternating order; medians of rounds, ratios the median (min–max) of per-round ratios against ws.',
+    'Echo on 127.0.0.1, 64-byte payload, through the real `@rony/client`: QUIC (`quicGateway`, one libp2p stream, varint-framed envelopes) vs WebSocket (`wsGateway`). Each server is a separate Node process running the same edge and `registerTestServices`; the client is this process. The floor: a bare libp2p node with the same QUIC transport echoing each chunk of its stream, driven by a plain libp2p client sending the same framed envelope (`src/quic-bare-client.ts`), no Rony on either side. Serial: 10k requests after 1k warm-up, in 20 blocks of 500 in which the subjects take turns. Pipelined: N concurrent `request()` loops on one connection, 1 s warm-up, then 50k requests. Every phase capped at 10 s; 3 rounds in rotated order (serial: block by block); medians of rounds, ratios the median (min–max) of per-round ratios against ws.',
   run,
 }

@@ -1,13 +1,15 @@
 import { constructorOf, decodeEnvelope, encodeEnvelope } from '@rony/envelope'
 import { Echo } from '@rony/testing'
 import type WebSocket from 'ws'
-import { CLIENT_PAYLOAD, measureClient } from '../client-phase.ts'
+import { CLIENT_PAYLOAD, openClientSession } from '../client-phase.ts'
 import {
   findRow,
   type GoalLine,
   goalLines,
   incompleteRoundsGoal,
+  interleavedRound,
   type LoadRow,
+  type LoadSession,
   type LoadSuite,
   loadTable,
   median,
@@ -52,6 +54,7 @@ const replyOf = (ctor: bigint) => (bytes: Uint8Array) => {
 
 const SERIAL_WARMUP: PhaseLimits = { count: 2_000, maxMs: 5_000 }
 const SERIAL: PhaseLimits = { count: 20_000, maxMs: 10_000 }
+const SERIAL_BLOCKS = 40
 const PIPELINED_WARMUP: PhaseLimits = { count: 200_000, maxMs: 1_000 }
 const PIPELINED: PhaseLimits = { count: 100_000, maxMs: 10_000 }
 
@@ -67,6 +70,8 @@ interface Shape {
   window: number
   warmup: PhaseLimits
   limits: PhaseLimits
+  /** Blocks per round in which the subjects take turns (see `interleavedRound`). */
+  blocks: number
   subjects: string[]
 }
 
@@ -77,6 +82,7 @@ const SHAPES: Shape[] = [
     window: 1,
     warmup: SERIAL_WARMUP,
     limits: SERIAL,
+    blocks: SERIAL_BLOCKS,
     subjects: [RAW, RONY, RONY_CLIENT],
   },
   {
@@ -85,6 +91,7 @@ const SHAPES: Shape[] = [
     window: 64,
     warmup: PIPELINED_WARMUP,
     limits: PIPELINED,
+    blocks: 1,
     subjects: [RAW, RONY],
   },
   {
@@ -93,6 +100,7 @@ const SHAPES: Shape[] = [
     window: 256,
     warmup: PIPELINED_WARMUP,
     limits: PIPELINED,
+    blocks: 1,
     subjects: [RAW, RONY, RONY_CLIENT],
   },
   {
@@ -101,22 +109,32 @@ const SHAPES: Shape[] = [
     window: 64,
     warmup: PIPELINED_WARMUP,
     limits: PIPELINED,
+    blocks: 1,
     subjects: [RAW, RONY],
   },
 ]
 
-async function measureRaw(server: ServerProcess, shape: Shape, ctor: bigint): Promise<PhaseResult> {
+/** `shape.connections` raw ws sockets to `server`, the same request on each. */
+async function openSocketSession(
+  server: ServerProcess,
+  shape: Shape,
+  replyCtor: bigint,
+): Promise<LoadSession> {
   const sockets: WebSocket[] = []
+  const close = async (): Promise<void> => {
+    for (const socket of sockets) socket.terminate()
+  }
   try {
     for (let i = 0; i < shape.connections; i++) sockets.push(await openSocket(server.url))
-    const isReply = replyOf(ctor)
-    await runPhase(sockets, request, shape.window, shape.warmup, isReply)
-    const before = (await server.stats()).cpuUs
-    const phase = await runPhase(sockets, request, shape.window, shape.limits, isReply)
-    phase.serverCpuUs = (await server.stats()).cpuUs - before
-    return phase
-  } finally {
-    for (const socket of sockets) socket.terminate()
+  } catch (error) {
+    await close()
+    throw error
+  }
+  const isReply = replyOf(replyCtor)
+  return {
+    server,
+    phase: (limits) => runPhase(sockets, request, shape.window, limits, isReply),
+    close,
   }
 }
 
@@ -137,20 +155,31 @@ async function run(): Promise<string> {
         rows.push(row)
       }
       for (let round = 0; round < ROUNDS; round++) {
-        const order = shape.subjects.map(
-          (_, i) => shape.subjects[(i + round) % shape.subjects.length] as string,
-        )
-        for (const subject of order) {
-          const server = subject === RAW ? raw : rony
-          const phase =
-            subject === RAW
-              ? await measureRaw(raw, shape, C_Echo)
-              : subject === RONY
-                ? await measureRaw(rony, shape, C_EchoReply)
-                : await measureClient(rony, rony.url, shape.window, shape.warmup, shape.limits)
-          const row = byShape.get(subject) as LoadRow
-          row.rounds.push(roundOf(phase))
-          row.rss = (await server.stats()).rss
+        const sessions: LoadSession[] = []
+        try {
+          for (const subject of shape.subjects) {
+            sessions.push(
+              subject === RAW
+                ? await openSocketSession(raw, shape, C_Echo)
+                : subject === RONY
+                  ? await openSocketSession(rony, shape, C_EchoReply)
+                  : await openClientSession(rony, rony.url, shape.window),
+            )
+          }
+          const phases = await interleavedRound(
+            sessions,
+            shape.warmup,
+            shape.limits,
+            shape.blocks,
+            round,
+          )
+          for (const [i, subject] of shape.subjects.entries()) {
+            const row = byShape.get(subject) as LoadRow
+            row.rounds.push(roundOf(phases[i] as PhaseResult))
+            row.rss = (await (sessions[i] as LoadSession).server.stats()).rss
+          }
+        } finally {
+          await Promise.all(sessions.map((session) => session.close()))
         }
       }
       process.stderr.write(`  ws: ${shape.measure} done\n`)
@@ -213,6 +242,6 @@ export const wsSuite: LoadSuite = {
   kind: 'load',
   name: 'ws echo: rony edge vs raw ws',
   description:
-    'Echo over WebSocket on 127.0.0.1, 64-byte payload; each server is a separate Node process, the load client (raw `ws`, one frame per request, the same encoded Echo envelope for both) is this process. Serial: 20k requests after 2k warm-up. Pipelined: N requests kept in flight per connection, 1 s warm-up, then 100k requests. Every phase capped at 10 s. Each case runs 5 rounds, the subjects of one shape back to back in rotated order; msg/s and latencies are medians of the rounds, ratios the median (min–max) of the per-round ratios. Server CPU µs/msg: user + system CPU time of the server process over the measured phase (`process.cpuUsage()`), per request. The rony edge runs `registerTestServices` (an async Echo handler). `@rony/client` rows: the real client (on `ws`) against the same edge, 1 or 256 concurrent `request()` loops. Ratios against the raw ws server in the same shape.',
+    'Echo over WebSocket on 127.0.0.1, 64-byte payload; each server is a separate Node process, the load client (raw `ws`, one frame per request, the same encoded Echo envelope for both) is this process. Serial: 20k requests after 2k warm-up, in 40 blocks of 500 in which the subjects take turns (this shared machine drifts in speed over seconds by more than the differences measured). Pipelined: N requests kept in flight per connection, 1 s warm-up, then 100k requests. Every phase capped at 10 s. Each case runs 5 rounds, the subjects of one shape back to back in rotated order (serial: block by block); msg/s and latencies are medians of the rounds, ratios the median (min–max) of the per-round ratios. Server CPU µs/msg: user + system CPU time of the server process over the measured phase (`process.cpuUsage()`), per request. The rony edge runs `registerTestServices` (its Echo handler answers synchronously). `@rony/client` rows: the real client (on `ws`) against the same edge, 1 or 256 concurrent `request()` loops. Ratios against the raw ws server in the same shape.',
   run,
 }
