@@ -1,9 +1,10 @@
 /**
  * The two floors of a replicated write on this machine, measured in the same run as the
  * clusters: one `fdatasync` of a small write on the file system of the suite's data
- * directories, and one TCP round trip between two Node processes on 127.0.0.1. A leader
- * that overlaps its own fsync with replication commits in about one round trip to a
- * follower plus the follower's fsync.
+ * directories, and one TCP round trip between two Node processes on 127.0.0.1; and the
+ * two as one operation, a round trip to a process that writes durably before answering.
+ * A leader that overlaps its own fsync with replication commits in about one round trip
+ * to a follower plus the follower's fsync.
  */
 import { closeSync, fdatasyncSync, fsyncSync, openSync, unlinkSync, writeSync } from 'node:fs'
 import { connect } from 'node:net'
@@ -90,9 +91,19 @@ export async function measureConcurrentFdatasync(
   }
 }
 
-/** Serial 64-byte TCP round trips from this process to an echo server in another Node process. */
-export async function measureRtt(count = 3_000, maxMs = 3_000): Promise<Percentiles> {
-  const echo = await spawnNode('echo', new URL('./echo.ts', import.meta.url).pathname, [])
+/**
+ * Serial 64-byte TCP round trips from this process to an echo server in another Node
+ * process. With `durableFile`, the server appends each message to that file with `O_DSYNC`
+ * before answering (see `echo.ts`): one loopback round trip and one fdatasync, measured as
+ * one operation, the way a follower's acknowledgement combines them.
+ */
+export async function measureRtt(
+  count = 3_000,
+  maxMs = 3_000,
+  durableFile?: string,
+): Promise<Percentiles> {
+  const args = durableFile === undefined ? [] : [durableFile]
+  const echo = await spawnNode('echo', new URL('./echo.ts', import.meta.url).pathname, args)
   try {
     const port = echo.hello.port as number
     const socket = connect(port, '127.0.0.1')
