@@ -410,6 +410,53 @@ export async function interleavedRound(
   return phases.map(mergePhases)
 }
 
+/** One shape of a load suite: who is measured, how, and how long. */
+export interface ShapeRun {
+  measure: string
+  /** The first is the baseline the others' ratios are given against. */
+  subjects: readonly string[]
+  /** Connects a subject's client(s) to its server; called afresh every round. */
+  open(subject: string): Promise<LoadSession>
+  warmup: PhaseLimits
+  limits: PhaseLimits
+  /** Blocks per round (see `interleavedRound`). */
+  blocks: number
+  rounds: number
+}
+
+/** A shape's rows, one per subject: `rounds` interleaved rounds, sessions closed after each. */
+export async function measureShape(shape: ShapeRun): Promise<LoadRow[]> {
+  const [baseline] = shape.subjects
+  const rows = shape.subjects.map(
+    (subject): LoadRow => ({
+      measure: shape.measure,
+      subject,
+      rounds: [],
+      compareTo: subject === baseline ? undefined : baseline,
+    }),
+  )
+  for (let round = 0; round < shape.rounds; round++) {
+    const sessions: LoadSession[] = []
+    try {
+      for (const subject of shape.subjects) sessions.push(await shape.open(subject))
+      const phases = await interleavedRound(
+        sessions,
+        shape.warmup,
+        shape.limits,
+        shape.blocks,
+        round,
+      )
+      for (const [i, row] of rows.entries()) {
+        row.rounds.push(roundOf(phases[i] as PhaseResult))
+        row.rss = (await (sessions[i] as LoadSession).server.stats()).rss
+      }
+    } finally {
+      await Promise.all(sessions.map((session) => session.close()))
+    }
+  }
+  return rows
+}
+
 // ---------------------------------------------------------------------------------------
 // Figures and the markdown table
 

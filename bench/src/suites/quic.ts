@@ -4,18 +4,15 @@ import {
   type GoalLine,
   goalLines,
   incompleteRoundsGoal,
-  interleavedRound,
   type LoadRow,
-  type LoadSession,
   type LoadSuite,
   loadTable,
+  measureShape,
   median,
   mib,
   type PhaseLimits,
-  type PhaseResult,
   pairedRatios,
   ratioText,
-  roundOf,
   rowMedian,
   type ServerProcess,
   spawnServer,
@@ -105,38 +102,21 @@ async function run(): Promise<string> {
     ])
     const rows: LoadRow[] = []
     for (const shape of SHAPES) {
-      const byShape = new Map<string, LoadRow>()
-      for (const subject of SUBJECTS) {
-        const row: LoadRow = { measure: shape.measure, subject, rounds: [] }
-        if (subject !== WS) row.compareTo = WS
-        byShape.set(subject, row)
-        rows.push(row)
-      }
-      for (let round = 0; round < ROUNDS; round++) {
-        const sessions: LoadSession[] = []
-        try {
-          for (const subject of SUBJECTS) {
-            const server = servers.get(subject) as ServerProcess
-            const url = urls.get(subject) as string
+      rows.push(
+        ...(await measureShape({
+          ...shape,
+          subjects: SUBJECTS,
+          rounds: ROUNDS,
+          open: (subject) => {
             const open = subject === BARE ? openBareQuicSession : openClientSession
-            sessions.push(await open(server, url, shape.window))
-          }
-          const phases = await interleavedRound(
-            sessions,
-            shape.warmup,
-            shape.limits,
-            shape.blocks,
-            round,
-          )
-          for (const [i, subject] of SUBJECTS.entries()) {
-            const row = byShape.get(subject) as LoadRow
-            row.rounds.push(roundOf(phases[i] as PhaseResult))
-            row.rss = (await (sessions[i] as LoadSession).server.stats()).rss
-          }
-        } finally {
-          await Promise.all(sessions.map((session) => session.close()))
-        }
-      }
+            return open(
+              servers.get(subject) as ServerProcess,
+              urls.get(subject) as string,
+              shape.window,
+            )
+          },
+        })),
+      )
       process.stderr.write(`  quic: ${shape.measure} done\n`)
     }
     const serial = SHAPES[0] as Shape

@@ -7,19 +7,17 @@ import {
   type GoalLine,
   goalLines,
   incompleteRoundsGoal,
-  interleavedRound,
   type LoadRow,
   type LoadSession,
   type LoadSuite,
   loadTable,
+  measureShape,
   median,
   mib,
   openSocket,
   type PhaseLimits,
-  type PhaseResult,
   pairedRatios,
   ratioText,
-  roundOf,
   rowMedian,
   runPhase,
   type ServerProcess,
@@ -143,45 +141,24 @@ async function run(): Promise<string> {
   let rony: ServerProcess | undefined
   try {
     ;[raw, rony] = await Promise.all([spawnServer('raw'), spawnServer('rony')])
+    // (Constants: the closures below see them narrowed.)
+    const [rawServer, ronyServer] = [raw, rony]
     const idleRaw = (await raw.stats()).rss
     const idleRony = (await rony.stats()).rss
     const rows: LoadRow[] = []
     for (const shape of SHAPES) {
-      const byShape = new Map<string, LoadRow>()
-      for (const subject of shape.subjects) {
-        const row: LoadRow = { measure: shape.measure, subject, rounds: [] }
-        if (subject !== RAW) row.compareTo = RAW
-        byShape.set(subject, row)
-        rows.push(row)
-      }
-      for (let round = 0; round < ROUNDS; round++) {
-        const sessions: LoadSession[] = []
-        try {
-          for (const subject of shape.subjects) {
-            sessions.push(
-              subject === RAW
-                ? await openSocketSession(raw, shape, C_Echo)
-                : subject === RONY
-                  ? await openSocketSession(rony, shape, C_EchoReply)
-                  : await openClientSession(rony, rony.url, shape.window),
-            )
-          }
-          const phases = await interleavedRound(
-            sessions,
-            shape.warmup,
-            shape.limits,
-            shape.blocks,
-            round,
-          )
-          for (const [i, subject] of shape.subjects.entries()) {
-            const row = byShape.get(subject) as LoadRow
-            row.rounds.push(roundOf(phases[i] as PhaseResult))
-            row.rss = (await (sessions[i] as LoadSession).server.stats()).rss
-          }
-        } finally {
-          await Promise.all(sessions.map((session) => session.close()))
-        }
-      }
+      rows.push(
+        ...(await measureShape({
+          ...shape,
+          rounds: ROUNDS,
+          open: (subject) =>
+            subject === RAW
+              ? openSocketSession(rawServer, shape, C_Echo)
+              : subject === RONY
+                ? openSocketSession(ronyServer, shape, C_EchoReply)
+                : openClientSession(ronyServer, ronyServer.url, shape.window),
+        })),
+      )
       process.stderr.write(`  ws: ${shape.measure} done\n`)
     }
     const finalRaw = (await raw.stats()).rss
