@@ -7,15 +7,15 @@ import {
   goalLines,
   incompleteRoundsGoal,
   type LoadRow,
+  type LoadSession,
   type LoadSuite,
   loadTable,
+  measureShape,
   median,
   type PhaseLimits,
-  type PhaseResult,
   pairedRatios,
   ratioText,
   requestLoops,
-  roundOf,
   rowMedian,
   type ServerProcess,
   spawnServer,
@@ -42,9 +42,16 @@ const envelope = Buffer.from(
 )
 
 const RAW = 'raw node:http hello'
+const RAW_ECHO = 'raw node:http POST echo'
 const FASTIFY = 'fastify hello'
 const RONY = 'rony httpGateway echo'
-const SUBJECTS = [RAW, FASTIFY, RONY]
+/** Fastify first: the baseline of the ratios. */
+const SUBJECTS = [FASTIFY, RAW, RAW_ECHO, RONY]
+/** What a subject's server answers: the constructor of its reply envelope, or none (GET). */
+const REPLY_CTOR = new Map([
+  [RAW_ECHO, C_Echo],
+  [RONY, C_EchoReply],
+])
 const ROUNDS = 3
 
 interface Shape {
@@ -52,6 +59,8 @@ interface Shape {
   concurrency: number
   warmup: PhaseLimits
   limits: PhaseLimits
+  /** Blocks per round in which the subjects take turns (see `interleavedRound`). */
+  blocks: number
 }
 
 const SHAPES: Shape[] = [
@@ -60,36 +69,41 @@ const SHAPES: Shape[] = [
     concurrency: 1,
     warmup: { count: 1_000, maxMs: 2_000 },
     limits: { count: 5_000, maxMs: 5_000 },
+    blocks: 10,
   },
   {
     measure: '32 concurrent',
     concurrency: 32,
     warmup: { count: 5_000, maxMs: 2_000 },
     limits: { count: 30_000, maxMs: 8_000 },
+    blocks: 6,
   },
   {
     measure: '128 concurrent',
     concurrency: 128,
     warmup: { count: 5_000, maxMs: 2_000 },
     limits: { count: 30_000, maxMs: 8_000 },
+    blocks: 6,
   },
 ]
 
 interface Target {
   port: number
-  rony: boolean
+  /** POST the Echo envelope and expect an envelope of this constructor back; else GET. */
+  replyCtor: bigint | undefined
 }
 
 /** One request on `agent`; resolves with whether the answer is the expected one. Bounded by a socket timeout. */
 function once(agent: http.Agent, target: Target): Promise<boolean> {
+  const post = target.replyCtor !== undefined
   return new Promise((resolve) => {
     const req = http.request({
       host: '127.0.0.1',
       port: target.port,
       path: '/',
-      method: target.rony ? 'POST' : 'GET',
+      method: post ? 'POST' : 'GET',
       agent,
-      headers: target.rony
+      headers: post
         ? { 'content-type': 'application/x-protobuf', 'content-length': envelope.length }
         : undefined,
     })
@@ -101,67 +115,58 @@ function once(agent: http.Agent, target: Target): Promise<boolean> {
       res.on('error', () => resolve(false))
       res.on('end', () => {
         if (res.statusCode !== 200) return resolve(false)
-        if (!target.rony) return resolve(true)
+        if (!post) return resolve(true)
         try {
-          resolve(decodeEnvelope(Buffer.concat(chunks)).ctor === C_EchoReply)
+          resolve(decodeEnvelope(Buffer.concat(chunks)).ctor === target.replyCtor)
         } catch {
           resolve(false)
         }
       })
     })
-    req.end(target.rony ? envelope : undefined)
+    req.end(post ? envelope : undefined)
   })
 }
 
-/** `concurrency` workers, one request each at a time (see `requestLoops`). */
-function phase(
-  agent: http.Agent,
-  target: Target,
-  concurrency: number,
-  limits: PhaseLimits,
-): Promise<PhaseResult> {
-  return requestLoops(concurrency, limits, () => once(agent, target))
-}
-
-async function measure(server: ServerProcess, rony: boolean, shape: Shape): Promise<PhaseResult> {
+/** `shape.concurrency` request loops on a keep-alive agent of as many sockets. */
+async function openSession(
+  server: ServerProcess,
+  replyCtor: bigint | undefined,
+  shape: Shape,
+): Promise<LoadSession> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: shape.concurrency })
-  const target = { port: server.port, rony }
-  try {
-    await phase(agent, target, shape.concurrency, shape.warmup)
-    const before = (await server.stats()).cpuUs
-    const result = await phase(agent, target, shape.concurrency, shape.limits)
-    result.serverCpuUs = (await server.stats()).cpuUs - before
-    return result
-  } finally {
-    agent.destroy()
+  const target = { port: server.port, replyCtor }
+  return {
+    server,
+    phase: (limits) => requestLoops(shape.concurrency, limits, () => once(agent, target)),
+    close: async () => agent.destroy(),
   }
 }
 
 async function run(): Promise<string> {
   const servers = new Map<string, ServerProcess>()
   try {
-    const [raw, fastify, rony] = await Promise.all(
-      ['raw', 'fastify', 'rony'].map((kind) => spawnServer(kind, { script: SCRIPT })),
+    const kinds = new Map([
+      [FASTIFY, 'fastify'],
+      [RAW, 'raw'],
+      [RAW_ECHO, 'raw-echo'],
+      [RONY, 'rony'],
+    ])
+    await Promise.all(
+      [...kinds].map(async ([subject, kind]) =>
+        servers.set(subject, await spawnServer(kind, { script: SCRIPT })),
+      ),
     )
-    servers.set(RAW, raw!).set(FASTIFY, fastify!).set(RONY, rony!)
     const rows: LoadRow[] = []
     for (const shape of SHAPES) {
-      const byShape = new Map<string, LoadRow>()
-      for (const subject of SUBJECTS) {
-        const row: LoadRow = { measure: shape.measure, subject, rounds: [] }
-        if (subject !== FASTIFY) row.compareTo = FASTIFY
-        byShape.set(subject, row)
-        rows.push(row)
-      }
-      for (let round = 0; round < ROUNDS; round++) {
-        for (let i = 0; i < SUBJECTS.length; i++) {
-          const subject = SUBJECTS[(i + round) % SUBJECTS.length] as string
-          const server = servers.get(subject) as ServerProcess
-          const row = byShape.get(subject) as LoadRow
-          row.rounds.push(roundOf(await measure(server, subject === RONY, shape)))
-          row.rss = (await server.stats()).rss
-        }
-      }
+      rows.push(
+        ...(await measureShape({
+          ...shape,
+          subjects: SUBJECTS,
+          rounds: ROUNDS,
+          open: (subject) =>
+            openSession(servers.get(subject) as ServerProcess, REPLY_CTOR.get(subject), shape),
+        })),
+      )
       process.stderr.write(`  http: ${shape.measure} done\n`)
     }
     const goals: GoalLine[] = SHAPES.map((shape) => {
@@ -195,6 +200,6 @@ export const httpSuite: LoadSuite = {
   kind: 'load',
   name: 'http unary: rony httpGateway vs fastify hello world vs raw node:http',
   description:
-    'HTTP/1.1 keep-alive on 127.0.0.1; each server a separate Node process; the load client (this process) is node:http with a keep-alive Agent of N sockets and N concurrent request loops (1, 32, 128). Rony: POST / of a binary Echo envelope (64-byte payload) through @rony/edge + httpGateway, answered with the EchoReply envelope. Fastify: a hello-world `GET /` route returning `{"hello":"world"}`; raw: the same from a bare node:http handler. Each shape: warm-up (1k–5k requests, ≤ 2 s), then 5k (1 concurrent, ≤ 5 s) or 30k requests (≤ 8 s); 3 rounds in rotated order; figures are medians of the rounds, ratios paired per round against fastify. The load client shares the machine, so absolute req/s are a floor for all three alike.',
+    'HTTP/1.1 keep-alive on 127.0.0.1; each server a separate Node process; the load client (this process) is node:http with a keep-alive Agent of N sockets and N concurrent request loops (1, 32, 128). Rony: POST / of a binary Echo envelope (64-byte payload) through @rony/edge + httpGateway, answered with the EchoReply envelope. Fastify: a hello-world `GET /` route returning `{"hello":"world"}`; raw: the same from a bare node:http handler; raw POST echo: a bare node:http handler that reads the same POSTed envelope and writes it back (an RPC over POST with no framework and no decoding). Each shape: warm-up (1k–5k requests, ≤ 2 s), then 5k (1 concurrent, ≤ 5 s) or 30k requests (≤ 8 s); 3 rounds in rotated order, each in blocks (1 concurrent: 10 of 500 requests; 32 and 128: 6 of 5,000) in which the servers take turns; figures are medians of the rounds, ratios paired per round against fastify. The load client shares the machine, so absolute req/s are a floor for all three alike.',
   run,
 }
