@@ -17,7 +17,10 @@ function heldAppends(): { storage: LogStorage; release(): void } {
     saveSnapshot: (snapshot) => inner.saveSnapshot(snapshot),
     close: () => inner.close(),
   }
-  return { storage, release: () => held.splice(0).forEach((write) => write()) }
+  const release = (): void => {
+    for (const write of held.splice(0)) write()
+  }
+  return { storage, release }
 }
 
 describe('RaftNode Ready handling', () => {
