@@ -7,7 +7,14 @@ import type { StateMachine } from '@rony/interface'
 import { virtualClock } from '@rony/transport'
 import { describe, expect, it } from 'vitest'
 import { memoryStorage } from '../src/index.js'
-import { configuration, entry, follower, fromLeader, stateless } from './single-node.js'
+import {
+  committedEntries,
+  configuration,
+  entry,
+  follower,
+  fromLeader,
+  stateless,
+} from './single-node.js'
 
 /**
  * Commits entries 1 and 2 on n1, waits until `slow` holds the node inside the state machine
@@ -24,14 +31,7 @@ async function snapshotDuringStateMachineCall(
     memoryStorage(),
     slow((r) => (release = r)),
   )
-  n1.deliver({
-    ...fromLeader,
-    type: 'append-entries',
-    prevIndex: 0,
-    prevTerm: 0,
-    entries: [entry(1), entry(2)],
-    commit: 2,
-  })
+  n1.deliver(committedEntries(2))
   while (release === undefined) await clock.advanceAsync(1)
   const meta = { index: 5, term: 1, configuration }
   const data = new Uint8Array()

@@ -1,7 +1,7 @@
 import { virtualClock } from '@rony/transport'
 import { describe, expect, it } from 'vitest'
 import { type LogEntry, type LogStorage, memoryStorage } from '../src/index.js'
-import { entry, follower, fromLeader, stateless } from './single-node.js'
+import { committedEntries, follower, stateless } from './single-node.js'
 
 /** `memoryStorage()` whose appends become durable only when the test releases them. */
 function heldAppends(): { storage: LogStorage; release(): void } {
@@ -33,14 +33,7 @@ describe('RaftNode Ready handling', () => {
       apply: (_command, { index }) => void applied.push(index),
     })
     // The leader's entries 1 and 2, committed already (the leader and n3 hold them).
-    n1.deliver({
-      ...fromLeader,
-      type: 'append-entries',
-      prevIndex: 0,
-      prevTerm: 0,
-      entries: [entry(1), entry(2)],
-      commit: 2,
-    })
+    n1.deliver(committedEntries(2))
     await clock.advanceAsync(5)
     expect(applied).toEqual([1, 2])
     expect(n1.sent.filter((m) => m.type === 'append-response')).toEqual([])

@@ -25,6 +25,16 @@ export const entry = (index: number): LogEntry => ({
   data: new Uint8Array([index]),
 })
 
+/** The leader's AppendEntries carrying entries 1 to `count`, all committed already. */
+export const committedEntries = (count: number): Message => ({
+  ...fromLeader,
+  type: 'append-entries',
+  prevIndex: 0,
+  prevTerm: 0,
+  entries: Array.from({ length: count }, (_, i) => entry(i + 1)),
+  commit: count,
+})
+
 export const stateless: StateMachine = {
   apply: () => undefined,
   snapshot: () => new Uint8Array(),
