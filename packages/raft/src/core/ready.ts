@@ -14,10 +14,11 @@
  * a node may apply them while its own write of newer (or the same) entries is in progress,
  * as etcd does. Step 3 waits for step 2 because answers promise durability: a vote must
  * not be forgotten by a crash, and an acknowledged entry counts toward commitment. The
- * leader's replication messages are the exception (thesis §10.2.1): the leader counts its own log in the commit
- * quorum only after `advance()` reports it durable, so it may replicate entries while its
- * own write is in progress. They are only eager when this Ready does not change the term or
- * vote, which must be durable before any message of the term leaves.
+ * leader's replication messages are the exception (thesis §10.2.1): the leader counts its
+ * own log in the commit quorum only after `advance()` reports it durable, so it may
+ * replicate entries while its own write is in progress. They are only eager when this
+ * Ready does not change the term or vote, which must be durable before any message of the
+ * term leaves.
  *
  * @module
  */
