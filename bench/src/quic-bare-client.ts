@@ -8,7 +8,7 @@ import { quic } from '@chainsafe/libp2p-quic'
 import { multiaddr } from '@multiformats/multiaddr'
 import { constructorOf, encodeEnvelope, encodeFrame, FrameDecoder } from '@rony/envelope'
 import { Echo } from '@rony/testing'
-import { createLibp2p } from 'libp2p'
+import { createLibp2p, type Libp2p } from 'libp2p'
 import { CLIENT_PAYLOAD } from './client-phase.ts'
 import { type LoadSession, requestLoops, type ServerProcess } from './load.ts'
 
@@ -20,6 +20,16 @@ const ENVELOPE = encodeEnvelope({
   message: Echo.encode({ Payload: CLIENT_PAYLOAD }).finish(),
 })
 const FRAME = encodeFrame(ENVELOPE)
+
+/** Stops a libp2p node, giving up after 2 s (libp2p-quic's stop can wait on a silent peer). */
+async function stopBounded(node: Libp2p): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, 2_000)
+  })
+  await Promise.race([Promise.resolve(node.stop()).catch(() => {}), late])
+  clearTimeout(timer)
+}
 
 /** A session of `window` concurrent request loops on one stream to the bare echo at `address`. */
 export async function openBareQuicSession(
@@ -50,12 +60,15 @@ export async function openBareQuicSession(
       server,
       phase: (limits) => requestLoops(window, limits, request),
       close: async () => {
-        await stream.close().catch(() => {})
-        await node.stop()
+        // Bounded: a peer that never ends its side must not hold the suite.
+        await stream
+          .close({ signal: AbortSignal.timeout(1_000) })
+          .catch(() => stream.abort(new Error('closed')))
+        await stopBounded(node)
       },
     }
   } catch (error) {
-    await node.stop()
+    await stopBounded(node)
     throw error
   }
 }
