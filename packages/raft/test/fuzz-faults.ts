@@ -31,6 +31,8 @@ export class FaultInjector {
   #chaotic = false
   /** The membership change in flight (one at a time, as the node queues them anyway). */
   #change: Promise<void> | undefined
+  /** Leadership transfers in flight: one that completes after healing changes the leader. */
+  #transfers = 0
   #stopped = false
 
   constructor(cluster: FuzzCluster, random: SeededRandom) {
@@ -38,9 +40,9 @@ export class FaultInjector {
     this.#random = random
   }
 
-  /** Whether a membership change is still in flight. */
+  /** Whether a membership change or a leadership transfer is still in flight. */
   get changing(): boolean {
-    return this.#change !== undefined
+    return this.#change !== undefined || this.#transfers > 0
   }
 
   /** Injects faults until {@link stop}. */
@@ -60,7 +62,7 @@ export class FaultInjector {
 
   /**
    * No new faults; the network is healed and calm again, and every server that ever ran is
-   * restarted. A membership change in flight goes on ({@link changing}).
+   * restarted. A membership change or transfer in flight goes on ({@link changing}).
    */
   async stop(): Promise<void> {
     this.#stopped = true
@@ -210,10 +212,16 @@ export class FaultInjector {
     const to = this.#random.next() < 0.5 ? this.#pick(others)?.id : undefined
     this.counts.transfers++
     cluster.trace.add(`${node.id}: transfer leadership to ${to ?? 'the most up-to-date voter'}`)
-    node.transferLeadership(to).then(
-      () => cluster.trace.add(`transfer from ${node.id}: done`),
-      (error: unknown) => cluster.trace.add(`transfer from ${node.id}: ${describe(error)}`),
-    )
+    this.#transfers++
+    node
+      .transferLeadership(to)
+      .then(
+        () => cluster.trace.add(`transfer from ${node.id}: done`),
+        (error: unknown) => cluster.trace.add(`transfer from ${node.id}: ${describe(error)}`),
+      )
+      .finally(() => {
+        this.#transfers--
+      })
   }
 
   #pick<T>(items: readonly T[]): T | undefined {
