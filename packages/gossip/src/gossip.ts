@@ -25,7 +25,7 @@ import { defaultTransports, systemClock, systemRandom } from './defaults.js'
 import { type GossipConfig, type GossipInit, resolveConfig, retransmitLimit } from './options.js'
 import { Prober } from './probe/prober.js'
 import { PushPull } from './pushpull.js'
-import { MemberTable, snapshot } from './state/table.js'
+import { isLive, MemberTable, snapshot } from './state/table.js'
 import { emptyStats, type GossipStats } from './stats.js'
 import { decodeFramed } from './stream.js'
 import { kRandom, shuffle, Timers } from './timers.js'
@@ -184,7 +184,7 @@ export class Gossip extends Emitter implements Membership, GossipContext {
   members(): Member[] {
     const out: Member[] = []
     for (const r of this.table.nodes.values()) {
-      if (r.state === 'alive' || r.state === 'suspect') out.push(snapshot(r))
+      if (isLive(r)) out.push(snapshot(r))
     }
     return out
   }
@@ -281,24 +281,25 @@ export class Gossip extends Emitter implements Membership, GossipContext {
       wire.buildCompound(extra.length > 0 ? [...parts, ...extra] : parts),
       this.keyring,
     )
-    this.counters.packetsSent++
-    this.counters.bytesSent += data.byteLength
-    packets.send(to, data)
+    this.#transmit(packets, to, data)
   }
 
   announce(): void {
     const packets = this.#packets
     if (packets === undefined || !this.running) return
     const t = this.table
-    const live = [...t.nodes.values()].filter(
-      (r) => r !== t.local && (r.state === 'alive' || r.state === 'suspect'),
-    )
+    const live = [...t.nodes.values()].filter((r) => r !== t.local && isLive(r))
     const data = frame(wire.buildCompound([t.localAlive()]), this.keyring)
     for (const r of shuffle(live, this.random).slice(0, ANNOUNCE_MAX)) {
-      this.counters.packetsSent++
-      this.counters.bytesSent += data.byteLength
-      packets.send(r.address, data)
+      this.#transmit(packets, r.address, data)
     }
+  }
+
+  /** Sends one framed packet, counted in the stats. */
+  #transmit(packets: PacketTransport, to: string, data: Uint8Array): void {
+    this.counters.packetsSent++
+    this.counters.bytesSent += data.byteLength
+    packets.send(to, data)
   }
 
   #emit<E extends keyof MembershipEvents>(
@@ -342,7 +343,7 @@ export class Gossip extends Emitter implements Membership, GossipContext {
     const t = this.table
     const targets = kRandom([...t.nodes.values()], this.cfg.gossipNodes, this.random, (r) => {
       if (r === t.local) return false
-      if (r.state === 'alive' || r.state === 'suspect') return true
+      if (isLive(r)) return true
       return now - r.stateChange <= this.cfg.gossipToTheDeadTime
     })
     const limit = retransmitLimit(this.cfg.retransmitMult, t.liveCount())
@@ -350,10 +351,7 @@ export class Gossip extends Emitter implements Membership, GossipContext {
     for (const target of targets) {
       const msgs = this.#queue.take(budget, limit)
       if (msgs.length === 0) return
-      const data = frame(wire.buildCompound(msgs), this.keyring)
-      this.counters.packetsSent++
-      this.counters.bytesSent += data.byteLength
-      packets.send(target.address, data)
+      this.#transmit(packets, target.address, frame(wire.buildCompound(msgs), this.keyring))
     }
   }
 

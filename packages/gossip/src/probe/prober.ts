@@ -1,7 +1,7 @@
 import type { TimerHandle } from '@rony/interface'
 import * as wire from '../codec/wire.js'
 import type { GossipContext } from '../context.js'
-import type { NodeRecord } from '../state/table.js'
+import { isLive, type NodeRecord } from '../state/table.js'
 import { kRandom, shuffle } from '../timers.js'
 import { streamPing } from './stream-ping.js'
 
@@ -139,7 +139,7 @@ export class Prober {
       }
       const rec = table.nodes.get(this.#order[this.#index++]!)
       if (rec === undefined || rec === table.local) continue
-      if (rec.state === 'alive' || rec.state === 'suspect') return rec
+      if (isLive(rec)) return rec
     }
     return undefined
   }

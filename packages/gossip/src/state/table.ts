@@ -26,6 +26,11 @@ export interface TableEvents {
   leave(m: Member, reason: LeaveReason): void
 }
 
+/** Whether a member counts as a live one: alive, or suspected but not yet declared failed. */
+export function isLive(rec: NodeRecord): boolean {
+  return rec.state === 'alive' || rec.state === 'suspect'
+}
+
 /** A frozen public snapshot of a record (cached until the record changes). */
 export function snapshot(rec: NodeRecord): Member {
   rec.snapshot ??= Object.freeze({
@@ -96,7 +101,7 @@ export class MemberTable {
   /** Members alive or suspect, the local one included (at least 1). */
   liveCount(): number {
     let n = 0
-    for (const r of this.nodes.values()) if (r.state === 'alive' || r.state === 'suspect') n++
+    for (const r of this.nodes.values()) if (isLive(r)) n++
     return Math.max(1, n)
   }
 
