@@ -100,7 +100,7 @@ export type {
   RestRoute,
 } from './gateway.js'
 export { GatewayConnections } from './gateway-connections.js'
-export type { AbortOptions, Startable } from './lifecycle.js'
+export type { AbortOptions, LifecycleOptions, Startable } from './lifecycle.js'
 export { isStartable, Lifecycle } from './lifecycle.js'
 export type { ComponentLogger, LogFunction, Logger } from './logger.js'
 export { disabledLogger } from './logger.js'

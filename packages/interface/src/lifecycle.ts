@@ -6,6 +6,8 @@
  * @module
  */
 
+import { CodedError } from './errors.js'
+
 /**
  * A component with a start/stop lifecycle.
  *
@@ -149,11 +151,26 @@ export interface AbortOptions {
   signal?: AbortSignal | undefined
 }
 
+/** Options of {@link Lifecycle}. */
+export interface LifecycleOptions {
+  /**
+   * Whether `start()` after `stop()` starts the component again. When `false`, once `stop()`
+   * has been called on a started or starting component, every later `start()` (including
+   * one made while that stop is still running) rejects with a `CodedError` whose code is
+   * `RONY_ERR_STOPPED`, as the {@link Startable} contract allows for components that cannot
+   * restart. A `stop()` before any `start()` is a no-op and does not count.
+   * Default: `true`.
+   */
+  restartable?: boolean | undefined
+}
+
 /**
  * The start/stop bookkeeping a {@link Startable} needs, around the component's own
  * `start` and `stop` steps: concurrent `start()` calls share one attempt and a failed one
  * may be retried; `stop()` waits for a start in progress, is a no-op when not started, and
- * concurrent calls share one stop; a `start()` during a stop starts again after it.
+ * concurrent calls share one stop; a `start()` during a stop starts again after it, or,
+ * with `{ restartable: false }`, any `start()` once stopped rejects with code
+ * `RONY_ERR_STOPPED`.
  *
  * @example
  * ```ts
@@ -166,15 +183,31 @@ export interface AbortOptions {
  *   stop = (): Promise<void> => this.lifecycle.stop()
  *   // …listen() and close()
  * }
+ *
+ * // A component whose state cannot be rebuilt once stopped:
+ * new Lifecycle({ start, stop }, { restartable: false })
  * ```
  */
 export class Lifecycle {
   private starting: Promise<void> | undefined = undefined
   private stopping: Promise<void> | undefined = undefined
+  /** `stop()` has been called on a started or starting component. */
+  private stopped = false
+  private readonly restartable: boolean
 
-  constructor(private readonly steps: { start(): Promise<void>; stop(): Promise<void> }) {}
+  constructor(
+    private readonly steps: { start(): Promise<void>; stop(): Promise<void> },
+    options: LifecycleOptions = {},
+  ) {
+    this.restartable = options.restartable ?? true
+  }
 
   start(): Promise<void> {
+    if (this.stopped && !this.restartable) {
+      return Promise.reject(
+        new CodedError('stopped: this component cannot be started again', 'RONY_ERR_STOPPED'),
+      )
+    }
     if (this.stopping !== undefined) return this.stopping.then(() => this.start())
     this.starting ??= this.steps.start().catch((err: unknown) => {
       this.starting = undefined
@@ -187,6 +220,7 @@ export class Lifecycle {
     if (this.stopping !== undefined) return this.stopping
     const started = this.starting
     if (started === undefined) return Promise.resolve()
+    this.stopped = true
     this.stopping = started
       .then(
         () => this.steps.stop(),

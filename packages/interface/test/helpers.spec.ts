@@ -89,6 +89,52 @@ describe('Lifecycle', () => {
     await Promise.all([stopped, restarted])
     expect(calls).toEqual(['start', 'stop', 'start'])
   })
+
+  describe('with { restartable: false }', () => {
+    function once() {
+      const calls: string[] = []
+      const lifecycle = new Lifecycle(
+        {
+          start: async () => {
+            calls.push('start')
+          },
+          stop: async () => {
+            calls.push('stop')
+          },
+        },
+        { restartable: false },
+      )
+      return { calls, lifecycle }
+    }
+    const stoppedError = { name: 'CodedError', code: 'RONY_ERR_STOPPED' }
+
+    it('rejects a start after stop with RONY_ERR_STOPPED and starts nothing', async () => {
+      const { calls, lifecycle } = once()
+      await lifecycle.start()
+      await lifecycle.stop()
+      await expect(lifecycle.start()).rejects.toMatchObject(stoppedError)
+      await lifecycle.stop() // still a no-op
+      expect(calls).toEqual(['start', 'stop'])
+    })
+
+    it('rejects a start made during the stop, and one after a stop during start', async () => {
+      const { calls, lifecycle } = once()
+      const started = lifecycle.start()
+      const stopped = lifecycle.stop() // during start: waits for it, then stops
+      const restarted = lifecycle.start() // during stop
+      await expect(restarted).rejects.toMatchObject(stoppedError)
+      await Promise.all([started, stopped])
+      await expect(lifecycle.start()).rejects.toMatchObject(stoppedError)
+      expect(calls).toEqual(['start', 'stop'])
+    })
+
+    it('a stop before any start does not count: start still works', async () => {
+      const { calls, lifecycle } = once()
+      await lifecycle.stop()
+      await lifecycle.start()
+      expect(calls).toEqual(['start'])
+    })
+  })
 })
 
 describe('GatewayConnections', () => {
