@@ -1,1 +1,15 @@
-export { default } from '../../tsup.base.ts'
+import { defineConfig } from 'tsup'
+import base from '../../tsup.base.ts'
+
+/**
+ * One entry per subpath: the root (gateway suite and edge helpers) and the narrow suites
+ * (`startable`) that depend on `@rony/interface` and vitest only, so
+ * a transport or a storage can run them without pulling in the edge and the client.
+ */
+export default defineConfig({
+  ...(base as object),
+  entry: {
+    index: 'src/index.ts',
+    startable: 'src/startable/index.ts',
+  },
+})
