@@ -3,7 +3,7 @@ import base from '../../tsup.base.ts'
 
 /**
  * One entry per subpath: the root (gateway suite and edge helpers) and the narrow suites
- * (`startable`) that depend on `@rony/interface` and vitest only, so
+ * (`startable`, `transport`, `storage`) that depend on `@rony/interface` and vitest only, so
  * a transport or a storage can run them without pulling in the edge and the client.
  */
 export default defineConfig({
@@ -11,5 +11,7 @@ export default defineConfig({
   entry: {
     index: 'src/index.ts',
     startable: 'src/startable/index.ts',
+    transport: 'src/transport/index.ts',
+    storage: 'src/storage/index.ts',
   },
 })

@@ -12,6 +12,7 @@
  * | {@link Gateway}, {@link GatewayConn} | client connections in, bytes out | `@rony/gateway-ws`, `@rony/gateway-http`, `@rony/gateway-quic` |
  * | {@link Membership} | who is in the cluster, with metadata | `@rony/gossip` |
  * | {@link Consensus}, {@link StateMachine} | replicated log and the user's state | `@rony/raft`; the edge supplies the state machine |
+ * | {@link LogStorage} | the durable log, term and vote of a Raft node | `@rony/raft` (`memoryStorage`, `fileStorage`), or yours |
  * | {@link PacketTransport}, {@link StreamTransport} | the network gossip and Raft use | `@rony/gossip`, `@rony/raft`; in-memory ones in `@rony/testing` |
  * | {@link ComponentLogger}, {@link Logger} | scoped debug-style logging | `@rony/edge` (default), or yours |
  * | {@link Clock}, {@link Random} | injectable time and randomness | real ones by default; simulated ones in `@rony/testing` |
@@ -102,6 +103,17 @@ export type {
 export { GatewayConnections } from './gateway-connections.js'
 export type { AbortOptions, LifecycleOptions, Startable } from './lifecycle.js'
 export { isStartable, Lifecycle } from './lifecycle.js'
+export type {
+  ClusterConfiguration,
+  EntryKind,
+  HardState,
+  LogEntry,
+  LogStorage,
+  RecoveredState,
+  ServerInfo,
+  Snapshot,
+  SnapshotMeta,
+} from './log-storage.js'
 export type { ComponentLogger, LogFunction, Logger } from './logger.js'
 export { disabledLogger } from './logger.js'
 export type {

@@ -1,11 +1,11 @@
 import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { storageContract } from '@rony/testing/storage'
 import { afterAll } from 'vitest'
 import { fileStorage } from '../src/storage/file-storage.js'
 import { memoryStorage } from '../src/storage/memory-storage.js'
 import { simulatedDisk } from '../src/testing/sim-disk.js'
-import { storageContract } from './storage-contract.js'
 
 /** Small segments, so the contract tests roll and delete segments too. */
 const segmentBytes = 1024

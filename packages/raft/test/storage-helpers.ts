@@ -1,43 +1,8 @@
 /** Builders shared by the storage specs. */
 
 import type { StorageFs } from '../src/storage/fs.js'
-import type { EntryKind, LogEntry, Snapshot } from '../src/storage/types.js'
 
-const encoder = new TextEncoder()
-
-export function entry(index: number, term: number, kind: EntryKind = 'command'): LogEntry {
-  const data = kind === 'noop' ? new Uint8Array(0) : encoder.encode(`${kind} ${index}@${term}`)
-  return { index, term, kind, data }
-}
-
-/** Entries `from..to` (inclusive), all of one term. */
-export function entries(from: number, to: number, term: number): LogEntry[] {
-  const out: LogEntry[] = []
-  for (let i = from; i <= to; i++) out.push(entry(i, term))
-  return out
-}
-
-export function snapshot(index: number, term: number, data = `state@${index}`): Snapshot {
-  return {
-    meta: {
-      index,
-      term,
-      configuration: {
-        voters: [
-          { id: 'a', address: 'a:1' },
-          { id: 'b', address: 'b:1' },
-        ],
-        learners: [{ id: 'c', address: 'c:1' }],
-      },
-    },
-    data: encoder.encode(data),
-  }
-}
-
-/** Entries as plain comparable values (a Buffer and a Uint8Array with equal bytes compare equal). */
-export function plain(list: readonly LogEntry[]): unknown[] {
-  return list.map((e) => ({ ...e, data: [...e.data] }))
-}
+export { entries, entry, plain, snapshot } from '@rony/testing/storage'
 
 /**
  * A {@link StorageFs} wrapper that counts, and can hold, the datasyncs of some files

@@ -1,7 +1,5 @@
+import { packetTransportSuite, streamTransportSuite, virtualDriver } from '@rony/testing/transport'
 import { memoryNetwork, seededRandom, virtualClock } from '../src/index.js'
-import { virtualDriver } from './harness.js'
-import { packetTransportSuite } from './packet-suite.js'
-import { streamTransportSuite } from './stream-suite.js'
 
 let n = 0
 function network() {

@@ -1,7 +1,7 @@
 import { isCodedError, type MessageStream } from '@rony/interface'
+import { collect, payload, rejection, virtualDriver } from '@rony/testing/transport'
 import { describe, expect, it } from 'vitest'
 import { type LinkFaults, memoryNetwork, seededRandom, virtualClock } from '../src/index.js'
-import { collect, payload, rejection, virtualDriver } from './harness.js'
 
 function setup(seed = 1, faults: LinkFaults = {}) {
   const clock = virtualClock()

@@ -1,10 +1,15 @@
 import { connect, type Socket } from 'node:net'
 import { isCodedError, type MessageStream } from '@rony/interface'
+import {
+  collect,
+  payload,
+  realDriver,
+  rejection,
+  streamTransportSuite,
+} from '@rony/testing/transport'
 import { describe, expect, it } from 'vitest'
 import { encodeFrame, encodePrefix } from '../src/framing.js'
 import { tcpTransport } from '../src/index.js'
-import { collect, payload, realDriver, rejection } from './harness.js'
-import { streamTransportSuite } from './stream-suite.js'
 
 streamTransportSuite('tcp on 127.0.0.1', async () => ({
   a: tcpTransport({ bind: '127.0.0.1:0', maxMessageSize: 4 * 1024 * 1024 }),

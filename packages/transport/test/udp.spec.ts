@@ -1,7 +1,6 @@
+import { packetTransportSuite, realDriver } from '@rony/testing/transport'
 import { describe, expect, it } from 'vitest'
 import { udpTransport } from '../src/index.js'
-import { realDriver } from './harness.js'
-import { packetTransportSuite } from './packet-suite.js'
 
 packetTransportSuite('udp on 127.0.0.1', async () => ({
   a: udpTransport({ bind: '127.0.0.1:0' }),

@@ -1,93 +1,17 @@
 /**
- * The storage contract of a Raft node: what must be durable before the node acknowledges
- * anything (term and vote before a vote or an append is answered; log entries before they
- * are acknowledged or counted), and what it reads back after a crash. The node keeps the
- * log after the latest snapshot in memory; storage is written through and read only by
- * `open()`.
+ * The storage contract of a Raft node lives in `@rony/interface` (with the other contracts,
+ * so that `@rony/testing/storage` can test any storage without depending on this package);
+ * re-exported here under the names the node uses.
  */
 
-/** A server of the cluster configuration. */
-export interface ServerInfo {
-  readonly id: string
-  readonly address: string
-}
-
-/** Who votes and who only replicates. */
-export interface Configuration {
-  readonly voters: readonly ServerInfo[]
-  readonly learners: readonly ServerInfo[]
-}
-
-/** What a log entry carries: a user command, a configuration change, or the leader's no-op of its term. */
-export type EntryKind = 'command' | 'configuration' | 'noop'
-
-export interface LogEntry {
-  /** 1-based position in the log. */
-  readonly index: number
-  readonly term: number
-  readonly kind: EntryKind
-  /** The command's bytes; for 'configuration', the encoded {@link Configuration}; empty for 'noop'. */
-  readonly data: Uint8Array
-}
-
-/** The state Raft requires on stable storage besides the log. */
-export interface HardState {
-  readonly term: number
-  /** The candidate voted for in `term`, if any. */
-  readonly votedFor: string | undefined
-}
-
-export interface SnapshotMeta {
-  /** The last log index the snapshot covers. */
-  readonly index: number
-  /** The term of that entry. */
-  readonly term: number
-  /** The configuration in force at `index`. */
-  readonly configuration: Configuration
-}
-
-export interface Snapshot {
-  readonly meta: SnapshotMeta
-  readonly data: Uint8Array
-}
-
-/** What `open()` recovers. */
-export interface RecoveredState {
-  /** `{ term: 0, votedFor: undefined }` for a fresh node. */
-  readonly hardState: HardState
-  /** The latest durable snapshot, if any. */
-  readonly snapshot: Snapshot | undefined
-  /**
-   * The durable log entries after the snapshot (or from index 1), contiguous and in order;
-   * entries at or below the snapshot's index are never returned.
-   */
-  readonly entries: readonly LogEntry[]
-}
-
-/**
- * Durable storage for one node. Operations take effect in call order; a returned promise
- * resolves only once the operation is durable (fdatasync'd), and operations issued while a
- * sync is in flight share the next one (group commit). A rejected promise means the storage
- * is broken: the node stops rather than continue without durability.
- */
-export interface LogStorage {
-  /** Opens (creating if needed) and recovers. Call once, before anything else. */
-  open(): Promise<RecoveredState>
-  /** Persists term and vote. */
-  setHardState(state: HardState): Promise<void>
-  /**
-   * Appends contiguous entries. When `entries[0].index` is at or below the last stored
-   * index, the stored entries from that index on are discarded first (a follower's log
-   * conflict). `entries[0].index` is never above last index + 1, nor at or below the
-   * snapshot's index.
-   */
-  append(entries: readonly LogEntry[]): Promise<void>
-  /**
-   * Persists a snapshot. Log entries at or below `meta.index` are dropped; when the log does
-   * not hold `meta.index` with `meta.term` (a snapshot from the leader that replaces a
-   * divergent or short log), every entry is dropped.
-   */
-  saveSnapshot(snapshot: Snapshot): Promise<void>
-  /** Closes files; pending operations finish first. Further calls reject. */
-  close(): Promise<void>
-}
+export type {
+  ClusterConfiguration as Configuration,
+  EntryKind,
+  HardState,
+  LogEntry,
+  LogStorage,
+  RecoveredState,
+  ServerInfo,
+  Snapshot,
+  SnapshotMeta,
+} from '@rony/interface'

@@ -1,12 +1,11 @@
 /**
  * The {@link LogStorage} contract as a reusable suite: every storage (memory, files on a
- * real disk, files on the simulated disk) must pass the same tests.
+ * real disk, files on a simulated disk, yours) must pass the same tests.
  */
 
-import { isCodedError } from '@rony/interface'
+import { isCodedError, type LogStorage } from '@rony/interface'
 import { describe, expect, it, onTestFinished } from 'vitest'
-import type { LogStorage } from '../src/storage/types.js'
-import { entries, entry, plain, snapshot } from './storage-helpers.js'
+import { entries, entry, plain, snapshot } from './builders.js'
 
 /** One storage under test, over a fresh location. */
 export interface StorageUnderTest {
@@ -24,7 +23,16 @@ export interface StorageTarget {
   readonly segmented: boolean
 }
 
-/** Registers the contract tests for one kind of storage. */
+/**
+ * Registers the {@link LogStorage} contract tests for one kind of storage: recovery of an
+ * empty state, of the hard state, of entries and snapshots across restarts, conflicting
+ * appends, call order, close waiting for pending operations, coded errors before `open()`
+ * and after `close()`, and invalid input rejected without harm. With `segmented`, also
+ * that segments roll and that a snapshot deletes the ones it covers.
+ *
+ * @param name - Shown in the test names: `<name>: the LogStorage contract`.
+ * @param target - Creates a storage over a fresh location per test.
+ */
 export function storageContract(name: string, { create, segmented }: StorageTarget): void {
   /** Closes, restarts and reopens: what a node sees after a clean restart. */
   async function reopen(t: StorageUnderTest) {

@@ -1,6 +1,6 @@
 import type { PacketTransport } from '@rony/interface'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { type Driver, payload } from './harness.js'
+import { type Driver, payload } from './driver.js'
 
 /**
  * Compliance suite of the `PacketTransport` contract. Each implementation's spec file calls

@@ -1,6 +1,6 @@
 import { isCodedError, type MessageStream, type StreamTransport } from '@rony/interface'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { collect, type Driver, payload, rejection } from './harness.js'
+import { collect, type Driver, payload, rejection } from './driver.js'
 
 /**
  * Compliance suite of the `StreamTransport` / `MessageStream` contracts. Each
