@@ -35,6 +35,14 @@ export interface StartableSuiteSetup {
   readonly restart: 'restarts' | 'rejects'
 }
 
+/**
+ * Calls `start()` or `stop()` as the contract allows them to be: synchronous (returning, or
+ * throwing) or asynchronous; always a promise.
+ */
+async function call(component: Startable, method: 'start' | 'stop'): Promise<void> {
+  await component[method]()
+}
+
 /** Settles `p` into a value to assert on, without an unhandled rejection in between. */
 function outcome(p: Promise<unknown>): Promise<{ ok: true } | { ok: false; error: unknown }> {
   return p.then(
@@ -67,7 +75,7 @@ export function startableSuite(name: string, setup: StartableSuiteSetup): void {
       subject = undefined
       if (s === undefined) return
       try {
-        await s.component.stop()
+        await call(s.component, 'stop')
       } finally {
         await s.teardown?.()
       }
@@ -81,10 +89,10 @@ export function startableSuite(name: string, setup: StartableSuiteSetup): void {
     it('concurrent start() calls each resolve only once the component runs', async () => {
       const c = await fresh()
       let firstDone = false
-      const first = Promise.resolve(c.start()).then(() => {
+      const first = call(c, 'start').then(() => {
         firstDone = true
       })
-      await c.start()
+      await call(c, 'start')
       // A probe may be slower than the start it races, so check the order as well: the
       // second call shares the first one's outcome, it cannot come before it.
       expect(firstDone, 'the first start() had resolved when the second did').toBe(true)
@@ -94,34 +102,34 @@ export function startableSuite(name: string, setup: StartableSuiteSetup): void {
 
     it('a second start() while running is a no-op: one stop() releases everything', async () => {
       const c = await fresh()
-      await c.start()
-      await c.start()
+      await call(c, 'start')
+      await call(c, 'start')
       expect(await running()).toBe(true)
-      await c.stop()
+      await call(c, 'stop')
       expect(await running()).toBe(false)
     })
 
     it('stop() before start() is a no-op, and start() then works', async () => {
       const c = await fresh()
-      await c.stop()
+      await call(c, 'stop')
       expect(await running()).toBe(false)
-      await c.start()
+      await call(c, 'start')
       expect(await running()).toBe(true)
     })
 
     it('stop() twice, concurrently and again, resolves with everything released', async () => {
       const c = await fresh()
-      await c.start()
-      await Promise.all([c.stop(), c.stop()])
+      await call(c, 'start')
+      await Promise.all([call(c, 'stop'), call(c, 'stop')])
       expect(await running()).toBe(false)
-      await c.stop()
+      await call(c, 'stop')
       expect(await running()).toBe(false)
     })
 
     it('stop() during start() resolves once everything is released', async () => {
       const c = await fresh()
-      const starting = outcome(Promise.resolve(c.start()))
-      await c.stop()
+      const starting = outcome(call(c, 'start'))
+      await call(c, 'stop')
       expect(await running(), 'running after stop() resolved').toBe(false)
       // The start either completed before the stop or was cut short by it.
       const started = await starting
@@ -132,21 +140,21 @@ export function startableSuite(name: string, setup: StartableSuiteSetup): void {
     if (setup.restart === 'restarts') {
       it('start() after stop() runs again (declared: restarts)', async () => {
         const c = await fresh()
-        await c.start()
-        await c.stop()
-        await c.start()
+        await call(c, 'start')
+        await call(c, 'stop')
+        await call(c, 'start')
         expect(await running()).toBe(true)
-        await c.stop()
+        await call(c, 'stop')
         expect(await running()).toBe(false)
       })
     } else {
       it('start() after or during stop() rejects with RONY_ERR_STOPPED (declared: rejects)', async () => {
         const c = await fresh()
-        await c.start()
-        const stopping = c.stop()
-        const during = await outcome(Promise.resolve(c.start()))
+        await call(c, 'start')
+        const stopping = call(c, 'stop')
+        const during = await outcome(call(c, 'start'))
         await stopping
-        const after = await outcome(Promise.resolve(c.start()))
+        const after = await outcome(call(c, 'start'))
         for (const result of [during, after]) {
           expect(result.ok).toBe(false)
           if (!result.ok) expect(isCodedError(result.error, 'RONY_ERR_STOPPED')).toBe(true)
@@ -159,9 +167,9 @@ export function startableSuite(name: string, setup: StartableSuiteSetup): void {
       const c = await fresh()
       const pendingCall = subject!.pendingCall
       if (pendingCall === undefined) return context.skip('declared: no pending call')
-      await c.start()
-      const pending = outcome(pendingCall())
-      await c.stop()
+      await call(c, 'start')
+      const pending = outcome((async () => pendingCall())())
+      await call(c, 'stop')
       const result = await pending
       expect(result.ok, 'the pending call rejected').toBe(false)
       if (!result.ok) expect(isCodedError(result.error, 'RONY_ERR_STOPPED')).toBe(true)
