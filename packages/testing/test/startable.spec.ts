@@ -59,7 +59,7 @@ for (const restartable of [true, false]) {
       return {
         component: listener,
         isRunning: () => portInUse(port),
-        pendingCall: () => listener.wait(),
+        pendingCall: async () => ({ call: listener.wait() }),
       }
     },
   })

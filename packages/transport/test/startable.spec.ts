@@ -36,7 +36,7 @@ startableSuite('tcpTransport', {
       async pendingCall() {
         await peer.start()
         const stream = await tcp.dial(peer.address)
-        return stream[Symbol.asyncIterator]().next()
+        return { call: stream[Symbol.asyncIterator]().next() }
       },
       teardown: () => peer.stop(),
     }
@@ -82,7 +82,7 @@ startableSuite('memory network stream endpoint', {
     return {
       component: stream,
       isRunning: memoryProbe(() => net.stream('memory:a')),
-      pendingCall: () => stream.dial('memory:b'),
+      pendingCall: async () => ({ call: stream.dial('memory:b') }),
     }
   },
 })

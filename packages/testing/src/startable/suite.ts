@@ -13,12 +13,13 @@ export interface StartableSubject {
   isRunning(): boolean | Promise<boolean>
   /**
    * Starts a call that stays pending while the component runs (a dial to a silent peer, a
-   * proposal that cannot commit, a request to a handler that never answers). The suite
-   * calls it on the started component, then `stop()`, and expects the call to reject with
-   * code `RONY_ERR_STOPPED`. Declare `undefined` when the component has no such call: the
-   * test is then skipped by name.
+   * read of a stream nobody writes to, a proposal that cannot commit) and resolves, once
+   * that call is under way, to `{ call }`: its promise. The suite calls it on the started
+   * component, then `stop()`, and expects `call` to reject with code `RONY_ERR_STOPPED`.
+   * Declare `undefined` when the component has no such call: the test is then skipped
+   * with that note.
    */
-  readonly pendingCall: (() => Promise<unknown>) | undefined
+  readonly pendingCall: (() => Promise<{ readonly call: Promise<unknown> }>) | undefined
   /** Releases what the setup made besides the component (peers, temporary files). */
   teardown?(): void | Promise<void>
 }
@@ -133,7 +134,8 @@ export function startableSuite(name: string, setup: StartableSuiteSetup): void {
       expect(await running(), 'running after stop() resolved').toBe(false)
       // The start either completed before the stop or was cut short by it.
       const started = await starting
-      if (!started.ok) expect(isCodedError(started.error, 'RONY_ERR_STOPPED')).toBe(true)
+      if (!started.ok)
+        expect(isCodedError(started.error, 'RONY_ERR_STOPPED'), String(started.error)).toBe(true)
       expect(await running(), 'running once start() settled').toBe(false)
     })
 
@@ -157,7 +159,8 @@ export function startableSuite(name: string, setup: StartableSuiteSetup): void {
         const after = await outcome(call(c, 'start'))
         for (const result of [during, after]) {
           expect(result.ok).toBe(false)
-          if (!result.ok) expect(isCodedError(result.error, 'RONY_ERR_STOPPED')).toBe(true)
+          if (!result.ok)
+            expect(isCodedError(result.error, 'RONY_ERR_STOPPED'), String(result.error)).toBe(true)
         }
         expect(await running()).toBe(false)
       })
@@ -168,11 +171,19 @@ export function startableSuite(name: string, setup: StartableSuiteSetup): void {
       const pendingCall = subject!.pendingCall
       if (pendingCall === undefined) return context.skip('declared: no pending call')
       await call(c, 'start')
-      const pending = outcome((async () => pendingCall())())
+      const { call: inFlight } = await pendingCall()
+      let result: Awaited<ReturnType<typeof outcome>> | undefined
+      const settled = outcome(inFlight).then((r) => {
+        result = r
+      })
       await call(c, 'stop')
-      const result = await pending
+      await new Promise((resolve) => setTimeout(resolve, 0)) // one turn for its callbacks
+      expect(result, 'the pending call had settled when stop() resolved').toBeDefined()
+      await settled
+      if (result === undefined) return
       expect(result.ok, 'the pending call rejected').toBe(false)
-      if (!result.ok) expect(isCodedError(result.error, 'RONY_ERR_STOPPED')).toBe(true)
+      if (!result.ok)
+        expect(isCodedError(result.error, 'RONY_ERR_STOPPED'), String(result.error)).toBe(true)
     })
   })
 }
