@@ -5,6 +5,11 @@
  * that registers vitest tests for one contract and asserts only through it; every
  * implementation runs it from one spec file with a small setup object.
  *
+ * This entry holds the gateway suite and the edge helpers. The suites of the lower layers
+ * are on subpaths that depend on `@rony/interface` only: `@rony/testing/startable`
+ * (`Startable`), `@rony/testing/transport` (`PacketTransport`, `StreamTransport`) and
+ * `@rony/testing/storage` (`LogStorage`).
+ *
  * @example
  * ```ts
  * // packages/gateway-ws/test/compliance.spec.ts
