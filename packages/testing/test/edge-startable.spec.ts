@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:net'
-import { createEdge } from '@rony/edge'
+import { createEdge, memoryGateway } from '@rony/edge'
 import type { Gateway } from '@rony/interface'
 import { freePort, portInUse, startableSuite } from '../src/startable/index.js'
 
@@ -41,6 +41,20 @@ startableSuite('edge', {
       component: createEdge({ id: 'startable', gateways: [portGateway(port)] }),
       isRunning: () => portInUse(port),
       pendingCall: undefined, // the edge has no call of its own that waits
+    }
+  },
+})
+
+// The in-process gateway holds no socket: running means it lists its address.
+startableSuite('memoryGateway', {
+  restart: 'restarts',
+  create() {
+    const gateway = memoryGateway()
+    gateway.attach({ onConnect() {}, onMessage() {}, onClose() {} })
+    return {
+      component: gateway,
+      isRunning: () => gateway.addresses().length > 0,
+      pendingCall: undefined,
     }
   },
 })
