@@ -269,16 +269,14 @@ export class RaftNode extends Emitter implements Consensus {
       )
     }
     let forget = (): void => {}
-    let leaderless = false
+    let placed = false
     const pending = this.#calls.create<ProposeResult>(
       'propose',
       opts,
       () => forget(),
-      () => (leaderless ? noLeader() : undefined),
+      () => (placed ? undefined : noLeader()),
     )
-    this.#whenLed(pending, (waiting) => {
-      leaderless = waiting
-      if (waiting) return
+    this.#whenLed(pending, () => {
       // A follower's proposal is sent to the leader; it resolves once applied here.
       if (opts?.forward === true && core.role !== 'leader') {
         const context = this.#nextContext()
@@ -295,6 +293,7 @@ export class RaftNode extends Emitter implements Consensus {
           if (this.#proposals.get(index)?.pending === pending) this.#proposals.delete(index)
         }
       }
+      placed = true
       this.#kick()
       return true
     })
@@ -302,15 +301,13 @@ export class RaftNode extends Emitter implements Consensus {
   }
 
   /**
-   * Runs `place(false)` once a leader is known (now, or when `raft:leader` names one) and
-   * `pending` is still waiting; `place(true)` marks the wait. `place` returns false when the
-   * core found no leader after all, to wait again.
+   * Runs `place` once a leader is known (now, or when one is next reported) while `pending`
+   * still waits. `place` returns false when the core knows no leader after all: wait again.
    */
-  #whenLed<T>(pending: Pending<T>, place: (waiting: boolean) => boolean | undefined): void {
+  #whenLed<T>(pending: Pending<T>, place: () => boolean): void {
     const attempt = (): void => {
       if (pending.settled) return
-      if (this.#core?.leaderId !== undefined && place(false) !== false) return
-      place(true)
+      if (this.#core?.leaderId !== undefined && place()) return
       this.#leaderWaiters.push(attempt)
     }
     attempt()
