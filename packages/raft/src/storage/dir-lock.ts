@@ -16,7 +16,7 @@ import { randomUUID } from 'node:crypto'
 import { open, readFile, rename, unlink } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
-import { DataDirLockedError } from './errors.js'
+import { DataDirLockedError, hasErrno } from './errors.js'
 
 export const LOCK_FILE = 'LOCK'
 
@@ -46,7 +46,7 @@ export async function lockDir(dir: string): Promise<() => Promise<void>> {
         if (now === content) await unlink(path)
       }
     } catch (err) {
-      if ((err as { code?: unknown }).code !== 'EEXIST') throw err
+      if (!hasErrno(err, 'EEXIST')) throw err
     }
     const holder = await readHolder(path)
     if (holder === undefined) continue // released meanwhile
@@ -62,7 +62,7 @@ async function takeOver(path: string, dir: string): Promise<void> {
   try {
     await rename(path, moved)
   } catch (err) {
-    if ((err as { code?: unknown }).code === 'ENOENT') return // another process moved it
+    if (hasErrno(err, 'ENOENT')) return // another process moved it
     throw err
   }
   const holder = await readHolder(moved)
@@ -79,7 +79,7 @@ async function readHolder(path: string): Promise<Holder | undefined> {
   try {
     text = await readFile(path, 'utf8')
   } catch (err) {
-    if ((err as { code?: unknown }).code === 'ENOENT') return undefined
+    if (hasErrno(err, 'ENOENT')) return undefined
     throw err
   }
   try {
@@ -99,6 +99,6 @@ function isStale(holder: Holder): boolean {
     process.kill(holder.pid, 0)
     return false
   } catch (err) {
-    return (err as { code?: unknown }).code === 'ESRCH' // EPERM: alive, another user's
+    return hasErrno(err, 'ESRCH') // EPERM: alive, another user's
   }
 }

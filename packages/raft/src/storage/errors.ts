@@ -76,3 +76,8 @@ export function notOpen(state: 'new' | 'closed'): CodedError {
     ? new CodedError('storage is not open: call open() first', 'RONY_ERR_NOT_STARTED')
     : new CodedError('storage is closed', 'RONY_ERR_STOPPED')
 }
+
+/** Tells whether a file-system error has the errno code `code` (`ENOENT`, `EEXIST`, …). */
+export function hasErrno(err: unknown, code: string): boolean {
+  return (err as { code?: unknown } | undefined)?.code === code
+}

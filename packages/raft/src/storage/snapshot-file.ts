@@ -24,7 +24,7 @@
 import { join } from 'node:path'
 import { getU64, setU64, utf8Decoder, utf8Encoder, viewOf } from './bytes.js'
 import { crc32c } from './crc32c.js'
-import { snapshotCorrupt } from './errors.js'
+import { hasErrno, snapshotCorrupt } from './errors.js'
 import { type StorageFs, writeFileDurably } from './fs.js'
 import { isServerList } from './log-state.js'
 import type { Configuration, ServerInfo, Snapshot } from './types.js'
@@ -83,7 +83,7 @@ export async function readSnapshotFile(
   try {
     bytes = await fs.readFile(join(dir, name))
   } catch (err) {
-    if ((err as { code?: unknown }).code === 'ENOENT') throw snapshotCorrupt(name, 'missing')
+    if (hasErrno(err, 'ENOENT')) throw snapshotCorrupt(name, 'missing')
     throw err
   }
   return decodeSnapshot(name, bytes)

@@ -24,7 +24,7 @@
 import { join } from 'node:path'
 import { getU64, setU64, viewOf } from './bytes.js'
 import { crc32c } from './crc32c.js'
-import { walCorrupt } from './errors.js'
+import { hasErrno, walCorrupt } from './errors.js'
 import { type StorageFs, writeFileDurably } from './fs.js'
 
 export const WAL_HEAD_FILE = 'wal.head'
@@ -38,7 +38,7 @@ export async function readWalHead(fs: StorageFs, dir: string): Promise<number> {
   try {
     bytes = await fs.readFile(join(dir, WAL_HEAD_FILE))
   } catch (err) {
-    if ((err as { code?: unknown }).code === 'ENOENT') return 0
+    if (hasErrno(err, 'ENOENT')) return 0
     throw err
   }
   const view = viewOf(bytes)
