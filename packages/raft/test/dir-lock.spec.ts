@@ -4,8 +4,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
+import { raft } from '../src/index.js'
 import { DataDirLockedError } from '../src/storage/errors.js'
 import { fileStorage } from '../src/storage/file-storage.js'
+import { KvMachine } from './node-harness.js'
 
 const HOLDER = new URL('./fixtures/lock-holder.ts', import.meta.url).pathname
 const root = mkdtempSync(join(tmpdir(), 'rony-raft-lock-'))
@@ -86,6 +88,30 @@ describe('data dir lock', () => {
       await storage.open()
       await storage.close()
     }
+  })
+
+  it('a second Raft node on the same dataDir fails to start; after the first stops, it starts', async () => {
+    const dataDir = freshDir()
+    const node = (id: string) =>
+      raft({
+        id,
+        dataDir,
+        transport: {
+          address: `memory:${id}`,
+          start: async () => {},
+          send: () => {},
+          stop: async () => {},
+          stats: () => ({ queueDrops: 0, malformed: 0 }),
+        },
+        stateMachine: new KvMachine(),
+      })
+    const first = node('a')
+    const second = node('b')
+    await first.start()
+    await expect(second.start()).rejects.toMatchObject({ code: 'RONY_ERR_DATA_DIR_LOCKED' })
+    await first.stop()
+    await second.start()
+    await second.stop()
   })
 
   it('a lock held from another host is never taken over', async () => {
