@@ -103,8 +103,7 @@ try {
 
   const back = await start(stopped)
   nodes.push(back)
-  // A follower reads through the leader, so it needs to know one first.
-  while (back.node.leaderId === undefined) await new Promise((r) => setTimeout(r, 20))
+  // A follower reads through the leader; readIndex waits until it knows one.
   await back.node.readIndex()
   console.log(`${stopped} restarted and reads lang=${back.machine.data.get('lang')}`)
   await Promise.all(nodes.map((n) => n.node.stop()))

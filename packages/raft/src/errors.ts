@@ -3,7 +3,7 @@
  *
  * | Code | Meaning | What to do |
  * | --- | --- | --- |
- * | `RONY_ERR_NOT_LEADER` | A leader-only call on another server, or no leader known (`NotLeaderError`: `leaderId`, `leaderAddress`). | Retry on the leader, or pass `forward: true`. |
+ * | `RONY_ERR_NOT_LEADER` | A leader-only call on another server (`NotLeaderError`: `leaderId`, `leaderAddress`), or no leader known within the call's timeout (`propose` and `readIndex` wait for one). | Retry on the leader, or pass `forward: true`. |
  * | `RONY_ERR_LEADERSHIP_LOST` | Leadership was lost after the command was appended. | The outcome is unknown: retry only idempotent commands. |
  * | `RONY_ERR_TRANSFERRING` | Leadership is being handed over; proposals wait for the new leader. | Retry shortly (on the new leader). |
  * | `RONY_ERR_OVERLOADED` | The leader holds `maxUncommittedBytes` of uncommitted commands (no quorum, or too much load). | Back off and retry. |
@@ -11,11 +11,11 @@
  * | `RONY_ERR_INVALID_CHANGE` | The change would leave no voter, or a transfer targets the leader itself. | Fix the call. |
  * | `RONY_ERR_MESSAGE_TOO_LARGE` | A command over `maxCommandBytes`. | Send less, or raise the limit. |
  * | `RONY_ERR_TIMEOUT` | The call's default timeout elapsed (`requestTimeout`). | The side effect may or may not have happened. |
- * | `RONY_ERR_NOT_STARTED`, `RONY_ERR_STOPPED` | Called before `start()`, or cut short by `stop()`. | Start the node / nothing. |
- * | `RONY_ERR_STATE_MACHINE` | `apply`, `snapshot` or `restore` threw: the node stopped (replicas must not diverge). | Fix the state machine; its error is the `cause`. |
+ * | `RONY_ERR_NOT_STARTED`, `RONY_ERR_STOPPED` | Called before `start()`, or cut short by `stop()` (also `start()` after `stop()`: a node does not restart). | Start the node / nothing (create a new node to restart). |
+ * | `RONY_ERR_STATE_MACHINE` | `apply`, `snapshot` or `restore` threw: the node stopped (replicas must not diverge); pending and later calls reject with it, and `raft:error` fires. | Fix the state machine; its error is the `cause`. |
  *
- * Storage adds `RONY_ERR_WAL_CORRUPT`, `RONY_ERR_SNAPSHOT_CORRUPT` and
- * `RONY_ERR_STORAGE_FAILED` (see the storage module), the wire codec `RONY_ERR_RAFT_MESSAGE`.
+ * Storage adds `RONY_ERR_WAL_CORRUPT`, `RONY_ERR_SNAPSHOT_CORRUPT`,
+ * `RONY_ERR_DATA_DIR_LOCKED` and `RONY_ERR_STORAGE_FAILED` (see the storage module), the wire codec `RONY_ERR_RAFT_MESSAGE`.
  *
  * @module
  */

@@ -44,9 +44,13 @@ import { RaftNode } from './node/node.js'
 import type { RaftInit } from './options.js'
 
 export { NotLeaderError, type RaftErrorCode } from './errors.js'
-export type { RaftNode } from './node/node.js'
+export type { RaftEvents, RaftNode } from './node/node.js'
 export { RAFT_DEFAULTS, type RaftInit } from './options.js'
-export type { StorageErrorCode } from './storage/errors.js'
+export {
+  DataDirLockedError,
+  type StorageErrorCode,
+  WalCorruptError,
+} from './storage/errors.js'
 export { type FileStorageInit, fileStorage } from './storage/file-storage.js'
 export { nodeFs, type StorageFile, type StorageFs } from './storage/fs.js'
 export { memoryStorage } from './storage/memory-storage.js'

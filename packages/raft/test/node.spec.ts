@@ -64,18 +64,53 @@ describe('raft node (simulated network and clock)', () => {
     expect(local).toMatchObject({ index: forwarded.index + 1, result: 'new' })
   })
 
-  it('rejects a forwarded proposal when no leader is known, or when its leader is gone', async () => {
+  it('rejects a forwarded proposal when no leader is known within its timeout, or when its leader is gone', async () => {
     const c = await started()
     const leader = await c.leader()
     const follower = [...c.members.values()].find((m) => m !== leader)!
     const lonely = await c.start('n9') // not a member yet: it knows no leader
-    const error = await lonely.node.propose(command('a', '1'), { forward: true }).catch((e) => e)
+    const proposal = lonely.node.propose(command('a', '1'), { forward: true })
+    const error = await c.settle(proposal, 30_000).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(NotLeaderError)
     expect(error).toMatchObject({ leaderId: undefined })
+    const aborted = new AbortController()
+    const read = lonely.node.readIndex({ signal: aborted.signal })
+    aborted.abort(new Error('gave up'))
+    await expect(read).rejects.toThrow('gave up')
     // The leader crashes before the request reaches it: the call times out, outcome unknown.
     c.net.crash(`memory:${leader.id}`)
     const lost = follower.node.propose(command('a', '2'), { forward: true })
     await expect(c.settle(lost, 30_000)).rejects.toMatchObject({ code: 'RONY_ERR_TIMEOUT' })
+  })
+
+  it('propose and readIndex called before any leader is known wait for one (forward: true on every server)', async () => {
+    cluster = new SimCluster({ size: 3 })
+    await cluster.startAll()
+    const c = cluster
+    const members = [...c.members.values()]
+    expect(members.every((m) => m.node.leaderId === undefined)).toBe(true)
+    const writes = members.map((m) => m.node.propose(command(m.id, 'early'), { forward: true }))
+    const reads = members.map((m) => m.node.readIndex())
+    const written = await c.settle(Promise.all(writes))
+    expect(new Set(written.map((w) => w.index)).size).toBe(3)
+    await c.settle(Promise.all(reads))
+  })
+
+  it('without forward, a proposal made before any leader is known waits, then runs on the leader or names it', async () => {
+    cluster = new SimCluster({ size: 3, seed: 5 })
+    await cluster.startAll()
+    const c = cluster
+    const members = [...c.members.values()]
+    const outcomes = await c.settle(
+      Promise.allSettled(members.map((m) => m.node.propose(command(m.id, 'x')))),
+    )
+    const leader = await c.leader()
+    outcomes.forEach((outcome, i) => {
+      if (members[i] === leader) expect(outcome.status).toBe('fulfilled')
+      else {
+        expect(outcome).toMatchObject({ status: 'rejected', reason: { leaderId: leader.id } })
+      }
+    })
   })
 
   it('elects a new leader after the leader crashes; the old one catches up after restart', async () => {

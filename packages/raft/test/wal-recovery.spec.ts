@@ -1,8 +1,11 @@
-import { isCodedError } from '@rony/interface'
+import { format } from 'node:util'
+import { type ComponentLogger, isCodedError, type LogFunction } from '@rony/interface'
 import { describe, expect, it } from 'vitest'
+import { WalCorruptError } from '../src/storage/errors.js'
 import { fileStorage } from '../src/storage/file-storage.js'
 import type { LogStorage } from '../src/storage/types.js'
 import { allocRecord, RecordType, seal } from '../src/storage/wal-format.js'
+import { writeWalHead } from '../src/storage/wal-head.js'
 import { type SimulatedDisk, simulatedDisk } from '../src/testing/sim-disk.js'
 import { entries, entry, plain, snapshot } from './storage-helpers.js'
 
@@ -11,6 +14,21 @@ const segmentBytes = 1024
 
 function open(disk: SimulatedDisk): LogStorage {
   return fileStorage(DIR, { fs: disk, segmentBytes })
+}
+
+/** A logger whose enabled channels append formatted lines to `lines`. */
+function capture(lines: string[]): ComponentLogger {
+  const channel = (name: string): LogFunction =>
+    Object.assign((f: string, ...args: unknown[]) => lines.push(`${name} ${format(f, ...args)}`), {
+      enabled: true,
+    })
+  return {
+    forComponent: (name) =>
+      Object.assign(channel(name), {
+        error: channel(`${name}:error`),
+        trace: channel(`${name}:trace`),
+      }),
+  }
 }
 
 /** Appends entries `1..n` in term 1, one call each (segments roll between calls). */
@@ -82,6 +100,19 @@ describe('WAL recovery: torn tails are cut off', () => {
     }
   })
 
+  it('a torn tail is logged on the error channel with the bytes dropped', async () => {
+    const disk = simulatedDisk()
+    const { segment, start, end } = await fiveEntries(disk)
+    disk.truncate(`${DIR}/${segment}`, end - 3)
+    const lines: string[] = []
+    const storage = fileStorage(DIR, { fs: disk, segmentBytes, logger: capture(lines) })
+    await storage.open()
+    await storage.close()
+    expect(lines).toEqual([
+      `rony:raft:wal:error WAL ${segment}: cut a torn tail of ${end - 3 - start} bytes at byte ${start} (a write cut short by a crash)`,
+    ])
+  })
+
   it('trailing zero bytes, torn or not, are cut off', async () => {
     for (const tornAt of [undefined, 3, 20]) {
       const disk = simulatedDisk()
@@ -102,12 +133,14 @@ describe('WAL recovery: torn tails are cut off', () => {
     }
   })
 
-  it('an empty last segment (created, then a crash before its first record) gets a fresh start', async () => {
+  it('an empty last segment newer than wal.head (a roll cut short by a crash) gets a fresh start', async () => {
     const disk = simulatedDisk()
     await write(disk, (s) => appendEach(s, 40))
     const segments = await files(disk, '.wal')
     expect(segments.length).toBeGreaterThan(1)
+    // What a crash after creating the segment leaves: no start record, the head one behind.
     disk.truncate(`${DIR}/${segments.at(-1)}`, 0)
+    await writeWalHead(disk, DIR, segments.length - 1)
     const storage = open(disk)
     const recovered = (await storage.open()).entries.map((e) => e.index)
     await storage.close()
@@ -167,6 +200,65 @@ describe('WAL recovery: corruption refuses to open', () => {
     const err = await openFails(disk)
     expect(isCodedError(err, 'RONY_ERR_WAL_CORRUPT')).toBe(true)
     expect(err.message).toContain(`${second} at byte 0: entries 1..`)
+  })
+
+  it('a deleted newest segment is a missing tail: refused, naming it, term and vote included', async () => {
+    const disk = simulatedDisk()
+    await write(disk, async (s) => {
+      await appendEach(s, 80)
+      await s.setHardState({ term: 7, votedFor: 'b' }) // kept only in the newest segment
+    })
+    const segments = await files(disk, '.wal')
+    expect(segments.length).toBeGreaterThan(2)
+    await disk.unlink(`${DIR}/${segments.at(-1)}`)
+    const err = await openFails(disk)
+    expect(err).toBeInstanceOf(WalCorruptError)
+    expect(err).toMatchObject({ code: 'RONY_ERR_WAL_CORRUPT', file: segments.at(-1) })
+    expect(err.message).toContain(`${segments.at(-1)} at byte 0: missing: wal.head names it`)
+  })
+
+  it('an emptied newest segment is a missing tail', async () => {
+    const disk = simulatedDisk()
+    await write(disk, (s) => appendEach(s, 80))
+    const newest = (await files(disk, '.wal')).at(-1)!
+    disk.truncate(`${DIR}/${newest}`, 0)
+    const err = await openFails(disk)
+    expect(err).toMatchObject({ code: 'RONY_ERR_WAL_CORRUPT', file: newest })
+    expect(err.message).toContain('empty, but wal.head records its start as durable')
+  })
+
+  it('a deleted only segment is a missing tail, not a new directory', async () => {
+    const disk = simulatedDisk()
+    await write(disk, async (s) => {
+      await s.setHardState({ term: 3, votedFor: 'a' })
+      await s.append(entries(1, 3, 3))
+    })
+    const segments = await files(disk, '.wal')
+    expect(segments).toEqual(['0000000000000001.wal'])
+    await disk.unlink(`${DIR}/${segments[0]}`)
+    const err = await openFails(disk)
+    expect(err).toMatchObject({ code: 'RONY_ERR_WAL_CORRUPT', file: segments[0] })
+  })
+
+  it('a deleted oldest segment after compaction is corruption when it held live entries', async () => {
+    const disk = simulatedDisk()
+    await write(disk, async (s) => {
+      await appendEach(s, 80)
+      await s.saveSnapshot(snapshot(30, 1))
+    })
+    const [oldest, next] = await files(disk, '.wal')
+    expect(oldest).not.toBe('0000000000000001.wal') // compaction deleted the first ones
+    await disk.unlink(`${DIR}/${oldest}`)
+    const err = await openFails(disk)
+    expect(err).toMatchObject({ code: 'RONY_ERR_WAL_CORRUPT', file: next })
+    expect(err.message).toMatch(/entries 31\.\.\d+ are in no segment and no snapshot/)
+  })
+
+  it('a damaged wal.head is corruption', async () => {
+    const disk = simulatedDisk()
+    await write(disk, (s) => appendEach(s, 10))
+    disk.flipBit(`${DIR}/wal.head`, 5, 1)
+    expect(await openFails(disk)).toMatchObject({ code: 'RONY_ERR_WAL_CORRUPT', file: 'wal.head' })
   })
 
   it('a record with valid checksums but an index above 2^53 - 1 is corruption', async () => {

@@ -3,9 +3,11 @@ import {
   type AbortOptions,
   type Clock,
   type ClusterServer,
+  CodedError,
   type Consensus,
   type ConsensusEvents,
   disabledLogger,
+  Lifecycle,
   type Logger,
   type ProposeOptions,
   type ProposeResult,
@@ -20,15 +22,32 @@ import type { ConfChange } from '../core/configuration.js'
 import type { Message } from '../core/messages.js'
 import { RaftCore } from '../core/raft.js'
 import type { Ready } from '../core/ready.js'
-import type { ForwardState } from '../core/types.js'
-import { raftError, rejectionError } from '../errors.js'
+import type { ForwardState, Rejection } from '../core/types.js'
+import { NotLeaderError, raftError, rejectionError } from '../errors.js'
 import { type RaftInit, type ResolvedTiming, resolveTiming } from '../options.js'
 import { fileStorage } from '../storage/file-storage.js'
-import type { Configuration, LogEntry, LogStorage, ServerInfo } from '../storage/types.js'
+import type {
+  Configuration,
+  LogEntry,
+  LogStorage,
+  RecoveredState,
+  ServerInfo,
+} from '../storage/types.js'
 import { type RaftTransport, raftStreamTransport } from '../transport/stream-transport.js'
 import { type Pending, PendingCalls } from './pending.js'
 
-const Emitter = EventEmitter as unknown as new () => TypedEmitter<ConsensusEvents>
+/** The events of a Raft node: those of `Consensus`, and `raft:error`. */
+export type RaftEvents = ConsensusEvents & {
+  /**
+   * The node stopped on a fatal error: the state machine threw (`RONY_ERR_STATE_MACHINE`,
+   * its error as `cause`) or the storage failed (`RONY_ERR_STORAGE_FAILED`). Pending and
+   * later calls reject with the same error. Logged on the logger's error channel too, and
+   * printed with `console.error` when neither that channel nor a listener would show it.
+   */
+  'raft:error': (error: CodedError) => void
+}
+
+const Emitter = EventEmitter as unknown as new () => TypedEmitter<RaftEvents>
 
 /** A proposal waiting for its entry to be applied. */
 interface Proposal {
@@ -67,8 +86,13 @@ export class RaftNode extends Emitter implements Consensus {
   readonly #forwards = new Map<string, Pending<ProposeResult>>()
   /** Calls waiting for the state machine to reach an index. */
   readonly #appliedWaiters: { index: number; done: () => void }[] = []
+  /** Calls waiting for a leader to be known (see `#whenLed`), retried once one is. */
+  #leaderWaiters: (() => void)[] = []
+  readonly #lifecycle = new Lifecycle({ start: () => this.#start(), stop: () => this.#stop() })
   #core: RaftCore | undefined = undefined
   #state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new'
+  /** The error that stopped the node (the state machine threw, the storage failed). */
+  #fatal: CodedError | undefined = undefined
   #tick: TimerHandle | undefined = undefined
   #driving = false
   #drained: Promise<void> = Promise.resolve()
@@ -100,7 +124,7 @@ export class RaftNode extends Emitter implements Consensus {
     if (init.storage === undefined && init.dataDir === undefined) {
       throw new TypeError('give dataDir (durable storage) or storage')
     }
-    this.#storage = init.storage ?? fileStorage(init.dataDir as string)
+    this.#storage = init.storage ?? fileStorage(init.dataDir as string, { logger: init.logger })
     if (init.transport === undefined && init.address === undefined) {
       throw new TypeError('give address (the TCP transport listens there) or transport')
     }
@@ -153,12 +177,47 @@ export class RaftNode extends Emitter implements Consensus {
     ]
   }
 
-  async start(): Promise<void> {
-    if (this.#state !== 'new') return
+  /**
+   * Opens the storage, restores the latest snapshot, listens. A second call while starting
+   * or started shares the first one's outcome; a call after `stop()` rejects with
+   * `RONY_ERR_STOPPED` (or the error that stopped the node): a node does not restart, a
+   * new one on the same storage does.
+   */
+  start(): Promise<void> {
+    return this.#lifecycle.start()
+  }
+
+  /**
+   * Rejects pending calls with `RONY_ERR_STOPPED`, closes connections, the listener and the
+   * storage. During a `start()` it waits for it, then undoes it.
+   */
+  stop(): Promise<void> {
+    return this.#lifecycle.stop()
+  }
+
+  async #start(): Promise<void> {
+    // TODO(lifecycle restartable): `new Lifecycle(steps, { restartable: false })` replaces this.
+    if (this.#state !== 'new') {
+      throw this.#fatal ?? raftError('RONY_ERR_STOPPED', 'start() after stop(): create a new node')
+    }
     this.#state = 'starting'
-    const recovered = await this.#storage.open()
+    const recovered = await this.#storage.open().catch((err: unknown) => {
+      this.#state = 'new' // nothing to undo: start() may be retried
+      throw err
+    })
+    try {
+      await this.#startOn(recovered)
+    } catch (err) {
+      this.#state = 'new'
+      await this.#transport.stop().catch(() => {})
+      await this.#storage.close().catch(() => {})
+      throw err
+    }
+  }
+
+  async #startOn(recovered: RecoveredState): Promise<void> {
     if (recovered.snapshot !== undefined) {
-      await this.#machine.restore(recovered.snapshot.data)
+      await this.#restore(recovered.snapshot.data)
       this.#applied = recovered.snapshot.meta.index
       this.#snapshotIndex = this.#applied
     }
@@ -181,18 +240,26 @@ export class RaftNode extends Emitter implements Consensus {
     this.#kick()
   }
 
-  async stop(): Promise<void> {
-    if (this.#state === 'new') this.#state = 'stopped'
-    if (this.#state !== 'running' && this.#state !== 'starting') return
+  async #stop(): Promise<void> {
     this.#state = 'stopping'
     if (this.#tick !== undefined) this.#clock.clearTimeout(this.#tick)
-    this.#calls.rejectAll(raftError('RONY_ERR_STOPPED', 'the Raft node stopped'))
+    this.#leaderWaiters = []
+    this.#calls.rejectAll(this.#fatal ?? raftError('RONY_ERR_STOPPED', 'the Raft node stopped'))
     await this.#transport.stop()
     await this.#drained
     await this.#storage.close().catch(() => {})
     this.#state = 'stopped'
+    // A stopped server leads nothing and knows no leader ('follower', as Consensus says).
+    this.#setRole('follower')
+    this.#setLeader(undefined, this.term)
   }
 
+  /**
+   * Appends a command and resolves once it is applied here. While no leader is known (an
+   * election, or a start before one), the call waits for one within its timeout or signal,
+   * then proposes (on the leader, or forwarded with `forward: true`) or rejects with
+   * `NotLeaderError` naming the leader; still none at the timeout: `NotLeaderError` too.
+   */
   async propose(command: Uint8Array, opts?: ProposeOptions): Promise<ProposeResult> {
     const core = this.#running('propose')
     if (command.byteLength > this.#timing.maxCommandBytes) {
@@ -201,42 +268,78 @@ export class RaftNode extends Emitter implements Consensus {
         `the command has ${command.byteLength} bytes (maxCommandBytes ${this.#timing.maxCommandBytes})`,
       )
     }
-    if (opts?.forward === true && core.role !== 'leader') return this.#forward(core, command, opts)
-    const result = core.propose(command)
-    if (!result.ok) throw rejectionError(result.rejection)
-    const { index, term } = result
-    const pending = this.#calls.create<ProposeResult>('propose', opts, () => {
-      if (this.#proposals.get(index)?.pending === pending) this.#proposals.delete(index)
+    let forget = (): void => {}
+    let placed = false
+    const pending = this.#calls.create<ProposeResult>(
+      'propose',
+      opts,
+      () => forget(),
+      () => (placed ? undefined : noLeader()),
+    )
+    this.#whenLed(pending, () => {
+      // A follower's proposal is sent to the leader; it resolves once applied here.
+      if (opts?.forward === true && core.role !== 'leader') {
+        const context = this.#nextContext()
+        const result = core.forward(command, context)
+        if (!result.ok) return this.#refuse(result.rejection, pending)
+        this.#forwards.set(context, pending)
+        forget = () => this.#forwards.delete(context)
+      } else {
+        const result = core.propose(command)
+        if (!result.ok) return this.#refuse(result.rejection, pending)
+        const { index, term } = result
+        this.#proposals.set(index, { term, pending })
+        forget = () => {
+          if (this.#proposals.get(index)?.pending === pending) this.#proposals.delete(index)
+        }
+      }
+      placed = true
+      this.#kick()
+      return true
     })
-    this.#proposals.set(index, { term, pending })
-    this.#kick()
     return pending.promise
   }
 
-  /** A follower's proposal, sent to the leader; it resolves once applied here (see #handle). */
-  #forward(core: RaftCore, command: Uint8Array, opts: ProposeOptions): Promise<ProposeResult> {
-    const context = this.#nextContext()
-    const result = core.forward(command, context)
-    if (!result.ok) throw rejectionError(result.rejection)
-    const pending = this.#calls.create<ProposeResult>('propose', opts, () =>
-      this.#forwards.delete(context),
-    )
-    this.#forwards.set(context, pending)
-    this.#kick()
-    return pending.promise
+  /**
+   * Runs `place` once a leader is known (now, or when one is next reported) while `pending`
+   * still waits. `place` returns false when the core knows no leader after all: wait again.
+   */
+  #whenLed<T>(pending: Pending<T>, place: () => boolean): void {
+    const attempt = (): void => {
+      if (pending.settled) return
+      if (this.#core?.leaderId !== undefined && place()) return
+      this.#leaderWaiters.push(attempt)
+    }
+    attempt()
+  }
+
+  /** Rejects `pending` with the core's refusal; false when it only says no leader is known. */
+  #refuse(rejection: Rejection, pending: Pending<unknown>): boolean {
+    if (rejection.code === 'not-leader' && rejection.leaderId === undefined) return false
+    pending.reject(rejectionError(rejection))
+    return true
   }
 
   #nextContext(): string {
     return `${this.id}:${this.#run}:${++this.#contextSeq}`
   }
 
+  /**
+   * The ReadIndex barrier. While no leader is known it waits for one, as `propose` does
+   * (the read is asked again of each new leader until one confirms it).
+   */
   async readIndex(opts?: AbortOptions): Promise<number> {
     const core = this.#running('readIndex')
     const context = this.#nextContext()
-    const result = core.readIndex(context)
-    if (!result.ok) throw rejectionError(result.rejection)
-    const pending = this.#calls.create<number>('readIndex', opts, () => this.#reads.delete(context))
+    const pending = this.#calls.create<number>(
+      'readIndex',
+      opts,
+      () => this.#reads.delete(context),
+      () => (this.#leaderId === undefined ? noLeader() : undefined),
+    )
     this.#reads.set(context, pending)
+    const result = core.readIndex(context)
+    if (!result.ok) this.#refuse(result.rejection, pending) // else #report asks the next leader
     this.#kick()
     return pending.promise
   }
@@ -317,6 +420,7 @@ export class RaftNode extends Emitter implements Consensus {
   }
 
   #running(what: string): RaftCore {
+    if (this.#fatal !== undefined) throw this.#fatal
     if (this.#state !== 'running' || this.#core === undefined) {
       throw this.#state === 'new' || this.#state === 'starting'
         ? raftError('RONY_ERR_NOT_STARTED', `${what} before start()`)
@@ -358,16 +462,37 @@ export class RaftNode extends Emitter implements Consensus {
         await this.#maybeSnapshot(core)
       }
     } catch (error) {
-      this.#log.error('raft %s: stopping after a fatal error: %o', this.id, error)
-      void this.stop()
+      this.#die(error)
     }
+  }
+
+  /**
+   * Stops on an error the node cannot go on after (replicas would diverge, or writes would
+   * not be durable): reported on `raft:error` and the logger, then every pending and later
+   * call rejects with it.
+   */
+  #die(error: unknown): void {
+    const fatal =
+      error instanceof CodedError
+        ? error
+        : raftError('RONY_ERR_STOPPED', 'the Raft node stopped on an unexpected error', {
+            cause: error,
+          })
+    this.#fatal = fatal
+    this.#log.error('raft %s: stopping after a fatal error: %o', this.id, fatal)
+    const heard = this.emit('raft:error', fatal)
+    // Never silent: a node that stops must say so even without a logger or a listener.
+    if (!heard && !this.#log.error.enabled) {
+      console.error(`rony:raft:${this.id}: stopping after a fatal error:`, fatal)
+    }
+    void this.stop()
   }
 
   async #handle(core: RaftCore, ready: Ready): Promise<void> {
     this.#send(ready.eagerMessages)
     if (ready.snapshot !== undefined) {
       await this.#storage.saveSnapshot(ready.snapshot)
-      await this.#machine.restore(ready.snapshot.data)
+      await this.#restore(ready.snapshot.data)
       this.#applied = ready.snapshot.meta.index
       this.#snapshotIndex = this.#applied
       this.emit('raft:applied', this.#applied)
@@ -462,6 +587,14 @@ export class RaftNode extends Emitter implements Consensus {
     }
   }
 
+  async #restore(data: Uint8Array): Promise<void> {
+    try {
+      await this.#machine.restore(data)
+    } catch (cause) {
+      throw raftError('RONY_ERR_STATE_MACHINE', 'restore of a snapshot failed', { cause })
+    }
+  }
+
   /** Compacts the log once `snapshotThreshold` entries were applied since the last snapshot. */
   async #maybeSnapshot(core: RaftCore): Promise<void> {
     if (this.#applied - this.#snapshotIndex < this.#timing.snapshotThreshold) return
@@ -487,16 +620,11 @@ export class RaftNode extends Emitter implements Consensus {
   #report(core: RaftCore): void {
     const wasLeader = this.#role === 'leader'
     const role = roleOf(core.role, core.configuration, this.id)
-    if (role !== this.#role) {
-      this.#role = role
-      this.emit('raft:role', role)
-    }
-    if (core.leaderId !== this.#leaderId) {
-      this.#leaderId = core.leaderId
-      this.emit('raft:leader', core.leaderId, core.term)
+    this.#setRole(role)
+    if (this.#setLeader(core.leaderId, core.term) && core.leaderId !== undefined) {
       // The core forgets unconfirmed reads when the leader changes: ask the new one.
-      if (core.leaderId !== undefined)
-        for (const context of this.#reads.keys()) core.readIndex(context)
+      for (const context of this.#reads.keys()) core.readIndex(context)
+      for (const retry of this.#leaderWaiters.splice(0)) retry()
     }
     if (wasLeader && role !== 'leader') {
       const lost = raftError(
@@ -505,6 +633,20 @@ export class RaftNode extends Emitter implements Consensus {
       )
       for (const { pending } of this.#proposals.values()) pending.reject(lost)
     }
+  }
+
+  #setRole(role: RaftRole): void {
+    if (role === this.#role) return
+    this.#role = role
+    this.emit('raft:role', role)
+  }
+
+  /** Records the leader; true when it changed. */
+  #setLeader(leaderId: string | undefined, term: number): boolean {
+    if (leaderId === this.#leaderId) return false
+    this.#leaderId = leaderId
+    this.emit('raft:leader', leaderId, term)
+    return true
   }
 
   #send(messages: readonly Message[]): void {
@@ -517,6 +659,10 @@ export class RaftNode extends Emitter implements Consensus {
     const known = c?.voters.find((s) => s.id === id) ?? c?.learners.find((s) => s.id === id)
     return known?.address ?? this.#init.peers?.find((s) => s.id === id)?.address ?? ''
   }
+}
+
+function noLeader(): NotLeaderError {
+  return new NotLeaderError(undefined, undefined)
 }
 
 function roleOf(role: RaftCore['role'], config: Configuration, id: string): RaftRole {

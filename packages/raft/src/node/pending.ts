@@ -28,8 +28,15 @@ export class PendingCalls {
    * A new pending call. `onSettle` runs once however it ends (to drop it from an index).
    *
    * @param what - For the timeout message.
+   * @param timeoutError - The error when the default timeout elapses, if not `RONY_ERR_TIMEOUT`
+   * (undefined: that one), asked when it elapses.
    */
-  create<T>(what: string, opts: AbortOptions | undefined, onSettle?: () => void): Pending<T> {
+  create<T>(
+    what: string,
+    opts: AbortOptions | undefined,
+    onSettle?: () => void,
+    timeoutError?: () => Error | undefined,
+  ): Pending<T> {
     const signal = opts?.signal
     let timer: TimerHandle | undefined
     let done = false
@@ -69,7 +76,10 @@ export class PendingCalls {
     signal?.addEventListener('abort', onAbort, { once: true })
     timer = this.#clock.setTimeout(
       () =>
-        pending.reject(raftError('RONY_ERR_TIMEOUT', `${what}: no answer in ${this.#timeout} ms`)),
+        pending.reject(
+          timeoutError?.() ??
+            raftError('RONY_ERR_TIMEOUT', `${what}: no answer in ${this.#timeout} ms`),
+        ),
       this.#timeout,
     )
     return pending

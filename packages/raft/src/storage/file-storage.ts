@@ -7,17 +7,19 @@
  * - `<seq>.wal`: WAL segments (16 hex digits), each up to about `segmentBytes`;
  * - `snapshot-<index>-<term>.snap`: the latest snapshot (older ones are deleted once a newer
  *   one is durable);
- * - `*.snap.tmp`: a snapshot being written; one left by a crash is deleted on open.
- *
- * One process at a time: the storage takes no lock, so two processes (or two instances in
- * one process) opening the same directory at once corrupt it. Deployments must guarantee
- * that a node's data directory has a single owner, as they must for any Raft node's state.
+ * - `wal.head`: the newest segment whose start is durable, so that recovery notices a
+ *   newest segment that went missing (see `wal-head.ts`);
+ * - `*.tmp`: a file being replaced (a snapshot, the head); one left by a crash is deleted
+ *   on open;
+ * - `LOCK`: the pid and hostname of the process that has the directory open. `open()`
+ *   refuses with `RONY_ERR_DATA_DIR_LOCKED` while a live process (or another storage in
+ *   this one) holds it, takes over one whose process is dead, and `close()` removes it.
  *
  * @module
  */
 
 import { resolve } from 'node:path'
-import { isCodedError } from '@rony/interface'
+import { type ComponentLogger, disabledLogger, isCodedError, type Logger } from '@rony/interface'
 import { notOpen, storageFailed } from './errors.js'
 import { nodeFs, type StorageFs } from './fs.js'
 import type { HardState, LogEntry, LogStorage, RecoveredState, Snapshot } from './types.js'
@@ -34,6 +36,11 @@ export interface FileStorageInit {
    * into memory whole, hence the upper bound.
    */
   segmentBytes?: number | undefined
+  /**
+   * Where recovery reports what it repaired (a torn tail it cut off, on the error channel),
+   * as `rony:raft:wal`. Default: silent.
+   */
+  logger?: ComponentLogger | undefined
 }
 
 const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024
@@ -78,20 +85,25 @@ export function fileStorage(dir: string, init: FileStorageInit = {}): LogStorage
       `fileStorage: segmentBytes must be between ${MIN_SEGMENT_BYTES} and ${MAX_SEGMENT_BYTES}, got ${segmentBytes}`,
     )
   }
-  return new FileStorage(fs, resolve(dir), segmentBytes)
+  const log = init.logger?.forComponent('rony:raft:wal') ?? disabledLogger
+  return new FileStorage(fs, resolve(dir), segmentBytes, log)
 }
 
 class FileStorage implements LogStorage {
   readonly #fs: StorageFs
   readonly #dir: string
   readonly #segmentBytes: number
+  readonly #log: Logger
   #state: 'new' | 'opening' | 'open' | 'closed' = 'new'
   #wal: Wal | undefined
+  /** Releases the directory's lock (a no-op on a file system without locks). */
+  #unlock: () => Promise<void> = async () => {}
 
-  constructor(fs: StorageFs, dir: string, segmentBytes: number) {
+  constructor(fs: StorageFs, dir: string, segmentBytes: number, log: Logger) {
     this.#fs = fs
     this.#dir = dir
     this.#segmentBytes = segmentBytes
+    this.#log = log
   }
 
   /** Recovers the directory. May be called again after `close()`, as a restart would. */
@@ -102,17 +114,22 @@ class FileStorage implements LogStorage {
     const before = this.#state
     this.#state = 'opening'
     let wal: Wal | undefined
+    let unlock: (() => Promise<void>) | undefined
     try {
-      const recovered = await recoverWal(this.#fs, this.#dir)
+      await this.#fs.mkdir(this.#dir)
+      unlock = await this.#fs.lock?.(this.#dir)
+      const recovered = await recoverWal(this.#fs, this.#dir, this.#log)
       wal = new Wal(this.#fs, this.#dir, this.#segmentBytes, recovered)
       await wal.deleteCovered(recovered.log.snapshotIndex)
       this.#wal = wal
+      this.#unlock = unlock ?? (async () => {})
       this.#state = 'open'
       const { log, snapshot } = recovered
       return { hardState: log.hardState, snapshot, entries: [...log.entries] }
     } catch (err) {
       this.#state = before
       await wal?.close().catch(() => {})
+      await unlock?.().catch(() => {})
       throw isCodedError(err) && err.code.startsWith('RONY_ERR_') ? err : storageFailed(err)
     }
   }
@@ -135,7 +152,11 @@ class FileStorage implements LogStorage {
     if (wal === undefined) return
     this.#wal = undefined
     this.#state = 'closed'
-    await wal.close()
+    try {
+      await wal.close()
+    } finally {
+      await this.#unlock()
+    }
   }
 
   #notOpen(): Promise<never> {

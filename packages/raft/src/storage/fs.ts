@@ -13,6 +13,11 @@
 
 import { constants } from 'node:fs'
 import { mkdir, open as openFile, readdir, readFile, rename, unlink } from 'node:fs/promises'
+import { join } from 'node:path'
+import { lockDir } from './dir-lock.js'
+
+/** Suffix of a file being written by {@link writeFileDurably}; a crash's leftover is deleted on open. */
+export const TEMP_SUFFIX = '.tmp'
 
 /**
  * Flags of files opened for appending. With `O_DSYNC` (Linux, macOS, the BSDs) every write
@@ -64,6 +69,34 @@ export interface StorageFs {
   unlink(path: string): Promise<void>
   /** `fsync` of a directory: makes the creates, renames and unlinks in it durable. */
   syncDir(path: string): Promise<void>
+  /**
+   * Takes the exclusive lock of a data directory, resolving with the function that releases
+   * it; rejects with `RONY_ERR_DATA_DIR_LOCKED` while another owner holds it. Optional: a
+   * file system without it (the simulated disk) opens directories unlocked.
+   */
+  lock?(dir: string): Promise<() => Promise<void>>
+}
+
+/**
+ * Writes a small file so that a crash leaves either its old content or the new one: to a
+ * temp file, fdatasync'd, renamed over `name`, then the directory fsync'd.
+ */
+export async function writeFileDurably(
+  fs: StorageFs,
+  dir: string,
+  name: string,
+  chunks: readonly Uint8Array[],
+): Promise<void> {
+  const temp = join(dir, name + TEMP_SUFFIX)
+  const file = await fs.open(temp, 'truncate')
+  try {
+    for (const chunk of chunks) await file.append(chunk)
+    await file.datasync()
+  } finally {
+    await file.close()
+  }
+  await fs.rename(temp, join(dir, name))
+  await fs.syncDir(dir)
 }
 
 /**
@@ -114,5 +147,6 @@ export function nodeFs(): StorageFs {
         await handle.close()
       }
     },
+    lock: lockDir,
   }
 }

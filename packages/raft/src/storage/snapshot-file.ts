@@ -24,8 +24,8 @@
 import { join } from 'node:path'
 import { getU64, setU64, utf8Decoder, utf8Encoder, viewOf } from './bytes.js'
 import { crc32c } from './crc32c.js'
-import { snapshotCorrupt } from './errors.js'
-import type { StorageFs } from './fs.js'
+import { hasErrno, snapshotCorrupt } from './errors.js'
+import { type StorageFs, writeFileDurably } from './fs.js'
 import { isServerList } from './log-state.js'
 import type { Configuration, ServerInfo, Snapshot } from './types.js'
 
@@ -35,9 +35,6 @@ const HEADER_BYTES = 40
 
 /** Final names; the WAL's Snapshot records say which one is current. */
 export const SNAPSHOT_FILE = /^snapshot-([0-9a-f]{16})-([0-9a-f]{16})\.snap$/
-
-/** Suffix of a snapshot being written; one left over is a crash's leftover, deleted on open. */
-export const TEMP_SUFFIX = '.tmp'
 
 export function snapshotName(index: number, term: number): string {
   return `snapshot-${hex16(index)}-${hex16(term)}.snap`
@@ -71,18 +68,8 @@ export async function writeSnapshotFile(
   view.setUint32(36, checksum(head, config, data), true)
 
   const name = snapshotName(meta.index, meta.term)
-  const temp = join(dir, name + TEMP_SUFFIX)
-  const file = await fs.open(temp, 'truncate')
-  try {
-    // Two writes rather than one concatenation: the data may be large.
-    await file.append(head)
-    await file.append(data)
-    await file.datasync()
-  } finally {
-    await file.close()
-  }
-  await fs.rename(temp, join(dir, name))
-  await fs.syncDir(dir)
+  // Two writes rather than one concatenation: the data may be large.
+  await writeFileDurably(fs, dir, name, [head, data])
   return name
 }
 
@@ -96,7 +83,7 @@ export async function readSnapshotFile(
   try {
     bytes = await fs.readFile(join(dir, name))
   } catch (err) {
-    if ((err as { code?: unknown }).code === 'ENOENT') throw snapshotCorrupt(name, 'missing')
+    if (hasErrno(err, 'ENOENT')) throw snapshotCorrupt(name, 'missing')
     throw err
   }
   return decodeSnapshot(name, bytes)

@@ -4,27 +4,25 @@
  * appending.
  *
  * Recovery is strict about everything except the torn tail: a damaged record with valid
- * records after it, damage in any segment but the last, a missing segment, a snapshot the
- * log names but cannot be read: each refuses to open with a coded error naming the file
- * and byte offset. Opening anyway would serve a log that silently lost acknowledged
+ * records after it, damage in any segment but the last, a missing segment (the newest one
+ * too: `wal.head` names it, see {@link readWalHead}), a snapshot the log names but cannot
+ * be read: each refuses to open with a coded error naming the file and byte offset. The
+ * torn tail is cut off and logged on the error channel with the bytes it dropped.
+ * Opening anyway would serve a log that silently lost acknowledged
  * entries, which breaks Raft's safety; an operator restoring the node is the better outcome.
  *
  * @module
  */
 
 import { dirname, join } from 'node:path'
+import type { Logger } from '@rony/interface'
 import { snapshotCorrupt, walCorrupt } from './errors.js'
-import type { StorageFile, StorageFs } from './fs.js'
+import { type StorageFile, type StorageFs, TEMP_SUFFIX } from './fs.js'
 import { LogState } from './log-state.js'
-import {
-  hex16,
-  readSnapshotFile,
-  SNAPSHOT_FILE,
-  snapshotName,
-  TEMP_SUFFIX,
-} from './snapshot-file.js'
+import { hex16, readSnapshotFile, SNAPSHOT_FILE, snapshotName } from './snapshot-file.js'
 import type { Snapshot } from './types.js'
 import { scanSegment } from './wal-format.js'
+import { readWalHead, WAL_HEAD_FILE, writeWalHead } from './wal-head.js'
 import { decodeRecord, encodeSegmentStart, type WalOp } from './wal-records.js'
 
 const SEGMENT_FILE = /^([0-9a-f]{16})\.wal$/
@@ -56,8 +54,7 @@ export interface RecoveredWal {
  * directory, because after a process crash (no power loss) it may have read writes that
  * were still only in the OS cache.
  */
-export async function recoverWal(fs: StorageFs, dir: string): Promise<RecoveredWal> {
-  await fs.mkdir(dir)
+export async function recoverWal(fs: StorageFs, dir: string, log: Logger): Promise<RecoveredWal> {
   const seqs: number[] = []
   const snapshotFiles: string[] = []
   for (const name of await fs.readdir(dir)) {
@@ -73,6 +70,12 @@ export async function recoverWal(fs: StorageFs, dir: string): Promise<RecoveredW
       throw walCorrupt(missing, 0, `missing, but ${segmentName(seqs[i]!)} follows it`)
     }
   }
+  const head = await readWalHead(fs, dir)
+  const newest = seqs.at(-1) ?? 0
+  if (newest < head) {
+    const reason = `missing: ${WAL_HEAD_FILE} names it as the newest segment, so the tail of the log (entries, term and vote) is gone`
+    throw walCorrupt(segmentName(head), 0, reason)
+  }
   if (seqs.length === 0 && snapshotFiles.length > 0) {
     throw walCorrupt(segmentName(1), 0, 'no WAL segment, but the directory holds snapshots')
   }
@@ -87,18 +90,23 @@ export async function recoverWal(fs: StorageFs, dir: string): Promise<RecoveredW
     segments.push({ seq, maxIndex })
     tail = { size: bytes.length, end, empty }
   }
-  const { log } = replay
-  if (replay.missingUpTo > log.snapshotIndex) {
-    const reason = `entries ${log.snapshotIndex + 1}..${replay.missingUpTo} are in no segment and no snapshot`
+  const state = replay.log
+  if (replay.missingUpTo > state.snapshotIndex) {
+    const reason = `entries ${state.snapshotIndex + 1}..${replay.missingUpTo} are in no segment and no snapshot`
     throw walCorrupt(segmentName(seqs[0]!), 0, reason)
+  }
+  // Only a roll cut short by a crash leaves an empty segment, and it is newer than the head.
+  if (tail.empty && newest > 0 && newest <= head) {
+    const reason = `empty, but ${WAL_HEAD_FILE} records its start as durable: the tail of the log (entries, term and vote) is gone`
+    throw walCorrupt(segmentName(newest), 0, reason)
   }
 
   let snapshot: Snapshot | undefined
   let snapshotFile: string | undefined
-  if (log.snapshotIndex > 0) {
-    snapshotFile = snapshotName(log.snapshotIndex, log.snapshotTerm)
+  if (state.snapshotIndex > 0) {
+    snapshotFile = snapshotName(state.snapshotIndex, state.snapshotTerm)
     snapshot = await readSnapshotFile(fs, dir, snapshotFile)
-    if (snapshot.meta.index !== log.snapshotIndex || snapshot.meta.term !== log.snapshotTerm) {
+    if (snapshot.meta.index !== state.snapshotIndex || snapshot.meta.term !== state.snapshotTerm) {
       throw snapshotCorrupt(snapshotFile, 'its header does not match its name')
     }
   }
@@ -111,11 +119,20 @@ export async function recoverWal(fs: StorageFs, dir: string): Promise<RecoveredW
   if (segments.length === 0) segments.push({ seq, maxIndex: 0 })
   const file = await fs.open(join(dir, segmentName(seq)), 'append')
   try {
-    if (tail.end < tail.size) await file.truncate(tail.end)
+    if (tail.end < tail.size) {
+      const dropped = tail.size - tail.end
+      log.error(
+        'WAL %s: cut a torn tail of %d bytes at byte %d (a write cut short by a crash)',
+        segmentName(seq),
+        dropped,
+        tail.end,
+      )
+      await file.truncate(tail.end)
+    }
     let fileBytes = tail.end
     if (tail.empty) {
       // A new segment, or one whose start record was torn: every segment starts with one.
-      const start = encodeSegmentStart(seq, log)
+      const start = encodeSegmentStart(seq, state)
       await file.append(start)
       fileBytes += start.length
     }
@@ -123,7 +140,8 @@ export async function recoverWal(fs: StorageFs, dir: string): Promise<RecoveredW
     await fs.syncDir(dir)
     // A new directory's own entry is durable only once its parent is synced.
     if (seqs.length === 0) await fs.syncDir(dirname(dir))
-    return { log, snapshot, snapshotFile, segments, file, fileBytes }
+    if (head !== seq) await writeWalHead(fs, dir, seq)
+    return { log: state, snapshot, snapshotFile, segments, file, fileBytes }
   } catch (err) {
     await file.close().catch(() => {})
     throw err

@@ -13,10 +13,12 @@
  * concurrent appends cost about two syncs rather than N.
  *
  * **Segments.** When the segment being filled reaches `segmentBytes`, a roll is queued: the
- * flush loop syncs and closes the segment, creates the next one and fsyncs the directory,
- * so a segment exists on disk only once every earlier one is complete. Each segment starts
- * with a SegmentStart record (hard state and snapshot), which lets older segments be
- * deleted once a durable snapshot covers every entry in them.
+ * flush loop syncs and closes the segment, creates the next one, writes its SegmentStart
+ * record (hard state and snapshot) durably, fsyncs the directory, and only then moves
+ * `wal.head` to it (see {@link writeWalHead}): a segment exists on disk only once every
+ * earlier one is complete, and the head never names a segment that is not durable. The
+ * start record lets older segments be deleted once a durable snapshot covers every entry
+ * in them; the head lets recovery notice a newest segment that went missing.
  *
  * **Failure.** Any I/O error breaks the WAL: the failed batch, everything queued, and every
  * later call reject with the same `RONY_ERR_STORAGE_FAILED`. What was written but not
@@ -33,6 +35,7 @@ import type { StorageFile, StorageFs } from './fs.js'
 import { checkHardState, type LogState } from './log-state.js'
 import { writeSnapshotFile } from './snapshot-file.js'
 import type { HardState, LogEntry, Snapshot } from './types.js'
+import { writeWalHead } from './wal-head.js'
 import {
   encodeEntry,
   encodeHardState,
@@ -44,8 +47,8 @@ import { type RecoveredWal, type SegmentInfo, segmentName } from './wal-recovery
 /** Called once the operation's records are durable, or with the error that broke the WAL. */
 type Waiter = (error: CodedError | undefined) => void
 
-/** A queued record, or the sequence number of the segment to roll to at that point. */
-type Item = Uint8Array | number
+/** A queued record, or a roll to segment `seq`, which starts with the record `start`. */
+type Item = Uint8Array | { readonly seq: number; readonly start: Uint8Array }
 
 export class Wal {
   readonly #fs: StorageFs
@@ -54,9 +57,8 @@ export class Wal {
   readonly #log: LogState
   readonly #segments: SegmentInfo[]
   #snapshotFile: string | undefined
-  /** The segment the flush loop writes to, and its sequence number. */
+  /** The segment the flush loop writes to. */
   #file: StorageFile
-  #fileSeq: number
   /** The newest segment whose start record is durable: older ones may be deleted. */
   #durableSeq: number
   /** Bytes queued or written into the last segment: when it reaches `segmentBytes`, roll. */
@@ -80,8 +82,7 @@ export class Wal {
     this.#segments = recovered.segments
     this.#snapshotFile = recovered.snapshotFile
     this.#file = recovered.file
-    this.#fileSeq = this.#segments.at(-1)!.seq
-    this.#durableSeq = this.#fileSeq
+    this.#durableSeq = this.#segments.at(-1)!.seq
     this.#lastSegmentBytes = recovered.fileBytes
   }
 
@@ -217,7 +218,7 @@ export class Wal {
     if (this.#lastSegmentBytes >= this.#segmentBytes) {
       const seq = this.#segments.at(-1)!.seq + 1
       const start = encodeSegmentStart(seq, this.#log)
-      this.#queue.push(seq, start)
+      this.#queue.push({ seq, start })
       this.#segments.push({ seq, maxIndex: 0 })
       this.#lastSegmentBytes = start.length
     }
@@ -251,25 +252,26 @@ export class Wal {
   /** Writes one batch: one durable append per segment it touches. */
   async #write(items: readonly Item[]): Promise<void> {
     let chunks: Uint8Array[] = []
-    const writeChunks = async (): Promise<boolean> => {
-      if (chunks.length === 0) return false
+    const writeChunks = async (): Promise<void> => {
+      if (chunks.length === 0) return
       await this.#file.appendDurable(concatBytes(chunks))
       chunks = []
-      return true
     }
     for (const item of items) {
-      if (typeof item !== 'number') {
+      if (item instanceof Uint8Array) {
         chunks.push(item)
         continue
       }
       await writeChunks()
       await this.#file.close()
-      this.#file = await this.#fs.open(join(this.#dir, segmentName(item)), 'append')
-      this.#fileSeq = item
+      this.#file = await this.#fs.open(join(this.#dir, segmentName(item.seq)), 'append')
+      await this.#file.appendDurable(item.start)
       await this.#fs.syncDir(this.#dir)
+      // Only now: the head must never name a segment a power loss could take away.
+      await writeWalHead(this.#fs, this.#dir, item.seq)
+      this.#durableSeq = item.seq
     }
-    // A roll is always followed by the new segment's start record, so this syncs it too.
-    if (await writeChunks()) this.#durableSeq = this.#fileSeq
+    await writeChunks()
   }
 
   /** Breaks the WAL: rejects everything pending and, from now on, every call. */

@@ -3,6 +3,7 @@ import {
   type ComponentLogger,
   disabledLogger,
   integerOption,
+  Lifecycle,
   type Logger,
   type MessageStream,
   type StreamTransport,
@@ -17,7 +18,10 @@ import { type LinkHost, PeerLink } from './peer-link.js'
 export interface RaftTransport {
   /** The address peers reach this server at (valid once started). */
   readonly address: string
-  /** Starts listening; `onMessage` gets every valid inbound message. */
+  /**
+   * Starts listening; `onMessage` gets every valid inbound message. Concurrent calls share
+   * one start; `stop()` during it waits for it, then stops.
+   */
   start(onMessage: (message: Message) => void): Promise<void>
   /**
    * Sends best effort: never throws, may drop (Raft retries by protocol). With an empty
@@ -62,6 +66,19 @@ class RaftStreamTransport implements RaftTransport, LinkHost {
   /** The iterator a stream is read with (its hello was read from it already). */
   readonly #readers = new WeakMap<MessageStream, AsyncIterator<Uint8Array>>()
   #onMessage: (message: Message) => void = () => {}
+  readonly #lifecycle = new Lifecycle({
+    start: async () => {
+      this.#streams.onStream((stream) => void this.#accept(stream))
+      await this.#streams.start()
+      this.running = true
+    },
+    stop: async () => {
+      this.running = false
+      for (const link of this.#links.values()) link.close()
+      this.#links.clear()
+      await this.#streams.stop()
+    },
+  })
   #queueDrops = 0
   #malformed = 0
 
@@ -79,11 +96,9 @@ class RaftStreamTransport implements RaftTransport, LinkHost {
     return this.#streams.address
   }
 
-  async start(onMessage: (message: Message) => void): Promise<void> {
+  start(onMessage: (message: Message) => void): Promise<void> {
     this.#onMessage = onMessage
-    this.#streams.onStream((stream) => void this.#accept(stream))
-    await this.#streams.start()
-    this.running = true
+    return this.#lifecycle.start()
   }
 
   send(to: ServerInfo, message: Message): void {
@@ -91,11 +106,8 @@ class RaftStreamTransport implements RaftTransport, LinkHost {
     this.#link(to).send(encodeRaftMessage(message), to.address)
   }
 
-  async stop(): Promise<void> {
-    this.running = false
-    for (const link of this.#links.values()) link.close()
-    this.#links.clear()
-    await this.#streams.stop()
+  stop(): Promise<void> {
+    return this.#lifecycle.stop()
   }
 
   stats(): { readonly queueDrops: number; readonly malformed: number } {
