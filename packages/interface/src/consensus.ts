@@ -10,6 +10,7 @@
  * @module
  */
 
+import type { CodedError } from './errors.js'
 import type { TypedEmitter } from './events.js'
 import type { AbortOptions, Startable } from './lifecycle.js'
 
@@ -43,8 +44,9 @@ export interface StateMachine {
    *
    * Report command-level failures (a missing key, a failed precondition) in the return
    * value, not by throwing: the command is committed whatever happens. A throw or rejection
-   * is treated as a fatal bug, because replicas would diverge: the node stops (pending
-   * calls reject with code `RONY_ERR_STOPPED`) and logs the error.
+   * is treated as a fatal bug, because replicas would diverge: the node stops, emits
+   * `raft:error`, logs the error, and pending and later calls reject with code
+   * `RONY_ERR_STATE_MACHINE` and the thrown error as `cause`.
    *
    * @param command - The bytes given to `propose`; owned by the state machine.
    * @param entry - The entry's log index and term.
@@ -142,6 +144,13 @@ export type ConsensusEvents = {
    * @param servers - The new configuration, a fresh array.
    */
   'raft:membership': (servers: ClusterServer[]) => void
+
+  /**
+   * The server stopped on an error it cannot go on after: the state machine threw
+   * (`RONY_ERR_STATE_MACHINE`, the thrown error as `cause`) or the storage failed
+   * (`RONY_ERR_STORAGE_FAILED`). Pending and later calls reject with the same error.
+   */
+  'raft:error': (error: CodedError) => void
 }
 
 /**

@@ -44,7 +44,7 @@ import { RaftNode } from './node/node.js'
 import type { RaftInit } from './options.js'
 
 export { NotLeaderError, type RaftErrorCode } from './errors.js'
-export type { RaftEvents, RaftNode } from './node/node.js'
+export type { RaftNode } from './node/node.js'
 export { RAFT_DEFAULTS, type RaftInit } from './options.js'
 export {
   DataDirLockedError,

@@ -36,18 +36,7 @@ import type {
 import { type RaftTransport, raftStreamTransport } from '../transport/stream-transport.js'
 import { type Pending, PendingCalls } from './pending.js'
 
-/** The events of a Raft node: those of `Consensus`, and `raft:error`. */
-export type RaftEvents = ConsensusEvents & {
-  /**
-   * The node stopped on a fatal error: the state machine threw (`RONY_ERR_STATE_MACHINE`,
-   * its error as `cause`) or the storage failed (`RONY_ERR_STORAGE_FAILED`). Pending and
-   * later calls reject with the same error. Logged on the logger's error channel too, and
-   * printed with `console.error` when neither that channel nor a listener would show it.
-   */
-  'raft:error': (error: CodedError) => void
-}
-
-const Emitter = EventEmitter as unknown as new () => TypedEmitter<RaftEvents>
+const Emitter = EventEmitter as unknown as new () => TypedEmitter<ConsensusEvents>
 
 /** A proposal waiting for its entry to be applied. */
 interface Proposal {
@@ -88,7 +77,10 @@ export class RaftNode extends Emitter implements Consensus {
   readonly #appliedWaiters: { index: number; done: () => void }[] = []
   /** Calls waiting for a leader to be known (see `#whenLed`), retried once one is. */
   #leaderWaiters: (() => void)[] = []
-  readonly #lifecycle = new Lifecycle({ start: () => this.#start(), stop: () => this.#stop() })
+  readonly #lifecycle = new Lifecycle(
+    { start: () => this.#start(), stop: () => this.#stop() },
+    { restartable: false },
+  )
   #core: RaftCore | undefined = undefined
   #state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new'
   /** The error that stopped the node (the state machine threw, the storage failed). */
@@ -184,6 +176,8 @@ export class RaftNode extends Emitter implements Consensus {
    * new one on the same storage does.
    */
   start(): Promise<void> {
+    // After a fatal error, the error itself says why the node cannot start again.
+    if (this.#fatal !== undefined) return Promise.reject(this.#fatal)
     return this.#lifecycle.start()
   }
 
@@ -196,10 +190,6 @@ export class RaftNode extends Emitter implements Consensus {
   }
 
   async #start(): Promise<void> {
-    // TODO(lifecycle restartable): `new Lifecycle(steps, { restartable: false })` replaces this.
-    if (this.#state !== 'new') {
-      throw this.#fatal ?? raftError('RONY_ERR_STOPPED', 'start() after stop(): create a new node')
-    }
     this.#state = 'starting'
     const recovered = await this.#storage.open().catch((err: unknown) => {
       this.#state = 'new' // nothing to undo: start() may be retried

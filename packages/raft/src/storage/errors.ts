@@ -7,7 +7,7 @@
  * | `RONY_ERR_WAL_CORRUPT` | A WAL record before the last valid one fails its checksum, or a segment is missing (the newest one included: `wal.head` names it), empty or inconsistent (`WalCorruptError`: `file`, `offset`). | Restore the node's data dir from a backup, or wipe it and let the node rejoin from a snapshot. |
  * | `RONY_ERR_SNAPSHOT_CORRUPT` | The snapshot the WAL names is missing or fails its checksum. | As above. |
  * | `RONY_ERR_DATA_DIR_LOCKED` | Another live process (or another storage in this one) holds the data dir's `LOCK` file (`DataDirLockedError`: `pid`, `hostname`). | Stop the other holder; remove `LOCK` only if its holder is gone (a pid reused by another process). |
-| `RONY_ERR_STORAGE_FAILED` | A file-system call failed; writes since the last sync may not be durable. | Stop the node (it must not acknowledge anything more); check the disk, then restart. |
+ * | `RONY_ERR_STORAGE_FAILED` | A file-system call failed; writes since the last sync may not be durable. | Stop the node (it must not acknowledge anything more); check the disk, then restart. |
  * | `RONY_ERR_NOT_STARTED` | An operation before `open()`. | Call `open()` first. |
  * | `RONY_ERR_STOPPED` | An operation after `close()`. | Nothing: the node is shutting down. |
  *
