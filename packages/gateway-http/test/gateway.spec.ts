@@ -82,6 +82,19 @@ describe('REST routes', () => {
     expect(({} as Record<string, unknown>).polluted).toBeUndefined()
   })
 
+  it('hands the edge 64-bit numbers of a REST body with all their digits', async () => {
+    const fake = restFake()
+    const url = await start(fake)
+    await request(`${url}users/1`, {
+      contentType: 'application/json',
+      body: '{"big":9007199254740993,"list":[18446744073709551615]}',
+    })
+    const [message] = fake.of('message')
+    const text = Buffer.from(message!.data).toString()
+    expect(text).toContain('"big":9007199254740993')
+    expect(text).toContain('"list":[18446744073709551615]')
+  })
+
   it('maps error codes to HTTP statuses with a JSON error body', async () => {
     const url = await start(restFake())
     const expected = {
