@@ -159,7 +159,7 @@ export function fastifyErrorAnswer(
   return jsonError(500, 'E00', 'SERVER', 'internal error in the HTTP gateway')
 }
 
-export const UNSUPPORTED_MEDIA_TYPE = jsonError(
+const UNSUPPORTED_MEDIA_TYPE = jsonError(
   415,
   'E01',
   'CONTENT_TYPE',

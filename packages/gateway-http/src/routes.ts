@@ -10,7 +10,7 @@ import type { RestMethod, RestRoute } from '@rony/interface'
 import { errorCodes, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { type ConnKind, FastifyResponder, type Responder, sendJson } from './connection.js'
 import type { ResolvedOptions } from './options.js'
-import { fastifyErrorAnswer, type HttpAnswer, jsonError, UNSUPPORTED_MEDIA_TYPE } from './rest.js'
+import { fastifyErrorAnswer, type HttpAnswer, jsonError } from './rest.js'
 
 /** What the plugin asks of the gateway. */
 export interface RouteHost {
@@ -41,6 +41,7 @@ export interface RestCall {
 }
 
 const METHODS: readonly RestMethod[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE']
+const NO_BODY = new Uint8Array(0)
 
 /** Writes a gateway-made JSON answer through Fastify. */
 export function sendAnswer(reply: FastifyReply, answer: HttpAnswer): void {
@@ -142,7 +143,8 @@ function checkRoutes(routes: readonly RestRoute[]): void {
 
 /**
  * Builds the plugin function for `host`. `standalone` tells whether the gateway owns the
- * whole server (then it also answers 404 for every unknown path).
+ * whole server (then its root 404 and error handlers and Node's request deadline are the
+ * gateway's, set where the server is made).
  */
 export function gatewayPlugin(host: RouteHost, standalone: boolean) {
   return async function ronyHttpGateway(app: FastifyInstance): Promise<void> {
@@ -188,11 +190,8 @@ export function gatewayPlugin(host: RouteHost, standalone: boolean) {
       method: 'POST',
       url: '/',
       handler(request, reply) {
-        const body = request.body
-        if (!(body instanceof Uint8Array)) {
-          sendAnswer(reply, UNSUPPORTED_MEDIA_TYPE)
-          return
-        }
+        // No body at all (and no Content-Type): an empty binary envelope, as on other transports.
+        const body = request.body instanceof Uint8Array ? request.body : NO_BODY
         const kind = bodyKindOf(request.headers['content-type']) ?? 'binary'
         host.exchange(request.raw, new FastifyResponder(reply), kind, body)
       },

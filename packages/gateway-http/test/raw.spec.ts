@@ -168,6 +168,14 @@ describe('raw HTTP requests against a real edge', () => {
     expect(EchoReply.decode(reply.message).Text).toBe('go')
   })
 
+  it('takes a POST without body or Content-Type as an empty binary envelope', async () => {
+    const res = await request(url, {})
+    expect([res.status, res.headers['content-type']]).toEqual([200, 'application/x-protobuf'])
+    const reply = decodeEnvelope(res.body)
+    expect(reply.ctor).toBe(C_Error)
+    expect(rony.Error.decode(reply.message)).toMatchObject({ Code: 'E01', Items: 'HANDLER' })
+  })
+
   it('answers a body that arrives after the headers, in pieces', async () => {
     const { port } = new URL(url)
     const socket = net.connect(Number(port), '127.0.0.1')
