@@ -206,10 +206,12 @@ export class WsConn implements GatewayConn {
       return
     }
     // A text frame is a JSON envelope (ws checked its UTF-8); the edge answers it in kind.
-    const meta = isBinary
-      ? this.meta
-      : (this.jsonMeta ??= { headers: this.meta.headers, format: 'json' })
-    this.host.dispatchMessage(this, bytes, meta)
+    this.host.dispatchMessage(this, bytes, isBinary ? this.meta : this.textMeta())
+  }
+
+  private textMeta(): RequestMeta {
+    this.jsonMeta ??= { headers: this.meta.headers, format: 'json' }
+    return this.jsonMeta
   }
 
   /** @internal */
