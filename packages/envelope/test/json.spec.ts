@@ -239,14 +239,15 @@ describe('JSON envelopes', () => {
       header: [{ key: 'k', value: 'v' }],
     })
     expect(rony.Ping.decode(first!.message).ID.toString()).toBe('7')
-    expect(second).toMatchObject({ ctor: C_Ping, requestId: 2n, jsonEncoded: false })
-    expect(rony.Ping.decode(second!.message).ID.toString()).toBe('9223372036854775807')
+    // A JsonEncoded payload is passed on as JSON text, as in a binary envelope.
+    expect(second).toMatchObject({ ctor: C_Ping, requestId: 2n, jsonEncoded: true })
+    expect(new TextDecoder().decode(second!.message)).toBe('{"ID":"9223372036854775807"}')
 
     const bad: [unknown, RegExp][] = [
       [{ Constructor: 'x' }, /Constructor: invalid value/],
       [{ Constructor: String(C_Ping), Nope: 1 }, /Nope: no such field/],
       [{ Constructor: String(C_MessageContainer) }, /do not nest/],
-      [{ Constructor: String(C_Ping), JsonEncoded: true, Message: b64(utf8('{')) }, /not JSON/],
+      [{ Constructor: String(C_Ping), Message: '%%' }, /Message/],
     ]
     for (const [entry, message] of bad) {
       const error = rejection(() =>

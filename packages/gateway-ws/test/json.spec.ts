@@ -76,6 +76,12 @@ describe('JSON envelopes in WebSocket text frames', () => {
           Envelopes: [
             { Constructor: String(constructorOf('Echo')), RequestID: '41', Message: payload },
             { requestId: 42, cmd: 'Echo', message: { Text: 'json' } },
+            {
+              Constructor: String(constructorOf('Ping')),
+              RequestID: '43',
+              JsonEncoded: true,
+              Message: Buffer.from('{"ID":9007199254740993}').toString('base64'),
+            },
           ],
         },
       }),
@@ -86,6 +92,7 @@ describe('JSON envelopes in WebSocket text frames', () => {
     const byId = new Map(Envelopes.map((entry) => [entry.requestId, entry.message]))
     expect(byId.get(41)).toMatchObject({ Text: 'go' })
     expect(byId.get(42)).toMatchObject({ Text: 'json' })
+    expect(byId.get(43)).toEqual({ ID: '9007199254740993' })
   })
 
   it('answers a text frame that is not a JSON envelope with a JSON E01 error, and keeps serving', async () => {

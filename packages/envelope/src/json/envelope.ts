@@ -149,7 +149,8 @@ export function jsonToEnvelope(
 
 /**
  * One entry of a JSON container: a JSON envelope (it has `cmd`), or a `MessageEnvelope` in
- * protobuf JSON as the Go framework writes it. Containers do not nest.
+ * protobuf JSON as the Go framework writes it (binary payload, or JSON text with
+ * `JsonEncoded`). Containers do not nest.
  */
 function containerEntry(
   entry: unknown,
@@ -169,18 +170,8 @@ function containerEntry(
     throw invalidJson(`container entry: ${detail}`, cause)
   }
   if (envelope.ctor === C_MessageContainer) throw invalidJson('containers do not nest')
-  if (!envelope.jsonEncoded) return envelope
-  // The payload is the message's JSON text: convert it like a JSON envelope's `message`.
-  const registered = registry.get(envelope.ctor)
-  if (registered === undefined) return { ...envelope, jsonEncoded: false, message: EMPTY }
-  let payload: unknown
-  try {
-    payload = parseJson(decoder.decode(envelope.message))
-  } catch (cause) {
-    throw invalidJson(`container entry ${registered.name}: its Message is not JSON`, cause)
-  }
-  const message = messageFromJson(registered.type, registered.name, payload)
-  return { ...envelope, jsonEncoded: false, message }
+  // A JsonEncoded payload stays JSON text: the edge reads it by its handler's type.
+  return envelope
 }
 
 const EMPTY = new Uint8Array(0)
