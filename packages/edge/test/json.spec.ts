@@ -204,6 +204,16 @@ describe('JsonEncoded payloads in binary envelopes', () => {
     const pong = await peer.next()
     expect(pong.requestId).toBe(9n)
     expect(pongId(pong)).toBe('12')
+    // A JSON number past 2^53 in a 64-bit field arrives with all its digits.
+    peer.send(
+      encodeEnvelope({
+        ctor: C_Ping,
+        requestId: 11n,
+        jsonEncoded: true,
+        message: utf8.encode('{"ID":9007199254740993}'),
+      }),
+    )
+    expect(pongId(await peer.next())).toBe('9007199254740993')
     peer.send(
       encodeEnvelope({
         ...requestInit(EchoRequest, {}, 10n),
