@@ -55,7 +55,7 @@ describe('playground server', () => {
       body: JSON.stringify({ requestId: '1', cmd: 'EchoRequest', message: { Text: 'hi' } }),
     })
     expect(await json.json()).toMatchObject({
-      requestId: '1',
+      requestId: 1, // a JSON number, as the Go framework writes it
       cmd: 'EchoResponse',
       message: { Text: 'hi', ServerID: 'test-edge via http' },
     })

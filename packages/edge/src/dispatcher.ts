@@ -13,6 +13,7 @@ import {
   type MessageType,
   messageFromJson,
   messageTypeOf,
+  parseJson,
   parseJsonEnvelope,
   RonyError,
   rony,
@@ -454,7 +455,7 @@ function jsonPayload(entry: HandlerEntry, bytes: Uint8Array): Uint8Array {
   }
   let json: unknown
   try {
-    json = JSON.parse(decoder.decode(bytes))
+    json = parseJson(decoder.decode(bytes)) // exact past 2^53, for 64-bit fields
   } catch (cause) {
     throw new RonyError('E01', 'MESSAGE', `invalid JSON payload for ${entry.name}`, {
       code: 'RONY_ERR_INVALID_MESSAGE',

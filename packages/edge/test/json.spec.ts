@@ -1,4 +1,4 @@
-import { C_Ping, encodeEnvelope, RonyError, rony } from '@rony/envelope'
+import { C_Ping, encodeEnvelope, parseJson, RonyError, rony } from '@rony/envelope'
 import type { RestRoute } from '@rony/interface'
 import protobuf from 'protobufjs'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -28,8 +28,9 @@ const User = root.lookupType('User')
 
 const utf8 = new TextEncoder()
 const json = (value: unknown): Uint8Array => utf8.encode(JSON.stringify(value))
+// Request ids are JSON numbers, exact past 2^53 (a bigint there).
 const parse = (bytes: Uint8Array): Record<string, unknown> =>
-  JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>
+  parseJson(new TextDecoder().decode(bytes)) as Record<string, unknown>
 
 /** An edge with a GetUser handler and a JSON-format memory connection that collects replies. */
 async function jsonEdge(persistent = true) {
@@ -65,7 +66,7 @@ describe('JSON envelopes', () => {
     )
     await expect.poll(() => replies.length).toBe(1)
     expect(replies[0]).toEqual({
-      requestId: '18446744073709551615',
+      requestId: 18446744073709551615n,
       cmd: 'User',
       message: { id: 7, name: 'Ada Lovelace' },
     })
@@ -78,7 +79,7 @@ describe('JSON envelopes', () => {
     )
     await expect.poll(() => replies.length).toBe(1)
     expect(replies[0]).toMatchObject({
-      requestId: '3',
+      requestId: 3,
       message: { id: 8, big: '9007199254740993' },
     })
   })
@@ -92,7 +93,7 @@ describe('JSON envelopes', () => {
     client.send(json({ requestId: '8', cmd: 'GetUser', message: { id: 2 ** 40 } }))
     client.send(json({ requestId: '9', cmd: 'GetUser', message: { verbose: 'yes' } }))
     await expect.poll(() => replies.length).toBe(6)
-    const byId = new Map(replies.map((reply) => [reply.requestId, reply]))
+    const byId = new Map(replies.map((reply) => [String(reply.requestId), reply]))
     expect(byId.get('4')).toMatchObject({ cmd: 'Error', message: { Code: 'E07', Items: 'USER' } })
     expect(byId.get('5')).toMatchObject({
       cmd: 'Error',
@@ -126,17 +127,8 @@ describe('JSON envelopes', () => {
       expect(reply).toMatchObject({ cmd: 'Error', message: { Code: 'E01', Items: 'ENVELOPE' } })
     }
     // Once the request id is read, the error carries it.
-    expect(replies.map((reply) => reply.requestId)).toEqual([
-      '0',
-      '0',
-      '0',
-      '0',
-      '0',
-      '1',
-      '0',
-      '2',
-    ])
-    expect(replies[7]).toMatchObject({ requestId: '2', cmd: 'User', message: { id: 1 } })
+    expect(replies.map((reply) => reply.requestId)).toEqual([0, 0, 0, 0, 0, 1, 0, 2])
+    expect(replies[7]).toMatchObject({ requestId: 2, cmd: 'User', message: { id: 1 } })
   })
 
   it('runs a JSON container and answers with one JSON container', async () => {
@@ -157,8 +149,8 @@ describe('JSON envelopes', () => {
     const { cmd, message } = replies[0] as { cmd: string; message: { Envelopes: unknown[] } }
     expect(cmd).toBe('MessageContainer')
     expect(message.Envelopes).toEqual([
-      { requestId: '1', cmd: 'User', message: { id: 1, name: 'Ada' } },
-      { requestId: '2', cmd: 'Pong', message: { ID: '5' } },
+      { requestId: 1, cmd: 'User', message: { id: 1, name: 'Ada' } },
+      { requestId: 2, cmd: 'Pong', message: { ID: '5' } },
     ])
   })
 
@@ -181,8 +173,8 @@ describe('JSON envelopes', () => {
       cmd: 'MessageContainer',
       message: {
         Envelopes: [
-          { requestId: '1', cmd: 'EchoResponse', message: { text: '1 x' } },
-          { requestId: '1', cmd: 'EchoResponse', message: { text: '2 x' } },
+          { requestId: 1, cmd: 'EchoResponse', message: { text: '1 x' } },
+          { requestId: 1, cmd: 'EchoResponse', message: { text: '2 x' } },
         ],
       },
     })
@@ -192,7 +184,7 @@ describe('JSON envelopes', () => {
     const { client, replies } = await jsonEdge(false)
     client.send(json({ requestId: '1', cmd: 'Ping', message: { ID: 3 } }))
     await expect.poll(() => replies.length).toBe(1)
-    expect(replies[0]).toEqual({ requestId: '1', cmd: 'Pong', message: { ID: '3' } })
+    expect(replies[0]).toEqual({ requestId: 1, cmd: 'Pong', message: { ID: '3' } })
   })
 })
 
@@ -212,6 +204,16 @@ describe('JsonEncoded payloads in binary envelopes', () => {
     const pong = await peer.next()
     expect(pong.requestId).toBe(9n)
     expect(pongId(pong)).toBe('12')
+    // A JSON number past 2^53 in a 64-bit field arrives with all its digits.
+    peer.send(
+      encodeEnvelope({
+        ctor: C_Ping,
+        requestId: 11n,
+        jsonEncoded: true,
+        message: utf8.encode('{"ID":9007199254740993}'),
+      }),
+    )
+    expect(pongId(await peer.next())).toBe('9007199254740993')
     peer.send(
       encodeEnvelope({
         ...requestInit(EchoRequest, {}, 10n),

@@ -58,6 +58,7 @@ export {
   messageFromJson,
   messageToJson,
 } from './json/message.js'
+export { parseJson, stringifyJson } from './json/parse.js'
 export { DEFAULT_LIMITS, type EnvelopeLimits, resolveLimits } from './limits.js'
 export {
   BUILTIN_TYPES,

@@ -10,6 +10,7 @@ import {
   jsonToEnvelope,
   messageFromJson,
   messageToJson,
+  parseJson,
   parseJsonEnvelope,
   RonyError,
   rony,
@@ -77,6 +78,37 @@ describe('messageFromJson / messageToJson (generated static classes)', () => {
     ).toThrow(/JsonEncoded: invalid value/)
   })
 
+  it('refuses numbers a JS number cannot hold exactly, and numbers for string fields', () => {
+    const cases: [object, unknown, RegExp][] = [
+      [
+        rony.Ping,
+        { ID: 2 ** 53 + 1 } /* 9007199254740993 as a JS number */,
+        /ID: invalid value 9007199254740992/,
+      ],
+      [rony.Ping, { ID: 2n ** 63n }, /ID: invalid value 9223372036854775808/],
+      [rony.KeyValue, { Key: 5 }, /Key: invalid value 5 \(expected a string\)/],
+      [rony.KeyValue, { Key: 2n ** 60n }, /Key: invalid value \d+ \(expected a string\)/],
+      [rony.KeyValue, { Value: 1.5 }, /Value: invalid value 1.5/],
+      [rony.Edge, { HostPorts: ['a', 5] }, /HostPorts\[1\]: invalid value 5 \(expected a string\)/],
+      [rony.Edges, { Nodes: [{ ServerID: 7 }] }, /Nodes\[0\]\.ServerID: invalid value 7/],
+      [rony.Error, { Code: 1 }, /Code: invalid value 1/],
+    ]
+    for (const [type, json, message] of cases) {
+      const error = rejection(() =>
+        messageFromJson(type as typeof rony.Ping, 'T', json as Record<string, unknown>),
+      )
+      expect([error.wireCode, error.items], String(message)).toEqual(['E01', 'MESSAGE'])
+      expect(error.description).toMatch(message)
+    }
+    // Exact numbers are fine for 64-bit fields, as protobuf JSON allows.
+    const exact = messageFromJson(rony.Ping, 'Ping', { ID: -(2n ** 63n) })
+    expect(rony.Ping.decode(exact).ID.toString()).toBe(String(-(2n ** 63n)))
+    const repeated = messageFromJson(rony.GetNodes, 'GetNodes', { ReplicaSet: [1, 2n ** 64n - 1n] })
+    expect(messageToJson(rony.GetNodes, repeated)).toEqual({
+      ReplicaSet: ['1', '18446744073709551615'],
+    })
+  })
+
   it('treats null and absent as the default', () => {
     expect(messageFromJson(rony.Ping, 'Ping', null)).toHaveLength(0)
     expect(messageFromJson(rony.Ping, 'Ping', { ID: null })).toHaveLength(0)
@@ -84,6 +116,20 @@ describe('messageFromJson / messageToJson (generated static classes)', () => {
 })
 
 describe('JSON envelopes', () => {
+  it('reads numeric request ids exactly over the whole uint64 range', () => {
+    for (const id of [0n, 2n ** 53n + 1n, 9223372036854775808n, 2n ** 64n - 1n]) {
+      const input = `{"requestId":${id},"cmd":"Ping","message":{"ID":${2n ** 62n + 1n}}}`
+      const { requestId, json } = parseJsonEnvelope(utf8(input))
+      expect(requestId).toBe(id)
+      const envelope = jsonToEnvelope(json, registry)
+      expect(envelope.requestId).toBe(id)
+      expect(rony.Ping.decode(envelope.message).ID.toString()).toBe(String(2n ** 62n + 1n))
+      // And back: the reply's digits are the request's.
+      const reply = new TextDecoder().decode(encodeJsonEnvelope(envelope, registry))
+      expect(reply).toBe(`{"requestId":${id},"cmd":"Ping","message":{"ID":"${2n ** 62n + 1n}"}}`)
+    }
+  })
+
   it('parses the Go framework shape, with numeric or string request ids', () => {
     for (const requestId of [5, '5']) {
       const { requestId: id, json } = parseJsonEnvelope(
@@ -100,7 +146,7 @@ describe('JSON envelopes', () => {
     }
   })
 
-  it('writes replies with decimal-string ids, header object and the payload as JSON', () => {
+  it('writes replies with numeric ids, header object and the payload as JSON', () => {
     const bytes = encodeJsonEnvelope(
       {
         ctor: C_Ping,
@@ -110,8 +156,9 @@ describe('JSON envelopes', () => {
       },
       registry,
     )
-    expect(text(bytes)).toEqual({
-      requestId: '18446744073709551615',
+    expect(new TextDecoder().decode(bytes)).toMatch(/^\{"requestId":18446744073709551615,/)
+    expect(parseJson(new TextDecoder().decode(bytes))).toEqual({
+      requestId: 2n ** 64n - 1n,
       header: { k: 'v' },
       cmd: 'Ping',
       message: { ID: '3' },
@@ -123,7 +170,7 @@ describe('JSON envelopes', () => {
       { ctor: 5n, requestId: 1n, message: new Uint8Array([1, 2, 3]) },
       registry,
     )
-    expect(text(bytes)).toEqual({ requestId: '1', cmd: '5', message: 'AQID' })
+    expect(text(bytes)).toEqual({ requestId: 1, cmd: '5', message: 'AQID' })
   })
 
   it('maps containers both ways', () => {
@@ -149,10 +196,66 @@ describe('JSON envelopes', () => {
       registry,
     )
     expect(text(reply)).toEqual({
-      requestId: '0',
+      requestId: 0,
       cmd: 'MessageContainer',
-      message: { Length: 1, Envelopes: [{ requestId: '1', cmd: 'Ping', message: {} }] },
+      message: { Length: 1, Envelopes: [{ requestId: 1, cmd: 'Ping', message: {} }] },
     })
+  })
+
+  it("accepts the Go framework's container shape: protojson MessageEnvelopes, binary or JSON payloads", () => {
+    const b64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64')
+    const { json } = parseJsonEnvelope(
+      utf8(
+        JSON.stringify({
+          requestId: 3,
+          cmd: 'MessageContainer',
+          message: {
+            Length: 2,
+            SyncRun: true,
+            Envelopes: [
+              {
+                Constructor: String(C_Ping),
+                RequestID: '18446744073709551615',
+                Message: b64(rony.Ping.encode({ ID: 7 }).finish()),
+                Header: [{ Key: 'k', Value: 'v' }],
+              },
+              {
+                Constructor: String(C_Ping),
+                RequestID: 2,
+                JsonEncoded: true,
+                Message: b64(utf8('{"ID":"9223372036854775807"}')),
+              },
+            ],
+          },
+        }),
+      ),
+    )
+    const container = decodeContainer(jsonToEnvelope(json, registry).message)
+    expect(container.syncRun).toBe(true)
+    const [first, second] = container.envelopes
+    expect(first).toMatchObject({
+      ctor: C_Ping,
+      requestId: 2n ** 64n - 1n,
+      header: [{ key: 'k', value: 'v' }],
+    })
+    expect(rony.Ping.decode(first!.message).ID.toString()).toBe('7')
+    // A JsonEncoded payload is passed on as JSON text, as in a binary envelope.
+    expect(second).toMatchObject({ ctor: C_Ping, requestId: 2n, jsonEncoded: true })
+    expect(new TextDecoder().decode(second!.message)).toBe('{"ID":"9223372036854775807"}')
+
+    const bad: [unknown, RegExp][] = [
+      [{ Constructor: 'x' }, /Constructor: invalid value/],
+      [{ Constructor: String(C_Ping), Nope: 1 }, /Nope: no such field/],
+      [{ Constructor: String(C_MessageContainer) }, /do not nest/],
+      [{ Constructor: String(C_Ping), Message: '%%' }, /Message/],
+    ]
+    for (const [entry, message] of bad) {
+      const error = rejection(() =>
+        jsonToEnvelope({ cmd: 'MessageContainer', message: { Envelopes: [entry] } }, registry),
+      )
+      expect([error.wireCode, error.items], JSON.stringify(entry)).toEqual(['E01', 'ENVELOPE'])
+      expect(error.description).toMatch(message)
+    }
   })
 
   it('rejects malformed envelopes with E01 and a stable code', () => {
@@ -164,6 +267,8 @@ describe('JSON envelopes', () => {
       '{"requestId":-1,"cmd":"Ping"}',
       '{"requestId":"18446744073709551616","cmd":"Ping"}',
       '{"requestId":1.5,"cmd":"Ping"}',
+      '{"requestId":18446744073709551616,"cmd":"Ping"}',
+      '{"requestId":-9007199254740993,"cmd":"Ping"}',
     ]
     for (const input of bad) {
       const error = rejection(() => parseJsonEnvelope(utf8(input)))

@@ -1,38 +1,26 @@
 /**
  * The RPC endpoint without Fastify's per-request work, for the gateway's own server: a plain
- * `POST {prefix}` of a binary or JSON envelope with a Content-Length within `bodyLimit` goes
+ * `POST {prefix}` of a binary or JSON envelope (a Content-Type the gateway takes, or none)
+ * with a Content-Length within `bodyLimit` goes
  * from node:http straight to the edge. Every other request (REST routes, CORS, other media
  * types, chunked or too large bodies, 404/405) is left to Fastify, which answers it as
  * always. Fastify's request and reply objects, hooks, router and body parser cost about as
  * much CPU as the whole edge round trip, which mattered most at one request in flight.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { type ConnKind, RawResponder } from './connection.js'
-import type { RouteHost } from './routes.js'
+import { RawResponder } from './connection.js'
+import { bodyKindOf, type RouteHost } from './routes.js'
 
 /** Handles the request and returns `true`, or returns `false` without touching it. */
 export type FastPath = (req: IncomingMessage, res: ServerResponse) => boolean
 
 const DIGITS = /^\d{1,15}$/
 
-/** The envelope kind of a Content-Type the fast path takes as is; anything else goes to Fastify. */
-function kindOf(contentType: string | undefined): ConnKind | undefined {
-  switch (contentType) {
-    case 'application/x-protobuf':
-      return 'binary'
-    case 'application/json':
-    case 'application/json; charset=utf-8':
-      return 'json'
-    default:
-      return undefined
-  }
-}
-
 export function rpcFastPath(host: RouteHost, path: string, bodyLimit: number): FastPath {
   return (req, res) => {
     if (req.method !== 'POST' || req.url !== path) return false
     const headers = req.headers
-    const kind = kindOf(headers['content-type'])
+    const kind = bodyKindOf(headers['content-type'])
     const length = headers['content-length']
     if (
       kind === undefined ||

@@ -13,7 +13,8 @@ import {
   type Logger,
   type RestRoute,
 } from '@rony/interface'
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify'
+import { answerOnSocket, clientErrorAnswer } from './client-errors.js'
 import {
   type ConnHost,
   type ConnKind,
@@ -25,16 +26,34 @@ import {
 } from './connection.js'
 import { rpcFastPath } from './fast-path.js'
 import { type HttpGatewayInit, type ResolvedOptions, resolveOptions } from './options.js'
-import { jsonError, RestInputError, restEnvelope } from './rest.js'
-import { gatewayPlugin, type RestCall, type RouteHost } from './routes.js'
+import { fastifyErrorAnswer, jsonError, RestInputError, restEnvelope } from './rest.js'
+import {
+  allowedMethods,
+  errorHandler,
+  gatewayPlugin,
+  notFoundHandler,
+  type RestCall,
+  type RouteHost,
+  sendAnswer,
+} from './routes.js'
 
 const MAX_SWEEP_MS = 1_000
 const MIN_SWEEP_MS = 10
 const NO_ROUTES: readonly RestRoute[] = Object.freeze([])
 
+/** How often deadlines are checked: a quarter of the shortest, within [10 ms, 1 s]. */
+const sweepPeriod = (deadline: number): number =>
+  Math.max(MIN_SWEEP_MS, Math.min(MAX_SWEEP_MS, Math.floor(deadline / 4)))
+
 const sameRoutes = (a: readonly RestRoute[], b: readonly RestRoute[]): boolean =>
   a.length === b.length &&
   a.every((r, i) => r.method === b[i]?.method && r.path === b[i]?.path && r.cmd === b[i]?.cmd)
+
+/** A request whose body is being read, for the read deadline in plugin mode. */
+interface BodyRead {
+  readonly startedAt: number
+  readonly reply: FastifyReply
+}
 
 /**
  * The HTTP gateway: one request is one non-persistent connection for the edge. Standalone,
@@ -58,6 +77,8 @@ class HttpGateway implements Gateway, ConnHost, RouteHost {
     stop: () => this.doStop(),
   })
   private sweepTimer: ReturnType<typeof setInterval> | undefined = undefined
+  /** Plugin mode: requests of the gateway's routes whose body is still being read. */
+  private readonly reading = new Map<http.IncomingMessage, BodyRead>()
 
   constructor(init: HttpGatewayInit) {
     this.opts = resolveOptions(init)
@@ -150,17 +171,37 @@ class HttpGateway implements Gateway, ConnHost, RouteHost {
               : (req, res) => {
                   if (!fastPath(req, res)) fastify(req, res)
                 }
+          const { readTimeout } = this.opts
+          // Node's own deadline for a request's head and body together.
+          const deadline = {
+            requestTimeout: readTimeout,
+            headersTimeout: readTimeout,
+            connectionsCheckingInterval: sweepPeriod(readTimeout),
+          }
           const server =
             mount.tls === undefined
-              ? http.createServer(listener)
-              : https.createServer(mount.tls, listener)
+              ? http.createServer(deadline, listener)
+              : https.createServer({ ...mount.tls, ...deadline }, listener)
           server.keepAliveTimeout = mount.keepAliveTimeout
           return server
+        },
+        // Parser errors and the read deadline, answered in the JSON Error shape.
+        clientErrorHandler: (error, socket) => {
+          answerOnSocket(socket, clientErrorAnswer(error.code, this.opts.readTimeout), error)
         },
         bodyLimit: this.opts.bodyLimit,
         forceCloseConnections: 'idle',
         logger: false,
+        // Errors before routing (a malformed URL…) in the same JSON Error shape.
+        frameworkErrors: (error, _request, reply) => {
+          sendAnswer(reply, fastifyErrorAnswer(error, this.opts.bodyLimit))
+        },
       }) as unknown as FastifyInstance
+      // The whole server is the gateway's: every 404 and error is a JSON Error.
+      app.setErrorHandler(errorHandler(this.opts.bodyLimit))
+      app.setNotFoundHandler(
+        notFoundHandler(this.opts.prefix, allowedMethods(handlers.restRoutes ?? NO_ROUTES)),
+      )
       app.register(gatewayPlugin(this, true), { prefix: this.routePrefix() })
       this.app = app
       try {
@@ -171,10 +212,7 @@ class HttpGateway implements Gateway, ConnHost, RouteHost {
         throw err
       }
     }
-    const period = Math.max(
-      MIN_SWEEP_MS,
-      Math.min(MAX_SWEEP_MS, Math.floor(this.opts.requestTimeout / 4)),
-    )
+    const period = sweepPeriod(Math.min(this.opts.requestTimeout, this.opts.readTimeout))
     this.sweepTimer = setInterval(() => this.sweep(), period)
     this.sweepTimer.unref()
     this.running = true
@@ -274,9 +312,42 @@ class HttpGateway implements Gateway, ConnHost, RouteHost {
     this.conns.close(conn, reason)
   }
 
-  /** Answers 504 to every request the edge left unanswered for `requestTimeout`. */
+  /** @internal A request's head arrived (plugin mode): its body is due within readTimeout. */
+  readStarted(raw: http.IncomingMessage, reply: FastifyReply): void {
+    this.reading.set(raw, { startedAt: Date.now(), reply })
+  }
+
+  /** @internal The request's body was read, or the request ended. */
+  readEnded(raw: http.IncomingMessage): void {
+    this.reading.delete(raw)
+  }
+
+  /** Answers 408 and closes the socket of every body not read whole within readTimeout. */
+  private sweepReads(now: number): void {
+    const deadline = now - this.opts.readTimeout
+    for (const [raw, { startedAt, reply }] of this.reading) {
+      if (startedAt > deadline) continue
+      this.reading.delete(raw)
+      const socket = raw.socket
+      if (reply.sent) {
+        socket.destroy()
+        continue
+      }
+      const timeout = clientErrorAnswer('ERR_HTTP_REQUEST_TIMEOUT', this.opts.readTimeout)
+      reply.raw.once('finish', () => socket.destroy())
+      reply.header('connection', 'close')
+      sendAnswer(reply, timeout)
+    }
+  }
+
+  /**
+   * Answers 504 to every request the edge left unanswered for `requestTimeout`, and 408 to
+   * bodies not read within `readTimeout` (plugin mode).
+   */
   private sweep(): void {
-    const deadline = Date.now() - this.opts.requestTimeout
+    const now = Date.now()
+    if (this.reading.size > 0) this.sweepReads(now)
+    const deadline = now - this.opts.requestTimeout
     for (const conn of this.conns) {
       if (!conn.closed && conn.startedAt <= deadline) {
         const ms = this.opts.requestTimeout

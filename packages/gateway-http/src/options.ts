@@ -48,6 +48,17 @@ export interface HttpGatewayInit {
    */
   requestTimeout?: number | undefined
   /**
+   * Milliseconds a request has to arrive whole: its head and body together, from the
+   * request's first byte to the end of its body. Past it the client gets 408 with a JSON
+   * `Error` (E06/TIMEOUT) where a response can still be written, and the socket is closed,
+   * so a client trickling its body cannot hold a socket and a request slot. Standalone, the
+   * gateway's server enforces it (Node's `requestTimeout`, checked every
+   * `min(readTimeout / 4, 1 s)`); in plugin mode the app's server owns the request head
+   * (set its `requestTimeout` / `headersTimeout`), and the gateway bounds the body of its
+   * routes: `readTimeout` from the head's arrival. Default `10_000` ms.
+   */
+  readTimeout?: number | undefined
+  /**
    * Milliseconds an idle keep-alive socket stays open between requests (standalone only;
    * in plugin mode the app's setting applies). Default `72_000` ms (Fastify's default).
    */
@@ -76,6 +87,7 @@ export const HTTP_GATEWAY_DEFAULTS = Object.freeze({
   bodyLimit: DEFAULT_LIMITS.maxEnvelopeBytes,
   cors: false,
   requestTimeout: 30_000,
+  readTimeout: 10_000,
   keepAliveTimeout: 72_000,
   maxConnections: 10_000,
   stopTimeout: 2_000,
@@ -100,6 +112,7 @@ export interface ResolvedOptions {
   readonly bodyLimit: number
   readonly cors: false | FastifyCorsOptions
   readonly requestTimeout: number
+  readonly readTimeout: number
   readonly maxConnections: number
   readonly stopTimeout: number
   readonly logger: Logger
@@ -164,6 +177,7 @@ export function resolveOptions(init: HttpGatewayInit): ResolvedOptions {
     bodyLimit: integerOption('bodyLimit', init.bodyLimit ?? d.bodyLimit, 1),
     cors: cors === true ? {} : cors === false ? false : { ...cors },
     requestTimeout: integerOption('requestTimeout', init.requestTimeout ?? d.requestTimeout, 1),
+    readTimeout: integerOption('readTimeout', init.readTimeout ?? d.readTimeout, 1),
     maxConnections: integerOption('maxConnections', init.maxConnections ?? d.maxConnections, 1),
     stopTimeout: integerOption('stopTimeout', init.stopTimeout ?? d.stopTimeout, 0),
     logger: init.logger ?? disabledLogger,

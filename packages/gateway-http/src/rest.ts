@@ -1,9 +1,17 @@
 /**
  * REST and error bodies: the JSON request envelope a REST route hands the edge, the HTTP
  * answer made from the edge's reply, and the JSON error body every gateway-level error
- * uses (`{"code":"E01","items":"BODY","description":"…"}`).
+ * uses: the wire `Error` message in protobuf JSON, as in an envelope
+ * (`{"Code":"E01","Items":"BODY","Description":"…"}`).
  */
-import { C_Error, decodeEnvelope, rony, WIRE_ERRORS } from '@rony/envelope'
+import {
+  C_Error,
+  decodeEnvelope,
+  parseJson,
+  rony,
+  stringifyJson,
+  WIRE_ERRORS,
+} from '@rony/envelope'
 import type { PayloadFormat } from '@rony/interface'
 
 /** An HTTP answer the gateway writes itself. */
@@ -20,14 +28,14 @@ export function statusOf(wireCode: string): number {
     : 500
 }
 
-/** `{ status, body }` of a JSON error. */
+/** `{ status, body }` of a JSON error: the `Error` message's fields, as an envelope's error. */
 export function jsonError(
   status: number,
   code: string,
   items: string,
   description: string,
 ): HttpAnswer {
-  return { status, body: JSON.stringify({ code, items, description }) }
+  return { status, body: JSON.stringify({ Code: code, Items: items, Description: description }) }
 }
 
 /** Why a REST request could not become a request envelope. */
@@ -62,7 +70,8 @@ export function restEnvelope(
   if (body !== undefined && body.byteLength > 0) {
     let parsed: unknown
     try {
-      parsed = JSON.parse(
+      // Exact: an int64 field's number past 2^53 reaches the edge with all its digits.
+      parsed = parseJson(
         Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'),
       )
     } catch (error) {
@@ -75,7 +84,7 @@ export function restEnvelope(
   }
   assignFields(message, query)
   assignFields(message, params)
-  return Buffer.from(JSON.stringify({ requestId: String(requestId), cmd, message }), 'utf8')
+  return Buffer.from(stringifyJson({ requestId, cmd, message }), 'utf8')
 }
 
 interface WireErrorFields {
@@ -97,7 +106,7 @@ const BAD_REPLY = (what: string): HttpAnswer =>
 /**
  * The HTTP answer to a REST request from the edge's reply: 200 with the reply's `message`
  * as the JSON body, or for an `Error` reply the error code's HTTP status with
- * `{"code","items","description"}`. A binary reply (an edge without JSON support answers
+ * `{"Code","Items","Description"}`. A binary reply (an edge without JSON support answers
  * binary errors) is decoded the same way. Never throws.
  */
 export function restAnswer(bytes: Uint8Array, format: PayloadFormat): HttpAnswer {
@@ -150,9 +159,9 @@ export function fastifyErrorAnswer(
   return jsonError(500, 'E00', 'SERVER', 'internal error in the HTTP gateway')
 }
 
-export const UNSUPPORTED_MEDIA_TYPE = jsonError(
+const UNSUPPORTED_MEDIA_TYPE = jsonError(
   415,
   'E01',
   'CONTENT_TYPE',
-  'send Content-Type application/x-protobuf (a binary envelope) or application/json (a JSON envelope)',
+  'send a binary envelope (Content-Type application/x-protobuf, application/octet-stream or none) or a JSON envelope (application/json)',
 )

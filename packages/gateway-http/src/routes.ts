@@ -7,10 +7,10 @@
 import type { IncomingMessage } from 'node:http'
 import fastifyCors from '@fastify/cors'
 import type { RestMethod, RestRoute } from '@rony/interface'
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { errorCodes, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { type ConnKind, FastifyResponder, type Responder, sendJson } from './connection.js'
 import type { ResolvedOptions } from './options.js'
-import { fastifyErrorAnswer, type HttpAnswer, jsonError, UNSUPPORTED_MEDIA_TYPE } from './rest.js'
+import { fastifyErrorAnswer, type HttpAnswer, jsonError } from './rest.js'
 
 /** What the plugin asks of the gateway. */
 export interface RouteHost {
@@ -27,6 +27,10 @@ export interface RouteHost {
   ): void
   /** Called from the app's preClose: stops the gateway with the app. */
   stop(): Promise<void>
+  /** Plugin mode: a request's head arrived; its body is due within `readTimeout`. */
+  readStarted(raw: IncomingMessage, reply: FastifyReply): void
+  /** Plugin mode: the request's body was read, or the request ended. */
+  readEnded(raw: IncomingMessage): void
 }
 
 /** What a REST route adds to its request: the command it maps to, and the parsed URL parts. */
@@ -37,15 +41,36 @@ export interface RestCall {
 }
 
 const METHODS: readonly RestMethod[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE']
+const NO_BODY = new Uint8Array(0)
 
 /** Writes a gateway-made JSON answer through Fastify. */
 export function sendAnswer(reply: FastifyReply, answer: HttpAnswer): void {
   sendJson(new FastifyResponder(reply), answer)
 }
 
-function isJsonType(contentType: string | undefined): boolean {
-  // Only our two parsers run, so a parsed body is either protobuf or JSON.
-  return contentType?.toLowerCase().includes('json') === true
+/**
+ * The media types of a body: a binary envelope with `application/x-protobuf`,
+ * `application/octet-stream` or no Content-Type at all (what the Go client sends), a JSON
+ * envelope with `application/json`. Anything else is answered 415 before the body is read.
+ */
+const BODY_TYPES: ReadonlyMap<string, 'binary' | 'json'> = new Map([
+  ['application/x-protobuf', 'binary'],
+  ['application/octet-stream', 'binary'],
+  ['application/json', 'json'],
+])
+
+/** The envelope kind of a Content-Type header; undefined for a type the gateway does not take. */
+export function bodyKindOf(contentType: string | undefined): 'binary' | 'json' | undefined {
+  if (contentType === undefined) return 'binary'
+  const semicolon = contentType.indexOf(';')
+  const media = (semicolon === -1 ? contentType : contentType.slice(0, semicolon)).trim()
+  return BODY_TYPES.get(media.toLowerCase())
+}
+
+/** Whether the request announces a body (Fastify parses nothing without one). */
+function hasBody(request: FastifyRequest): boolean {
+  const { 'content-length': length, 'transfer-encoding': chunked } = request.headers
+  return chunked !== undefined || (length !== undefined && length !== '0')
 }
 
 function passBuffer(
@@ -54,6 +79,45 @@ function passBuffer(
   done: (e: null, b: Buffer) => void,
 ): void {
   done(null, body)
+}
+
+/** The methods the RPC endpoint answers: POST, and those of REST routes at the prefix. */
+export function allowedMethods(routes: readonly RestRoute[]): readonly string[] {
+  const taken = new Set<string>(['POST'])
+  for (const route of routes) if (route.path === '/') taken.add(route.method)
+  if (taken.has('GET')) taken.add('HEAD')
+  return [...taken]
+}
+
+function methodNotAllowed(reply: FastifyReply, method: string, allow: readonly string[]): void {
+  reply.header('allow', allow.join(', '))
+  sendAnswer(
+    reply,
+    jsonError(405, 'E01', 'METHOD', `${method} is not allowed here: POST an envelope`),
+  )
+}
+
+/** Fastify's errors in the gateway's routes (body limit, content type, …) as JSON `Error`s. */
+export function errorHandler(bodyLimit: number) {
+  return (error: unknown, _request: FastifyRequest, reply: FastifyReply): void => {
+    sendAnswer(reply, fastifyErrorAnswer(error as { code?: unknown }, bodyLimit))
+  }
+}
+
+/**
+ * 404 with a JSON `Error`, or 405 for a method no route takes on the RPC endpoint.
+ *
+ * @param endpoint - the RPC endpoint's path (the gateway's `prefix`)
+ */
+export function notFoundHandler(endpoint: string, allow: readonly string[]) {
+  return (request: FastifyRequest, reply: FastifyReply): void => {
+    const path = request.url.split('?', 1)[0] ?? ''
+    if (path === endpoint) {
+      methodNotAllowed(reply, request.method, allow)
+      return
+    }
+    sendAnswer(reply, jsonError(404, 'E01', 'ROUTE', `no route ${request.method} ${path}`))
+  }
 }
 
 /** Throws a clear error for routes the plugin cannot mount. */
@@ -79,7 +143,8 @@ function checkRoutes(routes: readonly RestRoute[]): void {
 
 /**
  * Builds the plugin function for `host`. `standalone` tells whether the gateway owns the
- * whole server (then it also answers 404 for every unknown path).
+ * whole server (then its root 404 and error handlers and Node's request deadline are the
+ * gateway's, set where the server is made).
  */
 export function gatewayPlugin(host: RouteHost, standalone: boolean) {
   return async function ronyHttpGateway(app: FastifyInstance): Promise<void> {
@@ -90,57 +155,62 @@ export function gatewayPlugin(host: RouteHost, standalone: boolean) {
     if (cors !== false) await app.register(fastifyCors, cors)
 
     app.removeAllContentTypeParsers()
-    for (const type of ['application/x-protobuf', 'application/json']) {
+    for (const type of BODY_TYPES.keys()) {
       app.addContentTypeParser(type, { parseAs: 'buffer', bodyLimit }, passBuffer)
     }
-    app.setErrorHandler((error, _request, reply) => {
-      sendAnswer(reply, fastifyErrorAnswer(error as { code?: unknown }, bodyLimit))
+    // '*' is also the parser of a body without Content-Type; other types never reach it.
+    app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit }, passBuffer)
+    app.addHook('preParsing', async (request, _reply, payload) => {
+      if (hasBody(request) && bodyKindOf(request.headers['content-type']) === undefined) {
+        throw new errorCodes.FST_ERR_CTP_INVALID_MEDIA_TYPE()
+      }
+      return payload
     })
-    // A plugin at '/' in a host app would clash with the app's own 404 handler.
-    if (standalone || prefix !== '/') {
-      app.setNotFoundHandler((request, reply) => {
-        const path = request.url.split('?', 1)[0]
-        sendAnswer(reply, jsonError(404, 'E01', 'ROUTE', `no route ${request.method} ${path}`))
+    if (!standalone) {
+      // The app's server bounds the head; the gateway bounds the body (see readTimeout).
+      app.addHook('onRequest', (request, reply, done) => {
+        host.readStarted(request.raw, reply)
+        done()
       })
+      const ended = (request: FastifyRequest, _reply: unknown, done: () => void): void => {
+        host.readEnded(request.raw)
+        done()
+      }
+      app.addHook('preValidation', ended)
+      app.addHook('onResponse', ended)
+      app.addHook('onRequestAbort', (request, done) => ended(request, undefined, done))
     }
+    const allow = allowedMethods(routes)
+    app.setErrorHandler(errorHandler(bodyLimit))
+    // Standalone, the app's root handlers are the gateway's; in a host app the gateway's 404
+    // covers its prefix only (at '/' it would replace the app's own).
+    if (!standalone && prefix !== '/') app.setNotFoundHandler(notFoundHandler(prefix, allow))
 
     app.route({
       method: 'POST',
       url: '/',
       handler(request, reply) {
-        const body = request.body
-        if (!(body instanceof Uint8Array)) {
-          sendAnswer(reply, UNSUPPORTED_MEDIA_TYPE)
-          return
-        }
-        const kind = isJsonType(request.headers['content-type']) ? 'json' : 'binary'
+        // No body at all (and no Content-Type): an empty binary envelope, as on other transports.
+        const body = request.body instanceof Uint8Array ? request.body : NO_BODY
+        const kind = bodyKindOf(request.headers['content-type']) ?? 'binary'
         host.exchange(request.raw, new FastifyResponder(reply), kind, body)
       },
     })
 
-    // Other methods on the RPC endpoint: 405 (OPTIONS is the CORS preflight when enabled).
-    const taken = new Set(routes.filter((r) => r.path === '/').map((r) => r.method as string))
-    const other = ['GET', 'HEAD', 'PUT', 'PATCH', 'DELETE', ...(cors === false ? ['OPTIONS'] : [])]
-    const notAllowed = other.filter((m) => !taken.has(m) && !(m === 'HEAD' && taken.has('GET')))
-    if (notAllowed.length > 0) {
-      app.route({
-        method: notAllowed as never,
-        url: '/',
-        exposeHeadRoute: false,
-        handler(request, reply) {
-          reply.header('allow', 'POST')
-          sendAnswer(
-            reply,
-            jsonError(
-              405,
-              'E01',
-              'METHOD',
-              `${request.method} is not allowed here: POST an envelope`,
-            ),
-          )
-        },
-      })
-    }
+    // Every other method Fastify routes, on the RPC endpoint: 405 (OPTIONS is the CORS
+    // preflight when enabled). Methods Fastify does not route (PROPFIND, TRACE…) reach the
+    // not-found handler, which answers 405 there too.
+    const notAllowed = app.supportedMethods.filter(
+      (m) => !allow.includes(m) && !(m === 'OPTIONS' && cors !== false),
+    )
+    app.route({
+      method: notAllowed,
+      url: '/',
+      exposeHeadRoute: false,
+      handler(request, reply) {
+        methodNotAllowed(reply, request.method, allow)
+      },
+    })
 
     for (const route of routes) {
       const cmd = route.cmd

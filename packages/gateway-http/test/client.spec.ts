@@ -58,7 +58,7 @@ describe('JSON envelopes and REST routes through the real edge', () => {
       })
       expect(res.status).toBe(200)
       expect(res.json).toMatchObject({
-        requestId: '12',
+        requestId: 12,
         cmd: 'EchoReply',
         message: { Text: 'json' },
       })
@@ -66,7 +66,7 @@ describe('JSON envelopes and REST routes through the real edge', () => {
         body: { requestId: '13', cmd: 'Nope', message: {} },
       })
       expect(unknown.json).toMatchObject({
-        requestId: '13',
+        requestId: 13,
         cmd: 'Error',
         message: { Code: 'E01' },
       })
@@ -92,7 +92,7 @@ describe('JSON envelopes and REST routes through the real edge', () => {
       ] as const) {
         const res = await requestJson(`${url}/fail`, { body: { Code: code } })
         expect([code, res.status]).toEqual([code, status])
-        expect(res.json).toMatchObject({ code, items: 'TEST' })
+        expect(res.json).toMatchObject({ Code: code, Items: 'TEST' })
       }
       const raw = await request(`${url}/echo/x`, { method: 'GET' })
       expect(raw.headers['content-type']).toContain('application/json')

@@ -82,6 +82,19 @@ describe('REST routes', () => {
     expect(({} as Record<string, unknown>).polluted).toBeUndefined()
   })
 
+  it('hands the edge 64-bit numbers of a REST body with all their digits', async () => {
+    const fake = restFake()
+    const url = await start(fake)
+    await request(`${url}users/1`, {
+      contentType: 'application/json',
+      body: '{"big":9007199254740993,"list":[18446744073709551615]}',
+    })
+    const [message] = fake.of('message')
+    const text = Buffer.from(message!.data).toString()
+    expect(text).toContain('"big":9007199254740993')
+    expect(text).toContain('"list":[18446744073709551615]')
+  })
+
   it('maps error codes to HTTP statuses with a JSON error body', async () => {
     const url = await start(restFake())
     const expected = {
@@ -97,7 +110,7 @@ describe('REST routes', () => {
     for (const [code, status] of Object.entries(expected)) {
       const res = await requestJson(`${url}fail/${code}`, { method: 'DELETE' })
       expect([code, res.status]).toEqual([code, status])
-      expect(res.json).toEqual({ code, items: 'TEST', description: `failed with ${code}` })
+      expect(res.json).toEqual({ Code: code, Items: 'TEST', Description: `failed with ${code}` })
     }
   })
 
@@ -107,7 +120,7 @@ describe('REST routes', () => {
     for (const body of ['[1,2]', '"x"', '{bad']) {
       const res = await request(`${url}users/1`, { contentType: 'application/json', body })
       expect(res.status).toBe(400)
-      expect(JSON.parse(res.body.toString())).toMatchObject({ code: 'E01', items: 'BODY' })
+      expect(JSON.parse(res.body.toString())).toMatchObject({ Code: 'E01', Items: 'BODY' })
     }
     expect(fake.of('message')).toHaveLength(0)
   })
@@ -127,7 +140,7 @@ describe('REST routes', () => {
     const res = await requestJson(`${url}users/1`, { method: 'GET' })
     expect([res.status, res.json]).toEqual([
       501,
-      { code: 'E13', items: 'JSON', description: 'no JSON' },
+      { Code: 'E13', Items: 'JSON', Description: 'no JSON' },
     ])
   })
 })
@@ -155,7 +168,7 @@ describe('envelopes and connections', () => {
       body: Uint8Array.of(1),
     })
     expect(res.status).toBe(504)
-    expect(JSON.parse(res.body.toString())).toMatchObject({ code: 'E06', items: 'TIMEOUT' })
+    expect(JSON.parse(res.body.toString())).toMatchObject({ Code: 'E06', Items: 'TIMEOUT' })
     await fake.waitFor('close')
     expect(fake.of('close')[0]?.reason).toMatchObject({
       initiator: 'local',
@@ -187,8 +200,8 @@ describe('envelopes and connections', () => {
     const res = await requestJson(url, { contentType: 'application/x-protobuf', body: undefined })
     expect(res.status).toBe(503)
     expect(res.json).toMatchObject({
-      code: 'E02',
-      description: 'too many connections, try again later',
+      Code: 'E02',
+      Description: 'too many connections, try again later',
     })
   })
 

@@ -47,11 +47,25 @@ describe('httpGateway({ fastify }) mounted in an app', () => {
         status: 404,
         json: { error: 'Not Found' },
       })
-      // Under the prefix the gateway answers 404 itself.
+      // Under the prefix the gateway answers 404 itself, and 405 on its endpoint for any method.
       expect(await requestJson(`${url}/missing`, { method: 'GET' })).toMatchObject({
         status: 404,
-        json: { code: 'E01', items: 'ROUTE' },
+        json: { Code: 'E01', Items: 'ROUTE' },
       })
+      for (const method of ['PUT', 'PROPFIND', 'TRACE']) {
+        const res = await requestJson(url, { method })
+        expect([res.status, res.headers.allow, res.json], method).toEqual([
+          405,
+          'POST',
+          expect.objectContaining({ Code: 'E01', Items: 'METHOD' }),
+        ])
+      }
+      // The gateway's error handler answers its routes only; the app's stays the app's.
+      const tooBig = await request(url, { body: new Uint8Array(2 * 1024 * 1024) })
+      expect(JSON.parse(tooBig.body.toString())).toMatchObject({ Code: 'E01', Items: 'BODY' })
+      const appError = await request(`${base}/own`, { contentType: 'application/json', body: '{' })
+      expect(appError.status).toBe(400)
+      expect(JSON.parse(appError.body.toString())).toMatchObject({ statusCode: 400 })
       expect(
         (await request(`${base}/health`, { method: 'GET' })).headers['access-control-allow-origin'],
       ).toBeUndefined()

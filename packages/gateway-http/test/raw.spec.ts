@@ -27,6 +27,27 @@ const C_EchoReply = constructorOf('EchoReply')
 const LIMIT = 4096
 const curl = ['/usr/bin/curl', '/usr/local/bin/curl', '/bin/curl'].find((p) => existsSync(p))
 
+/** Writes `head` on a fresh socket and returns everything the server sends until it closes. */
+async function rawExchange(port: number, head: string): Promise<string> {
+  const socket = net.connect(port, '127.0.0.1')
+  let text = ''
+  socket.on('data', (chunk: Buffer) => {
+    text += chunk.toString('latin1')
+  })
+  socket.write(head)
+  await new Promise((resolve) => {
+    socket.on('close', resolve)
+    socket.on('error', resolve)
+    // A keep-alive answer leaves the socket open: end once a whole response arrived.
+    socket.on('data', () => {
+      const end = text.indexOf('\r\n\r\n')
+      const length = /content-length: (\d+)/i.exec(text)
+      if (end !== -1 && length && text.length >= end + 4 + Number(length[1])) socket.destroy()
+    })
+  })
+  return text
+}
+
 const echoEnvelope = (text: string, requestId = 7n): Uint8Array =>
   encodeEnvelope({ ctor: C_Echo, requestId, message: Echo.encode({ Text: text }).finish() })
 
@@ -123,6 +144,38 @@ describe('raw HTTP requests against a real edge', () => {
     expect(EchoReply.decode(decodeEnvelope(res.body).message).Text).toBe('variant')
   })
 
+  // What the Go framework's client sends: a binary envelope without Content-Type, or as
+  // application/octet-stream; on the fast path and (chunked) through Fastify's parser.
+  it.each([
+    ['no content type', undefined, {}],
+    ['no content type, chunked', undefined, { 'transfer-encoding': 'chunked' }],
+    ['application/octet-stream', 'application/octet-stream', {}],
+    [
+      'application/octet-stream, chunked',
+      'application/octet-stream',
+      { 'transfer-encoding': 'chunked' },
+    ],
+  ])('serves a binary envelope with %s (the Go client)', async (_what, contentType, headers) => {
+    const res = await request(url, {
+      ...(contentType === undefined ? {} : { contentType }),
+      headers,
+      body: echoEnvelope('go', 2n ** 64n - 1n),
+    })
+    expect(res.status).toBe(200)
+    expect(res.headers['content-type']).toBe('application/x-protobuf')
+    const reply = decodeEnvelope(res.body)
+    expect([reply.ctor, reply.requestId]).toEqual([C_EchoReply, 2n ** 64n - 1n])
+    expect(EchoReply.decode(reply.message).Text).toBe('go')
+  })
+
+  it('takes a POST without body or Content-Type as an empty binary envelope', async () => {
+    const res = await request(url, {})
+    expect([res.status, res.headers['content-type']]).toEqual([200, 'application/x-protobuf'])
+    const reply = decodeEnvelope(res.body)
+    expect(reply.ctor).toBe(C_Error)
+    expect(rony.Error.decode(reply.message)).toMatchObject({ Code: 'E01', Items: 'HANDLER' })
+  })
+
   it('answers a body that arrives after the headers, in pieces', async () => {
     const { port } = new URL(url)
     const socket = net.connect(Number(port), '127.0.0.1')
@@ -171,33 +224,83 @@ describe('raw HTTP requests against a real edge', () => {
       body: new Uint8Array(LIMIT + 1),
     })
     expect(big.status).toBe(413)
-    expect(JSON.parse(big.body.toString())).toMatchObject({ code: 'E01', items: 'BODY' })
-    expect(JSON.parse(big.body.toString()).description).toContain(`${LIMIT} bytes`)
+    expect(JSON.parse(big.body.toString())).toMatchObject({ Code: 'E01', Items: 'BODY' })
+    expect(JSON.parse(big.body.toString()).Description).toContain(`${LIMIT} bytes`)
   })
 
-  it('415 for an unsupported content type', async () => {
-    const res = await request(url, { contentType: 'text/plain', body: 'hello' })
-    expect(res.status).toBe(415)
-    expect(res.headers['content-type']).toContain('application/json')
-    expect(JSON.parse(res.body.toString())).toMatchObject({ code: 'E01', items: 'CONTENT_TYPE' })
-  })
-
-  it('405 with Allow: POST for other methods on the RPC path', async () => {
-    for (const method of ['GET', 'PUT', 'DELETE']) {
-      const res = await request(url, { method })
-      expect(res.status).toBe(405)
-      expect(res.headers.allow).toBe('POST')
-      expect(JSON.parse(res.body.toString())).toMatchObject({ code: 'E01', items: 'METHOD' })
+  it('415 for an unsupported content type, with the Error shape', async () => {
+    for (const [contentType, headers] of [
+      ['text/plain', {}],
+      ['application/xml', { 'transfer-encoding': 'chunked' }],
+      ['application/json-seq', {}],
+    ] as const) {
+      const res = await request(url, { contentType, headers, body: 'hello' })
+      expect(res.status, contentType).toBe(415)
+      expect(res.headers['content-type']).toContain('application/json')
+      expect(JSON.parse(res.body.toString())).toEqual({
+        Code: 'E01',
+        Items: 'CONTENT_TYPE',
+        Description: expect.stringContaining('application/octet-stream'),
+      })
     }
   })
 
-  it('404 with a JSON error for an unknown route', async () => {
+  it('405 with Allow: POST for every other method on the RPC path (PROPFIND, TRACE, …)', async () => {
+    for (const method of [
+      'GET',
+      'PUT',
+      'DELETE',
+      'PATCH',
+      'OPTIONS',
+      'PROPFIND',
+      'TRACE',
+      'MKCOL',
+    ]) {
+      const res = await request(url, { method })
+      expect(res.status, method).toBe(405)
+      expect(res.headers.allow).toBe('POST')
+      expect(JSON.parse(res.body.toString())).toEqual({
+        Code: 'E01',
+        Items: 'METHOD',
+        Description: `${method} is not allowed here: POST an envelope`,
+      })
+    }
+    const head = await request(url, { method: 'HEAD' })
+    expect([head.status, head.headers.allow]).toEqual([405, 'POST'])
+  })
+
+  it("answers Fastify's own errors with the Error shape", async () => {
+    // A Content-Type Fastify cannot parse, a bad Content-Length, a malformed URL.
+    const badType = await request(url, { contentType: 'nonsense', body: '{}' })
+    expect(badType.status).toBe(415)
+    expect(JSON.parse(badType.body.toString())).toMatchObject({
+      Code: 'E01',
+      Items: 'CONTENT_TYPE',
+    })
+    const { port } = new URL(url)
+    for (const [head, status] of [
+      [
+        'POST /rpc HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n',
+        400,
+      ],
+      ['GET /rpc/%E0%A4%A HTTP/1.1\r\nHost: x\r\n\r\n', 400],
+    ] as const) {
+      const answer = await rawExchange(Number(port), head)
+      expect(answer, head).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `))
+      const body = answer.slice(answer.indexOf('\r\n\r\n') + 4)
+      expect(JSON.parse(body), head).toMatchObject({ Code: 'E01', Items: 'REQUEST' })
+    }
+  })
+
+  it('404 with a JSON error for an unknown route, under the prefix and outside it', async () => {
     const res = await requestJson(`${url}/nope?x=1`, { method: 'GET' })
     expect(res.status).toBe(404)
-    expect(res.json).toEqual({ code: 'E01', items: 'ROUTE', description: 'no route GET /rpc/nope' })
-    expect((await request(`${url.replace('/rpc', '')}/elsewhere`, { method: 'POST' })).status).toBe(
-      404,
-    )
+    expect(res.json).toEqual({ Code: 'E01', Items: 'ROUTE', Description: 'no route GET /rpc/nope' })
+    const outside = await requestJson(`${url.replace('/rpc', '')}/elsewhere`, { method: 'POST' })
+    expect(outside).toMatchObject({
+      status: 404,
+      json: { Code: 'E01', Items: 'ROUTE', Description: 'no route POST /elsewhere' },
+    })
   })
 
   it.skipIf(!curl)('answers a real curl run with a binary envelope', async () => {

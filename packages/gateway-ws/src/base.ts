@@ -49,7 +49,7 @@ export abstract class WsGatewayBase implements Gateway, ConnHost {
     this.conns = new GatewayConnections(opts.name, opts.logger)
     this.features = Object.freeze({
       serverPush: true,
-      json: false,
+      json: true,
       maxMessageSize: opts.maxPayload,
     })
   }
@@ -151,7 +151,7 @@ export abstract class WsGatewayBase implements Gateway, ConnHost {
     this.conns.open(conn)
   }
 
-  /** @internal Called by a connection for each binary message. */
+  /** @internal Called by a connection for each message (binary or JSON text). */
   dispatchMessage(conn: WsConn, data: Uint8Array, meta: RequestMeta): void {
     this.conns.message(conn, data, meta)
   }

@@ -1,4 +1,3 @@
-import { C_Error, encodeEnvelope, RonyError, rony } from '@rony/envelope'
 import {
   type CloseReason,
   type GatewayConn,
@@ -27,21 +26,6 @@ const TEXT = { binary: false } as const
 
 /** Leaves room for the frame header when predicting that a send crosses the high-water mark. */
 const FRAME_OVERHEAD = 14
-
-const TEXT_FRAME_DESCRIPTION = 'text frames are not supported: send binary protobuf envelopes'
-let textFrameReply: Uint8Array | undefined
-
-/** The reply to a text frame: one `rony.Error` envelope, encoded once and shared (never mutated). */
-function textFrameError(): Uint8Array {
-  textFrameReply ??= encodeEnvelope({
-    ctor: C_Error,
-    requestId: 0n,
-    message: rony.Error.encode(
-      new RonyError('E01', 'ENVELOPE', TEXT_FRAME_DESCRIPTION).toWire(),
-    ).finish(),
-  })
-  return textFrameReply
-}
 
 /** Close codes an endpoint may send (RFC 6455 §7.4, as `ws` validates them). */
 export function isSendableCloseCode(code: number): boolean {
@@ -99,6 +83,8 @@ export class WsConn implements GatewayConn {
   private localReason: CloseReason | undefined = undefined
   private error: (Error & { code?: unknown }) | undefined = undefined
   private onDrain: (() => void) | undefined = undefined
+  /** The meta of text frames (JSON envelopes): made on the first one, same headers. */
+  private jsonMeta: RequestMeta | undefined = undefined
 
   constructor(
     private readonly host: ConnHost,
@@ -213,17 +199,19 @@ export class WsConn implements GatewayConn {
   handleMessage(data: RawData, isBinary: boolean): void {
     if (this.closed) return // the edge closed it: it wants nothing more
     this.lastActive = Date.now()
-    if (!isBinary) {
-      this.send(textFrameError())
-      return
-    }
     const bytes = toBytes(data)
     // ws enforces this already; it matters when the ws server is shared (Fastify).
     if (bytes.byteLength > this.host.opts.maxPayload) {
       this.close(1009, 'message too big')
       return
     }
-    this.host.dispatchMessage(this, bytes, this.meta)
+    // A text frame is a JSON envelope (ws checked its UTF-8); the edge answers it in kind.
+    this.host.dispatchMessage(this, bytes, isBinary ? this.meta : this.textMeta())
+  }
+
+  private textMeta(): RequestMeta {
+    this.jsonMeta ??= { headers: this.meta.headers, format: 'json' }
+    return this.jsonMeta
   }
 
   /** @internal */

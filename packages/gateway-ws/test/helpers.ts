@@ -25,7 +25,7 @@ export type HandlerEvent =
     }
   | { readonly type: 'close'; readonly conn: GatewayConn; readonly reason: CloseReason }
 
-/** A GatewayHandlers that records every call and, by default, echoes messages back. */
+/** A GatewayHandlers that records every call and, by default, echoes messages back in kind. */
 export class Recorder implements GatewayHandlers {
   readonly events: HandlerEvent[] = []
   echo = true
@@ -43,7 +43,7 @@ export class Recorder implements GatewayHandlers {
 
   onMessage(conn: GatewayConn, data: Uint8Array, meta: RequestMeta): void {
     this.record({ type: 'message', conn, data, meta })
-    if (this.echo) conn.send(data)
+    if (this.echo) conn.send(data, meta.format)
     this.maybeThrow('message')
   }
 

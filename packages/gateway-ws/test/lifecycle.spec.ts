@@ -17,7 +17,7 @@ describe('wsGateway lifecycle', () => {
   it('declares its name and features', () => {
     const gateway = wsGateway({ maxPayload: 4096 })
     expect(gateway.name).toBe('ws')
-    expect(gateway.features).toEqual({ serverPush: true, json: false, maxMessageSize: 4096 })
+    expect(gateway.features).toEqual({ serverPush: true, json: true, maxMessageSize: 4096 })
     expect(wsGateway({ name: 'ws2' }).name).toBe('ws2')
     expect(wsGateway().features.maxMessageSize).toBe(WS_GATEWAY_DEFAULTS.maxPayload)
     expect(WS_GATEWAY_DEFAULTS.maxPayload).toBe(1024 * 1024)

@@ -159,11 +159,6 @@ const BAD_INPUTS: BadInput[] = [
     expected: ['0 E01/ENVELOPE'],
   },
   {
-    name: 'a text frame',
-    send: (connection) => connection.socket.send('{"Text":"json is not accepted"}'),
-    expected: ['0 E01/ENVELOPE'],
-  },
-  {
     // Every field absent: constructor 0, for which there is no handler.
     name: 'an empty frame',
     send: bytes(new Uint8Array(0)),

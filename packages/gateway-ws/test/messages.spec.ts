@@ -1,4 +1,3 @@
-import { C_Error, decodeEnvelope, rony } from '@rony/envelope'
 import type { Gateway } from '@rony/interface'
 import { beforeEach, describe, expect, it } from 'vitest'
 import type { WebSocket } from 'ws'
@@ -117,21 +116,23 @@ describe('wsGateway connections and messages', () => {
     expect([...(last?.data ?? [])]).toEqual([1, 2, 3, 4, 5])
   })
 
-  it('answers a text frame with an E01 ENVELOPE error and keeps the connection', async () => {
+  it('passes a text frame on as a JSON message, and sends JSON replies as text frames', async () => {
     const client = await open()
-    client.send('{"hello":1}')
+    client.send('{"requestId":18446744073709551615}')
     const reply = await nextMessage(client)
-    expect(reply.isBinary).toBe(true)
-    const envelope = decodeEnvelope(reply.data)
-    expect(envelope.ctor).toBe(C_Error)
-    expect(envelope.requestId).toBe(0n)
-    const error = rony.Error.decode(envelope.message)
-    expect(error.Code).toBe('E01')
-    expect(error.Items).toBe('ENVELOPE')
-    expect(error.Description).toBe('text frames are not supported: send binary protobuf envelopes')
-    expect(handlers.of('message')).toHaveLength(0)
+    expect(reply.isBinary).toBe(false)
+    expect(reply.data.toString()).toBe('{"requestId":18446744073709551615}')
+    const [text] = handlers.of('message')
+    expect(text?.meta.format).toBe('json')
+    expect(new TextDecoder().decode(text?.data)).toBe('{"requestId":18446744073709551615}')
+    // Binary frames on the same connection stay binary, with the same headers.
     client.send(Buffer.from([42]))
-    expect([...(await nextMessage(client)).data]).toEqual([42])
+    const binary = await nextMessage(client)
+    expect([binary.isBinary, [...binary.data]]).toEqual([true, [42]])
+    const second = handlers.of('message')[1]
+    expect(second?.meta.format).toBe('binary')
+    expect(second?.meta.headers).toBe(text?.meta.headers)
+    expect(gateway.features.json).toBe(true)
   })
 
   it('close() is idempotent, sets closed at once, truncates the reason to 123 bytes', async () => {

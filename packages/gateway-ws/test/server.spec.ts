@@ -116,7 +116,7 @@ describe('fastifyWsGateway', () => {
     expect(meta.headers.get('x-app')).toBe('f')
     expect(conn).toMatchObject({ id: 1, protocol: 'ws', persistent: true })
     client.send('text')
-    expect((await nextMessage(client)).isBinary).toBe(true) // the E01 error envelope
+    expect((await nextMessage(client)).isBinary).toBe(false) // a JSON message, echoed in kind
     expect(await text(`http://127.0.0.1:${port}/health`)).toBe('200 {"ok":true}')
     expect(await refusedStatus(`ws://127.0.0.1:${port}/nope`)).toBe(404)
 

@@ -1,5 +1,6 @@
 import {
   decodeContainer,
+  decodeEnvelope,
   type Envelope,
   type EnvelopeInit,
   encodeContainer,
@@ -7,26 +8,36 @@ import {
 } from '../codec/envelope.js'
 import { constructorOf } from '../constructor.js'
 import { invalidEnvelope, RonyError } from '../errors.js'
+import { rony } from '../gen/envelope.js'
 import { C_MessageContainer } from '../ids.js'
 import { DEFAULT_LIMITS, type EnvelopeLimits } from '../limits.js'
 import type { MessageRegistry, RegisteredType } from '../registry.js'
 import { hasJsonMapping, isJsonObject, messageFromJson, messageToJson } from './message.js'
+import { parseJson, stringifyJson } from './parse.js'
 
 /**
- * The JSON envelope of the Go framework, for HTTP clients such as `curl`:
+ * The JSON envelope of the Go framework (`MessageEnvelopeJSON` in its `msg.go`):
  *
  * ```json
- * { "requestId": "42", "header": { "k": "v" }, "cmd": "Echo", "message": { "Text": "hi" } }
+ * { "requestId": 42, "header": { "k": "v" }, "cmd": "Echo", "message": { "Text": "hi" } }
  * ```
  *
  * `cmd` is the message name (its constructor id is the CRC-64 of it); `message` is the
- * payload in protobuf's JSON mapping. `requestId` is written as a decimal string (ids go
- * up to 2^64 - 1, past JSON numbers' exact range) and read as a string or a number. A
- * container is `cmd: "MessageContainer"` with `message: { "Envelopes": [ …JSON envelopes… ],
- * "SyncRun": false }`.
+ * payload in protobuf's JSON mapping. `requestId` is a JSON number, exact over the whole
+ * uint64 range both ways (read with `parseJson`, written with `stringifyJson`); a decimal
+ * string is accepted on input.
+ *
+ * A container is `cmd: "MessageContainer"` whose `message` is the container in protobuf
+ * JSON, as the Go framework writes it (`protojson` of `MessageContainer`):
+ * `{"Length": 1, "Envelopes": [{"Constructor": "…", "RequestID": "…", "Message": "<base64>",
+ * "Header": [{"Key": "k", "Value": "v"}]}], "SyncRun": true}`, each entry's `Message` the
+ * binary payload (or, with `"JsonEncoded": true`, the payload's JSON text), base64. Entries
+ * may also be JSON envelopes (`{"requestId", "cmd", "message"}`), and replies are written
+ * that way, readable without decoding base64. (The Go edge never sent a JSON container:
+ * its JSON dispatcher writes each reply on its own, and could not read one either.)
  */
 export interface JsonEnvelope {
-  requestId: string
+  requestId: bigint
   header?: Record<string, string>
   cmd: string
   message: unknown
@@ -47,7 +58,7 @@ const invalidJson = (detail: string, cause?: unknown): RonyError =>
 export function parseJsonEnvelope(bytes: Uint8Array): { requestId: bigint; json: object } {
   let json: unknown
   try {
-    json = JSON.parse(decoder.decode(bytes))
+    json = parseJson(decoder.decode(bytes))
   } catch (cause) {
     throw invalidJson(cause instanceof Error ? cause.message : String(cause), cause)
   }
@@ -58,11 +69,13 @@ export function parseJsonEnvelope(bytes: Uint8Array): { requestId: bigint; json:
 function requestIdOf(value: unknown): bigint {
   if (value === undefined || value === null) return 0n
   let id: bigint | undefined
-  if (typeof value === 'number' && Number.isSafeInteger(value)) id = BigInt(value)
+  if (typeof value === 'bigint') id = value
+  else if (typeof value === 'number' && Number.isSafeInteger(value)) id = BigInt(value)
   else if (typeof value === 'string' && /^\d{1,20}$/.test(value)) id = BigInt(value)
   if (id === undefined || id < 0n || id > MAX_UINT64) {
+    const shown = typeof value === 'bigint' ? value.toString() : JSON.stringify(value)
     throw invalidJson(
-      `requestId must be an unsigned 64-bit integer (a decimal string), got ${JSON.stringify(value)}`,
+      `requestId must be an unsigned 64-bit integer (a number or decimal string), got ${shown}`,
     )
   }
   return id
@@ -122,12 +135,10 @@ export function jsonToEnvelope(
     if (inner.length > limits.maxContainerEnvelopes) {
       throw invalidJson(`more than ${limits.maxContainerEnvelopes} envelopes in one container`)
     }
-    const envelopes = inner.map((entry) => {
-      if (!isJsonObject(entry) || entry.cmd === 'MessageContainer') {
-        throw invalidJson('container entries must be JSON envelopes (not containers)')
-      }
-      return jsonToEnvelope(entry, registry, limits)
-    })
+    if (syncRun !== undefined && syncRun !== null && typeof syncRun !== 'boolean') {
+      throw invalidJson('SyncRun must be a boolean')
+    }
+    const envelopes = inner.map((entry) => containerEntry(entry, registry, limits))
     const message = encodeContainer({ envelopes, syncRun: syncRun === true })
     return { ...base, ctor: C_MessageContainer, jsonEncoded: false, message, auth: EMPTY }
   }
@@ -136,21 +147,49 @@ export function jsonToEnvelope(
   return { ...base, ctor: entry.ctor, jsonEncoded: false, message, auth: EMPTY }
 }
 
+/**
+ * One entry of a JSON container: a JSON envelope (it has `cmd`), or a `MessageEnvelope` in
+ * protobuf JSON as the Go framework writes it (binary payload, or JSON text with
+ * `JsonEncoded`). Containers do not nest.
+ */
+function containerEntry(
+  entry: unknown,
+  registry: MessageRegistry,
+  limits: Pick<EnvelopeLimits, 'maxContainerEnvelopes'>,
+): Envelope {
+  if (!isJsonObject(entry)) throw invalidJson('container entries must be objects')
+  if ('cmd' in entry) {
+    if (entry.cmd === 'MessageContainer') throw invalidJson('containers do not nest')
+    return jsonToEnvelope(entry, registry, limits)
+  }
+  let envelope: Envelope
+  try {
+    envelope = decodeEnvelope(messageFromJson(rony.MessageEnvelope, 'MessageEnvelope', entry))
+  } catch (cause) {
+    const detail = cause instanceof RonyError ? cause.description : String(cause)
+    throw invalidJson(`container entry: ${detail}`, cause)
+  }
+  if (envelope.ctor === C_MessageContainer) throw invalidJson('containers do not nest')
+  // A JsonEncoded payload stays JSON text: the edge reads it by its handler's type.
+  return envelope
+}
+
 const EMPTY = new Uint8Array(0)
 
 /**
  * The JSON envelope of `init` (UTF-8 bytes): its payload decoded by the registered type
- * of its constructor and written in protobuf's JSON mapping; a container's envelopes
- * likewise. A payload whose constructor is not registered (or has no JSON mapping) is
- * written as base64 under `cmd` = the decimal constructor id.
+ * of its constructor and written in protobuf's JSON mapping; a container's envelopes as
+ * JSON envelopes (see {@link JsonEnvelope}). A payload whose constructor is not
+ * registered (or has no JSON mapping) is written as base64 under `cmd` = the decimal
+ * constructor id.
  */
 export function encodeJsonEnvelope(init: EnvelopeInit, registry: MessageRegistry): Uint8Array {
-  return encoder.encode(JSON.stringify(toJsonEnvelope(init, registry)))
+  return encoder.encode(stringifyJson(toJsonEnvelope(init, registry)))
 }
 
 function toJsonEnvelope(init: EnvelopeInit, registry: MessageRegistry): JsonEnvelope {
   const bytes = init.message ?? EMPTY
-  const out: JsonEnvelope = { requestId: String(init.requestId ?? 0n), cmd: '', message: {} }
+  const out: JsonEnvelope = { requestId: init.requestId ?? 0n, cmd: '', message: {} }
   if (init.header !== undefined && init.header.length > 0) {
     out.header = Object.fromEntries(init.header.map((entry) => [entry.key, entry.value]))
   }

@@ -6,10 +6,12 @@ import type { MessageType } from '../registry.js'
  * `toObject` (generated static classes and reflected types both have them).
  *
  * `fromObject` coerces silently (`"abc"` → 0 for an int, `"false"` → true for a bool,
- * 2^40 wrapped into an int32) and ignores unknown fields. Clients' JSON must not be read
- * that way, so the input is checked against the message read back: every field the
- * client sent must exist and survive the round trip unchanged. Strings from a URL (REST
- * path and query values) are converted for top-level bool and number fields first.
+ * 2^40 wrapped into an int32, `5` → `"5"` for a string) and ignores unknown fields.
+ * Clients' JSON must not be read that way, so the input is checked against the message
+ * read back: every field the client sent must exist and survive the round trip unchanged.
+ * 64-bit integers arrive exact (`parseJson` gives a `bigint` past 2^53) and go to
+ * protobufjs as decimal strings. Strings from a URL (REST path and query values) are
+ * converted for top-level bool fields first.
  */
 
 /** protobufjs conversion options for protobuf's canonical JSON mapping. */
@@ -54,12 +56,12 @@ export function messageFromJson(type: MessageType, name: string, json: unknown):
   const input = coerceUrlStrings(type, json)
   let message: unknown
   try {
-    message = type.fromObject(input)
+    message = type.fromObject(bigintsAsStrings(input) as JsonObject)
   } catch (cause) {
     throw invalidMessage(name, cause instanceof Error ? cause.message : String(cause), cause)
   }
   const readBack = type.toObject(message, SHAPE_OPTIONS)
-  const problem = mismatch(input, readBack, '')
+  const problem = new Mismatch(type).find(input, readBack, [])
   if (problem !== undefined) throw invalidMessage(name, problem)
   try {
     return type.encode(message).finish()
@@ -92,54 +94,141 @@ function coerceUrlStrings(type: JsonMessageType, input: JsonObject): JsonObject 
   return output ?? input
 }
 
-/**
- * Where `input` and the message read back from it disagree, as `field: what`; undefined
- * when every field the input set came back with its value.
- */
-function mismatch(input: unknown, readBack: unknown, path: string): string | undefined {
-  if (input === null || input === undefined) return undefined
-  if (Array.isArray(input)) {
-    if (!Array.isArray(readBack)) return `${path || 'value'}: unexpected list`
-    for (let i = 0; i < input.length; i++) {
-      const problem = mismatch(input[i], readBack[i], `${path}[${i}]`)
-      if (problem !== undefined) return problem
-    }
-    return undefined
+/** `value` with every bigint replaced by its decimal string (protobufjs reads longs from strings). */
+function bigintsAsStrings(value: unknown): unknown {
+  if (typeof value === 'bigint') return value.toString()
+  if (typeof value !== 'object' || value === null) return value
+  if (Array.isArray(value)) {
+    const items = value.map(bigintsAsStrings)
+    return items.some((item, i) => item !== value[i]) ? items : value
   }
-  if (isJsonObject(input)) {
-    if (!isJsonObject(readBack)) return `${path || 'value'}: unexpected object`
-    for (const key of Object.keys(input)) {
-      const field = path ? `${path}.${key}` : key
-      if (!Object.hasOwn(readBack, key)) {
-        if (input[key] === null) continue
-        return `${field}: no such field`
-      }
-      const problem = mismatch(input[key], readBack[key], field)
-      if (problem !== undefined) return problem
-    }
-    return undefined
+  let copy: JsonObject | undefined
+  for (const key of Object.keys(value)) {
+    const item = (value as JsonObject)[key]
+    const converted = bigintsAsStrings(item)
+    if (converted === item) continue
+    copy ??= { ...(value as JsonObject) }
+    copy[key] = converted
   }
-  return sameScalar(input, readBack) ? undefined : `${path}: invalid value ${JSON.stringify(input)}`
+  return copy ?? value
 }
+
+type Path = readonly (string | number)[]
 
 const INTEGER = /^-?\d+$/
 const NUMBER = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^-?Infinity$|^NaN$/
+const ENUM_NAME = /^[A-Za-z_]\w*$/
+const STRING_PROBE = 'x'
 
-function sameScalar(input: unknown, readBack: unknown): boolean {
-  if (input === readBack) return true
-  if (typeof readBack === 'number') {
-    // 32-bit numbers and floats; protobuf JSON allows them as strings.
-    const value = typeof input === 'string' && NUMBER.test(input.trim()) ? Number(input) : input
-    return value === readBack || (Number.isNaN(value) && Number.isNaN(readBack))
+/** Per message type, whether the field at a path (indices as 0) keeps any string as is. */
+const stringFields = new WeakMap<JsonMessageType, Map<string, boolean>>()
+
+/** Finds where the input and the message read back from it disagree. */
+class Mismatch {
+  constructor(private readonly type: JsonMessageType) {}
+
+  /** `field: what` at the first disagreement; undefined when every field set came back. */
+  find(input: unknown, readBack: unknown, path: Path): string | undefined {
+    if (input === null || input === undefined) return undefined
+    const field = pathText(path)
+    if (Array.isArray(input)) {
+      if (!Array.isArray(readBack)) return `${field || 'value'}: unexpected list`
+      for (let i = 0; i < input.length; i++) {
+        const problem = this.find(input[i], readBack[i], [...path, i])
+        if (problem !== undefined) return problem
+      }
+      return undefined
+    }
+    if (isJsonObject(input)) {
+      if (!isJsonObject(readBack)) return `${field || 'value'}: unexpected object`
+      for (const key of Object.keys(input)) {
+        if (!Object.hasOwn(readBack, key)) {
+          if (input[key] === null) continue
+          return `${pathText([...path, key])}: no such field`
+        }
+        const problem = this.find(input[key], readBack[key], [...path, key])
+        if (problem !== undefined) return problem
+      }
+      return undefined
+    }
+    if (this.sameScalar(input, readBack, path)) return undefined
+    const shown = typeof input === 'bigint' ? input.toString() : JSON.stringify(input)
+    const why = this.isStringField(path) && typeof input !== 'string' ? ' (expected a string)' : ''
+    return `${field}: invalid value ${shown}${why}`
   }
-  if (typeof readBack !== 'string') return false
-  if (INTEGER.test(readBack)) {
-    // A 64-bit integer, read back as a decimal string; the input may be a number or string.
-    const text =
-      typeof input === 'string' ? input.trim() : Number.isInteger(input) ? String(input) : ''
-    return INTEGER.test(text) && BigInt(text) === BigInt(readBack)
+
+  private sameScalar(input: unknown, readBack: unknown, path: Path): boolean {
+    if (input === readBack) return true
+    if (typeof readBack === 'number') {
+      // 32-bit numbers and floats; protobuf JSON allows them as strings. A bigint fits
+      // only a float field, whose precision is a double's anyway.
+      const value =
+        typeof input === 'string' && NUMBER.test(input.trim())
+          ? Number(input)
+          : typeof input === 'bigint'
+            ? Number(input)
+            : input
+      return value === readBack || (Number.isNaN(value) && Number.isNaN(readBack))
+    }
+    if (typeof readBack !== 'string') return false
+    if (INTEGER.test(readBack)) {
+      // A 64-bit integer, read back as a decimal string: the input may be a string or an
+      // exact number. A string field reads back the number's digits too: that is refused.
+      if (typeof input === 'string') {
+        const text = input.trim()
+        return INTEGER.test(text) && BigInt(text) === BigInt(readBack)
+      }
+      const exact =
+        typeof input === 'bigint' || (typeof input === 'number' && Number.isSafeInteger(input))
+      return exact && BigInt(input) === BigInt(readBack) && !this.isStringField(path)
+    }
+    // An enum given by number reads back as its name. Bytes (base64 comes back normalized)
+    // and enums may be spelled differently; fromObject already rejected what it cannot read.
+    if (typeof input === 'number') return ENUM_NAME.test(readBack)
+    return typeof input === 'string'
   }
-  // Bytes (base64 comes back normalized) and enums (a number comes back as its name) may
-  // be spelled differently; fromObject already rejected what it cannot read.
-  return typeof input === 'string' || typeof input === 'number'
+
+  /** Whether the field at `path` is a string field: one that keeps an arbitrary string. */
+  private isStringField(path: Path): boolean {
+    const key = path.map((part) => (typeof part === 'number' ? 0 : part)).join('\u0000')
+    let cache = stringFields.get(this.type)
+    if (cache === undefined) {
+      cache = new Map()
+      stringFields.set(this.type, cache)
+    }
+    let known = cache.get(key)
+    if (known === undefined) {
+      known = this.probe(path)
+      cache.set(key, known)
+    }
+    return known
+  }
+
+  private probe(path: Path): boolean {
+    let skeleton: unknown = STRING_PROBE
+    for (let i = path.length - 1; i >= 0; i--) {
+      const part = path[i] as string | number
+      skeleton = typeof part === 'number' ? [skeleton] : { [part]: skeleton }
+    }
+    try {
+      let value: unknown = this.type.toObject(
+        this.type.fromObject(skeleton as JsonObject),
+        JSON_OPTIONS,
+      )
+      for (const part of path) {
+        value = (value as Record<string | number, unknown> | undefined)?.[
+          typeof part === 'number' ? 0 : part
+        ]
+      }
+      return value === STRING_PROBE
+    } catch {
+      return false
+    }
+  }
+}
+
+function pathText(path: Path): string {
+  let text = ''
+  for (const part of path) text += typeof part === 'number' ? `[${part}]` : text ? `.${part}` : part
+  return text
 }
