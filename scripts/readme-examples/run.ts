@@ -96,7 +96,12 @@ function killAt(deadline: number, processes: readonly BlockProcess[], timedOut: 
 }
 
 /** Runs a block (in `processes` processes) to completion. */
-async function runBlock(block: ExampleBlock, dir: string, deadline: number): Promise<Outcome> {
+async function runBlock(
+  block: ExampleBlock,
+  dir: string,
+  deadline: number,
+  timeoutMs: number,
+): Promise<Outcome> {
   const processes = Array.from(
     { length: block.processes },
     (_, i) => new BlockProcess(block, dir, block.processes > 1 ? [String(i + 1)] : [], false),
@@ -113,7 +118,7 @@ async function runBlock(block: ExampleBlock, dir: string, deadline: number): Pro
       : [describeExit(exit, block.processes > 1 ? `process ${i + 1}` : 'the block')],
   )
   if (failures.length === 0) return { ok: true }
-  const prefix = timedOut ? `did not finish within ${BLOCK_TIMEOUT_MS} ms (killed)\n` : ''
+  const prefix = timedOut ? `did not finish within ${timeoutMs} ms (killed)\n` : ''
   return { ok: false, reason: prefix + failures.join('\n\n') }
 }
 
@@ -126,8 +131,9 @@ async function runServer(
   server: ExampleBlock,
   dependents: readonly ExampleBlock[],
   dir: string,
+  timeoutMs: number,
 ): Promise<Map<ExampleBlock, Outcome>> {
-  const deadline = Date.now() + BLOCK_TIMEOUT_MS
+  const deadline = Date.now() + timeoutMs
   const outcomes = new Map<ExampleBlock, Outcome>()
   const serverProcess = new BlockProcess(server, dir, [], true)
   let timedOut = false
@@ -135,7 +141,8 @@ async function runServer(
     timedOut = true
   })
   if (await serverProcess.ready) {
-    for (const block of dependents) outcomes.set(block, await runBlock(block, dir, deadline))
+    for (const block of dependents)
+      outcomes.set(block, await runBlock(block, dir, deadline, timeoutMs))
     serverProcess.kill('SIGTERM')
   } else {
     for (const block of dependents) {
@@ -148,19 +155,23 @@ async function runServer(
   if (stopped && (exit.code === 0 || exit.signal === 'SIGTERM')) outcomes.set(server, { ok: true })
   else {
     const why = timedOut
-      ? `did not stop within ${BLOCK_TIMEOUT_MS} ms (killed)`
+      ? `did not stop within ${timeoutMs} ms (killed)`
       : describeExit(exit, 'the server')
     outcomes.set(server, { ok: false, reason: why })
   }
   return outcomes
 }
 
-/** Runs one unit of work: a plain block, or a server block with its dependents. */
+/**
+ * Runs one unit of work, a plain block or a server block with its dependents (written to
+ * `dir` by writeBlocks), within `timeoutMs`.
+ */
 export async function runUnit(
   head: ExampleBlock,
   dependents: readonly ExampleBlock[],
   dir: string,
+  timeoutMs = BLOCK_TIMEOUT_MS,
 ): Promise<Map<ExampleBlock, Outcome>> {
-  if (head.server) return runServer(head, dependents, dir)
-  return new Map([[head, await runBlock(head, dir, Date.now() + BLOCK_TIMEOUT_MS)]])
+  if (head.server) return runServer(head, dependents, dir, timeoutMs)
+  return new Map([[head, await runBlock(head, dir, Date.now() + timeoutMs, timeoutMs)]])
 }
