@@ -1,7 +1,8 @@
 // Runs every TypeScript example of every README in the repository (root, packages/*, apps/*,
 // bench), so the docs cannot rot: each ```ts block runs as an ES module in a child process on
-// the workspace's sources and must exit 0 by itself within a bound. Blocks marked `no-run`
-// are listed as skipped. The markers are described in scripts/readme-examples/markdown.ts.
+// the workspace's sources and must exit 0 by itself within a bound, and all of them
+// typecheck. Blocks marked `no-run` are listed as skipped. The markers are described in
+// scripts/readme-examples/markdown.ts.
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { availableParallelism, tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -9,6 +10,7 @@ import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, test } from 'vitest'
 import { type ExampleBlock, extractBlocks } from '../readme-examples/markdown.ts'
 import { BLOCK_TIMEOUT_MS, type Outcome, runUnit, writeBlocks } from '../readme-examples/run.ts'
+import { typecheck } from '../readme-examples/typecheck.ts'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
 
@@ -73,6 +75,20 @@ describe.concurrent('README examples', () => {
       })
     }
   }
+})
+
+// Cheap next to running them (one program, ~5 s of CPU): the examples compile under the
+// repository's strict options, so a reader's editor shows no errors either.
+test('README examples typecheck', { timeout: 120_000 }, () => {
+  const files = [...blocksByReadme].flatMap(([readme, blocks]) =>
+    blocks
+      .filter((block) => block.run)
+      .map((block) => ({
+        path: join(dirOf(readme), block.file),
+        base: join(root, dirname(readme), block.base ?? '.'),
+      })),
+  )
+  expect(typecheck(files).map((line) => line.replace(`${tempRoot}/`, ''))).toEqual([])
 })
 
 // A relative link to a file that does not exist is a doc that lies too.

@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, test } from 'vitest'
 import { extractBlocks } from '../readme-examples/markdown.ts'
 import { type Outcome, runUnit, writeBlocks } from '../readme-examples/run.ts'
+import { typecheck } from '../readme-examples/typecheck.ts'
 
 const fence = '```'
 const tempRoot = mkdtempSync(join(tmpdir(), 'rony-readme-run-'))
@@ -91,5 +92,20 @@ describe('README example runner', () => {
     )
     expect(reasonOf(outcomes[0])).toMatch(/no port/)
     expect(reasonOf(outcomes[1])).toMatch(/its server server.ts did not start/)
+  })
+
+  test('the type check reports a block that does not compile, resolving its siblings', async () => {
+    const { dir } = await run(
+      block('', '// lib.ts', 'export const n: number = 1') +
+        block('', "import { n } from './lib.js'", 'const s: string = n'),
+    )
+    const base = join(dir, '..')
+    const diagnostics = typecheck([
+      { path: join(dir, 'lib.ts'), base },
+      { path: join(dir, 'line-5.ts'), base },
+    ])
+    expect(diagnostics).toEqual([
+      expect.stringMatching(/line-5\.ts:2:7: Type 'number' is not assignable to type 'string'/),
+    ])
   })
 })
