@@ -7,7 +7,9 @@
 //                  Server blocks run one at a time, so they may listen on fixed ports; every
 //                  other block must listen on port 0 (they run in parallel)
 //   needs=<file>   starts once the `server` block written as <file> is up
-//   processes=<n>  runs in n processes started together; process i gets argv[2] = 'i' (1-based)
+//   processes=<n>  runs in n processes started together (a cluster); process i gets
+//                  argv[2] = 'i' (1-based). Once every process has finished its top level,
+//                  those still running (serving the others) get SIGTERM and may die of it
 //   base=<dir>     resolves the block's relative imports and packages from <dir> (relative to the
 //                  README) instead of the README's directory, e.g. to reach a generated module
 // A block whose first line is `// <name>.ts` is written as <name>.ts, so the README's other

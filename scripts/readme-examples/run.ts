@@ -40,12 +40,12 @@ type Exit = { code: number | null; signal: NodeJS.Signals | null; output: string
 
 class BlockProcess {
   readonly exited: Promise<Exit>
-  /** Resolves true once a server block's top level finished, false if it exited first. */
+  /** With `reportsReady`: true once the block's top level finished, false if it exited first. */
   readonly ready: Promise<boolean>
   readonly #child: ChildProcess
   #output = ''
 
-  constructor(block: ExampleBlock, dir: string, args: string[], server: boolean) {
+  constructor(block: ExampleBlock, dir: string, args: string[], reportsReady: boolean) {
     const readmeDir = dirname(join(root, block.readme))
     this.#child = spawn(process.execPath, [...NODE_FLAGS, join(dir, block.file), ...args], {
       cwd: dir,
@@ -53,9 +53,9 @@ class BlockProcess {
         ...process.env,
         RONY_EXAMPLE_DIR: dir,
         RONY_EXAMPLE_BASE: resolve(readmeDir, block.base ?? '.'),
-        ...(server ? { RONY_EXAMPLE_READY_FD: '3' } : {}),
+        ...(reportsReady ? { RONY_EXAMPLE_READY_FD: '3' } : {}),
       },
-      stdio: ['ignore', 'pipe', 'pipe', server ? 'pipe' : 'ignore'],
+      stdio: ['ignore', 'pipe', 'pipe', reportsReady ? 'pipe' : 'ignore'],
     })
     const append = (chunk: Buffer) => {
       this.#output = (this.#output + chunk.toString()).slice(-OUTPUT_TAIL_CHARS)
@@ -95,27 +95,40 @@ function killAt(deadline: number, processes: readonly BlockProcess[], timedOut: 
   return () => clearTimeout(timer)
 }
 
-/** Runs a block (in `processes` processes) to completion. */
+/**
+ * Runs a block to completion: it must exit 0 by itself. A block in several processes is a
+ * cluster whose members keep serving each other: once every process has finished its top
+ * level (or exited 0), those still running get SIGTERM, and may die of it.
+ */
 async function runBlock(
   block: ExampleBlock,
   dir: string,
   deadline: number,
   timeoutMs: number,
 ): Promise<Outcome> {
+  const cluster = block.processes > 1
   const processes = Array.from(
     { length: block.processes },
-    (_, i) => new BlockProcess(block, dir, block.processes > 1 ? [String(i + 1)] : [], false),
+    (_, i) => new BlockProcess(block, dir, cluster ? [String(i + 1)] : [], cluster),
   )
   let timedOut = false
   const cancel = killAt(deadline, processes, () => {
     timedOut = true
   })
+  if (cluster) {
+    const oneFailed = new Promise<void>((resolveFailed) => {
+      for (const p of processes) void p.exited.then((exit) => exit.code !== 0 && resolveFailed())
+    })
+    await Promise.race([Promise.all(processes.map((p) => p.ready)), oneFailed])
+    for (const p of processes) p.kill('SIGTERM')
+  }
   const exits = await Promise.all(processes.map((p) => p.exited))
+  const ready = await Promise.all(processes.map((p) => p.ready))
   cancel()
   const failures = exits.flatMap((exit, i) =>
-    exit.code === 0
+    exit.code === 0 || (cluster && ready[i] && exit.signal === 'SIGTERM')
       ? []
-      : [describeExit(exit, block.processes > 1 ? `process ${i + 1}` : 'the block')],
+      : [describeExit(exit, cluster ? `process ${i + 1}` : 'the block')],
   )
   if (failures.length === 0) return { ok: true }
   const prefix = timedOut ? `did not finish within ${timeoutMs} ms (killed)\n` : ''

@@ -46,6 +46,31 @@ describe('README example runner', () => {
     }
   })
 
+  test('processes=N: members that keep serving are stopped once every top level finished', async () => {
+    const { outcomes } = await run(
+      block(
+        'processes=3',
+        "import { createServer } from 'node:net'",
+        "const server = createServer().listen(0, '127.0.0.1') // keeps the process alive",
+        "await new Promise((resolve) => server.once('listening', resolve))",
+      ),
+    )
+    expect(outcomes).toEqual([{ ok: true }])
+  })
+
+  test('processes=N: one member failing fails the block without waiting for the others', async () => {
+    const { outcomes } = await run(
+      block(
+        'processes=3',
+        "if (process.argv[2] === '2') throw new Error('member 2 failed')",
+        'await new Promise(() => setInterval(() => {}, 1_000)) // never finishes',
+      ),
+      60_000,
+    )
+    expect(reasonOf(outcomes[0])).toMatch(/process 2 exited with code 1[\s\S]*member 2 failed/)
+    expect(reasonOf(outcomes[0])).not.toMatch(/did not finish/)
+  })
+
   test('a block that throws fails with its output', async () => {
     const { outcomes } = await run(block('', "throw new Error('boom from the block')"))
     expect(reasonOf(outcomes[0])).toMatch(/exited with code 1[\s\S]*boom from the block/)
