@@ -4,8 +4,8 @@
 //   no-run         not runnable on its own (a signature, a fragment): counted and listed as skipped
 //   server         runs until its top level has finished, stays up while the blocks that
 //                  name it in `needs=` run, then gets SIGTERM and must exit 0 (or die of it).
-//                  Server blocks run one at a time, so they may listen on fixed ports; every
-//                  other block must listen on port 0 (they run in parallel)
+//                  Server blocks run one at a time, so they may share fixed ports (8080);
+//                  other blocks run in parallel: port 0, or a port no other block uses
 //   needs=<file>   starts once the `server` block written as <file> is up
 //   processes=<n>  runs in n processes started together (a cluster); process i gets
 //                  argv[2] = 'i' (1-based). Once every process has finished its top level,
