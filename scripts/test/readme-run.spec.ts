@@ -27,7 +27,7 @@ const block = (info: string, ...lines: string[]) =>
   `${fence}ts ${info}\n${lines.join('\n')}\n${fence}\n`
 const reasonOf = (outcome: Outcome | undefined) => (outcome?.ok === false ? outcome.reason : '')
 
-describe('README example runner', () => {
+describe('README example runner', { timeout: 60_000 }, () => {
   test('processes=3 starts three processes with argv[2] = 1, 2, 3, on the workspace sources', async () => {
     const { dir, outcomes } = await run(
       block(
