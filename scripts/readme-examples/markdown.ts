@@ -1,7 +1,10 @@
 // Finds the TypeScript code blocks of a README and reads how each one is to be run.
 //
 // A block is fenced with ```ts (or ```typescript); words after the language are attributes:
-//   no-run         not runnable on its own (a signature, a fragment): counted and listed as skipped
+//   no-run         not runnable on its own (a signature, a fragment): counted and listed as
+//                  skipped, and not type-checked either
+//   check-only     type-checked but not run: code that needs another runner, e.g. a vitest
+//                  spec; listed as skipped by the run
 //   server         runs until its top level has finished, stays up while the blocks that
 //                  name it in `needs=` run, then gets SIGTERM and must exit 0 (or die of it).
 //                  Server blocks run one at a time, so they may share fixed ports (8080);
@@ -24,6 +27,7 @@ export type ExampleBlock = {
   /** File the block is written as: its `// <name>.ts` comment, or a name from its line. */
   file: string
   run: boolean
+  typecheck: boolean
   server: boolean
   needs: string | undefined
   processes: number
@@ -59,6 +63,7 @@ function parseBlock(readme: string, line: number, code: string, info: string): E
     code,
     file: FILE_COMMENT.exec(code)?.[1] ?? `line-${line}.ts`,
     run: true,
+    typecheck: true,
     server: false,
     needs: undefined,
     processes: 1,
@@ -66,7 +71,10 @@ function parseBlock(readme: string, line: number, code: string, info: string): E
   }
   for (const word of info.split(/\s+/).filter(Boolean)) {
     const [key, value] = word.split('=', 2)
-    if (key === 'no-run' && value === undefined) block.run = false
+    if (key === 'no-run' && value === undefined) {
+      block.run = false
+      block.typecheck = false
+    } else if (key === 'check-only' && value === undefined) block.run = false
     else if (key === 'server' && value === undefined) block.server = true
     else if (key === 'needs' && value) block.needs = value
     else if (key === 'base' && value) block.base = value

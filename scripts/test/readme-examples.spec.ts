@@ -1,7 +1,7 @@
 // Runs every TypeScript example of every README in the repository (root, packages/*, apps/*,
 // bench), so the docs cannot rot: each ```ts block runs as an ES module in a child process on
 // the workspace's sources and must exit 0 by itself within a bound, and all of them
-// typecheck. Blocks marked `no-run` are listed as skipped. The markers are described in
+// typecheck. Blocks marked `no-run` or `check-only` are listed as skipped. The markers are described in
 // scripts/readme-examples/markdown.ts.
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { availableParallelism, tmpdir } from 'node:os'
@@ -65,7 +65,7 @@ describe.concurrent('README examples', () => {
   for (const [, blocks] of blocksByReadme) {
     for (const block of blocks) {
       if (!block.run) {
-        test.skip(`${label(block)} [no-run]`, () => {})
+        test.skip(`${label(block)} [${block.typecheck ? 'check-only' : 'no-run'}]`, () => {})
         continue
       }
       // Waiting for a slot counts against the timeout too: allow a few blocks' worth.
@@ -82,7 +82,7 @@ describe.concurrent('README examples', () => {
 test('README examples typecheck', { timeout: 120_000 }, () => {
   const files = [...blocksByReadme].flatMap(([readme, blocks]) =>
     blocks
-      .filter((block) => block.run)
+      .filter((block) => block.typecheck)
       .map((block) => ({
         path: join(dirOf(readme), block.file),
         base: join(root, dirname(readme), block.base ?? '.'),

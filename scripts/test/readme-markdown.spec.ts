@@ -23,15 +23,28 @@ describe('extractBlocks', () => {
       `${fence}ts no-run`,
       'fragment(…)',
       fence,
+      `${fence}ts check-only`,
+      "suite('x', {})",
+      fence,
     ].join('\n')
     const blocks = extractBlocks('README.md', markdown)
     expect(
-      blocks.map((b) => [b.line, b.file, b.run, b.server, b.needs, b.processes, b.base]),
+      blocks.map((b) => [
+        b.line,
+        b.file,
+        b.run,
+        b.typecheck,
+        b.server,
+        b.needs,
+        b.processes,
+        b.base,
+      ]),
     ).toEqual([
-      [5, 'server.ts', true, true, undefined, 1, undefined],
-      [9, 'line-9.ts', true, false, 'server.ts', 1, '../demo'],
-      [12, 'line-12.ts', true, false, undefined, 3, undefined],
-      [15, 'line-15.ts', false, false, undefined, 1, undefined],
+      [5, 'server.ts', true, true, true, undefined, 1, undefined],
+      [9, 'line-9.ts', true, true, false, 'server.ts', 1, '../demo'],
+      [12, 'line-12.ts', true, true, false, undefined, 3, undefined],
+      [15, 'line-15.ts', false, false, false, undefined, 1, undefined],
+      [18, 'line-18.ts', false, true, false, undefined, 1, undefined],
     ])
     expect(blocks[0]?.code).toBe('// server.ts\nawait start()')
   })
