@@ -25,6 +25,7 @@ export default defineConfig({
       'packages/*/test/**/*.spec.ts',
       'apps/*/test/**/*.spec.ts',
       'bench/test/**/*.spec.ts',
+      'scripts/test/**/*.spec.ts',
     ],
     testTimeout: 20_000,
   },
