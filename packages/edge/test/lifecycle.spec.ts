@@ -314,6 +314,53 @@ describe('regressions', () => {
     expect(earlySettled).toBe(false)
   })
 
+  it('start(), stop(), start() in a row: the last call wins, and its start() resolves on a started edge', async () => {
+    const gate = deferred()
+    const gw = memoryGateway()
+    const slow = wrapGateway(gw, {
+      start: async () => {
+        await gate.promise
+        gw.start()
+      },
+    })
+    const edge = createEdge({ id: 'n1', gateways: [slow] })
+    const first = edge.start()
+    const stopped = edge.stop()
+    const last = edge.start()
+    gate.resolve()
+    await Promise.all([first, stopped, last])
+    // The stop ran between the two starts: the gateway is up again, and serves.
+    expect(edge.addresses()).toEqual(['memory://memory'])
+    const peer = new Peer(gw)
+    peer.send(ping(1n))
+    expect(pongId(await peer.next())).toBe('1')
+    await edge.stop()
+  })
+
+  it('stop() during start() waits for the start, then releases every gateway', async () => {
+    const gate = deferred()
+    const gw = countingGateway()
+    const slow = wrapGateway(gw, {
+      start: async () => {
+        await gate.promise
+        return gw.start()
+      },
+      stop: () => gw.stop(),
+    })
+    const edge = createEdge({ id: 'n1', gateways: [slow] })
+    const started = edge.start()
+    const stopped = track(edge.stop())
+    await turns()
+    expect(stopped.settled).toBe(false)
+    gate.resolve()
+    await started
+    await stopped.promise
+    expect(gw.starts).toBe(1)
+    expect(gw.stops).toBe(1)
+    expect(edge.addresses()).toEqual([])
+    expect(() => gw.connect()).toThrow(/not started/)
+  })
+
   it('a gateway whose stop() throws synchronously does not leave the edge stuck in "stopping"', async () => {
     const a = memoryGateway({ name: 'a' })
     const b = memoryGateway({ name: 'b' })
