@@ -145,7 +145,9 @@ class HttpConnection implements Connection {
   private async replyBody(response: Response): Promise<Uint8Array> {
     const contentType = response.headers.get('content-type')
     if (response.status !== 200) {
-      throw httpError(response.status, contentType, await readBody(response, this.maxBodyBytes))
+      // The status says enough when the body cannot be had (too big, cut off).
+      const body = await readBody(response, this.maxBodyBytes).catch(() => new Uint8Array(0))
+      throw httpError(response.status, contentType, body)
     }
     if (contentType !== null && !BINARY_REPLY.test(contentType)) {
       void response.body?.cancel().catch(() => {})

@@ -9,10 +9,11 @@ import { type WebSocketConstructor, WsTransport } from './ws.js'
  * never touches a socket: it asks a `Transport` for a `Connection`, sends encoded
  * envelopes through it and gets received frames back through a `ConnectionHandler`.
  *
- * A WebSocket is one long-lived connection. An HTTP transport can implement the same
- * contract with a virtual connection whose `send` POSTs the envelope and hands the
- * response body to `onFrame` (and that is not `persistent`); QUIC, with a stream per
- * connection. The client's pending table, timeouts and retries stay as they are.
+ * A WebSocket is one long-lived connection, and so is a QUIC stream: what arrives goes to
+ * `onFrame`. HTTP has a virtual connection (not `persistent`) whose `send` POSTs the
+ * envelope and hands the response to `onReply` for that request, or its failure to
+ * `onRequestFailed`, so every request is settled by its own response. The client's pending
+ * table, timeouts and retries stay as they are.
  */
 
 /** Receives what a connection delivers. Calls stop once `Connection.close` was called. */
