@@ -468,7 +468,8 @@ export class Dispatcher {
  * the id in decimal, as the generated `C_…` constants (Go's and ours) spell it.
  */
 function describeConstructor(ctor: bigint, name: string | undefined): string {
-  return name === undefined ? `constructor ${ctor}` : `${name} (${ctor})`
+  // A raw `{ ctor, decode }` type without a name is named by its id already.
+  return name === undefined || name === String(ctor) ? `constructor ${ctor}` : `${name} (${ctor})`
 }
 
 /**

@@ -1,5 +1,5 @@
 import { inspect } from 'node:util'
-import { constructorOf, RonyError } from '@rony/envelope'
+import { constructorOf, encodeEnvelope, RonyError } from '@rony/envelope'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { consoleLogger, silentLogger } from '../src/index.js'
 import { debugMatcher } from '../src/logger.js'
@@ -170,6 +170,24 @@ describe('error texts name the message type', () => {
       items: 'HANDLER',
       description: `no handler for Unregistered (${constructorOf('Unregistered')})`,
     })
+  })
+
+  it('a raw { ctor, decode } handler is reported by its name, or by its id when it has none', async () => {
+    const { lines, logger } = collecting()
+    const { peer } = await startedEdge({ logger }, (edge) => {
+      const fail = (): never => {
+        throw new Error('raw failure')
+      }
+      edge.handle({ ctor: 77n, decode: () => ({}), name: 'RawThing' }, fail)
+      edge.handle({ ctor: 78n, decode: () => ({}) }, fail)
+    })
+    peer.send(encodeEnvelope({ ctor: 77n, requestId: 1n }))
+    peer.send(encodeEnvelope({ ctor: 78n, requestId: 2n }))
+    await peer.next()
+    await peer.next()
+    const text = lines.join('')
+    expect(text).toContain('handler for RawThing (77) failed')
+    expect(text).toContain('handler for constructor 78 failed')
   })
 
   it('a handler that answers nothing is reported by its type', async () => {
