@@ -1,5 +1,6 @@
 import * as http from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { gzipSync } from 'node:zlib'
 import { C_Error, decodeEnvelope, encodeEnvelope, RonyError, rony } from '@rony/envelope'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { type Client, createClient } from '../src/index.js'
@@ -300,6 +301,20 @@ describe('responses that cannot be the reply fail at once', () => {
       res.end()
     }
     expect(await ask(client)).toMatchObject({ code: 'RONY_ERR_ENVELOPE_TOO_LARGE' })
+    // A small gzip body that fetch inflates past the limit: its Content-Length says nothing.
+    const bomb = gzipSync(new Uint8Array(64 * 1024)) // ~100 bytes on the wire
+    script = (_body, _req, res) => {
+      res.writeHead(200, {
+        'content-type': 'application/x-protobuf',
+        'content-encoding': 'gzip',
+        'content-length': String(bomb.length),
+      })
+      res.end(bomb)
+    }
+    // Refused while reading (the transport's error), not after inflating it all (the decoder's).
+    const inflated = await ask(client)
+    expect(inflated).toMatchObject({ code: 'RONY_ERR_ENVELOPE_TOO_LARGE' })
+    expect(inflated.message).toMatch(/the response body is more than 1024 bytes/)
   })
 
   it('a content type that is not binary protobuf: RONY_ERR_UNEXPECTED_RESPONSE naming it', async () => {

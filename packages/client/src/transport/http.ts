@@ -190,7 +190,7 @@ function resolveLocation(location: string | null, base: string): URL | undefined
 
 /**
  * The whole body, refused once it passes `max` bytes: by its `Content-Length` before a byte
- * is read, else while reading, so a huge or endless body never fills memory.
+ * is read, else (chunked) while reading, so a huge or endless body never fills memory.
  */
 async function readBody(response: Response, max: number): Promise<Uint8Array> {
   const declared = Number(response.headers.get('content-length') ?? Number.NaN)
@@ -198,7 +198,12 @@ async function readBody(response: Response, max: number): Promise<Uint8Array> {
     void response.body?.cancel().catch(() => {})
     throw bodyTooLarge(`${declared} bytes`, max)
   }
-  if (response.body === null) return new Uint8Array(0)
+  // A declared length bounds the body (HTTP framing ends it there), unless fetch inflates
+  // it (Content-Encoding): then only counting while reading does.
+  const inflated = response.headers.get('content-encoding') !== null
+  if ((declared >= 0 && !inflated) || response.body === null) {
+    return new Uint8Array(await response.arrayBuffer())
+  }
   const reader = response.body.getReader()
   const chunks: Uint8Array[] = []
   let size = 0
