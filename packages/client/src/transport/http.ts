@@ -25,7 +25,7 @@ import type { Connection, ConnectionHandler, Transport } from './transport.js'
 /** A POST never outlives this, whatever the request timeouts; the client's own timeouts are shorter. */
 const MAX_POST_MS = 300_000
 /** Same-origin redirects followed for one request before giving up. */
-export const MAX_REDIRECTS = 5
+const MAX_REDIRECTS = 5
 const PROTOBUF = 'application/x-protobuf'
 const REDIRECTS: ReadonlySet<number> = new Set([301, 302, 303, 307, 308])
 /** Redirects that keep the method and body: the only ones a POST of an envelope can follow. */
