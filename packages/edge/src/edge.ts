@@ -94,8 +94,8 @@ export class EdgeServer extends EventEmitter<EdgeEvents> implements Startable {
     start: () => this.startGateways(),
     stop: () => this.shutdown(),
   })
-  /** The timeout of the stop under way, in ms. */
-  private stopTimeout: number | undefined
+  /** The timeout of the stop under way (or about to run), in ms. */
+  private stopTimeout: number
 
   constructor(init: EdgeInit) {
     super()
@@ -103,6 +103,7 @@ export class EdgeServer extends EventEmitter<EdgeEvents> implements Startable {
     this.id = init.id
     this.gateways = [...init.gateways]
     this.limits = Object.freeze(resolveEdgeLimits(init.limits))
+    this.stopTimeout = this.limits.stopTimeout
     this.registry = init.registry ?? createRegistry()
     this.log = (init.logger ?? consoleLogger()).forComponent(`rony:edge:${init.id}`)
     this.dispatcher = new Dispatcher(
@@ -243,13 +244,14 @@ export class EdgeServer extends EventEmitter<EdgeEvents> implements Startable {
    */
   stop(options: StopOptions = {}): Promise<void> {
     const timeout = checkTimeout(options.timeout ?? this.limits.stopTimeout, 'stop timeout')
-    // Concurrent stops share one shutdown: the first call's timeout counts.
-    this.stopTimeout ??= timeout
+    // The timeout of the shutdown this call starts (or that starts after a start in
+    // progress); a stop already under way keeps its own.
+    if (this.state !== 'stopping') this.stopTimeout = timeout
     return this.lifecycle.stop()
   }
 
   private async shutdown(): Promise<void> {
-    const timeout = this.stopTimeout ?? this.limits.stopTimeout
+    const timeout = this.stopTimeout
     this.state = 'stopping'
     this.dispatcher.draining = true
     try {
@@ -274,7 +276,6 @@ export class EdgeServer extends EventEmitter<EdgeEvents> implements Startable {
     } finally {
       this.connections.clear()
       this.state = 'idle'
-      this.stopTimeout = undefined
     }
   }
 

@@ -12,6 +12,7 @@ import {
   pongId,
   request,
   settlesWithin,
+  sleep,
   startedEdge,
   stopEdges,
   testEdge,
@@ -335,6 +336,32 @@ describe('regressions', () => {
     peer.send(ping(1n))
     expect(pongId(await peer.next())).toBe('1')
     await edge.stop()
+  })
+
+  it('a stop({ timeout }) of an idle edge does not shorten a later stop()', async () => {
+    const gate = deferred()
+    const started = deferred<AbortSignal>()
+    const { edge, gw, peer } = await startedEdge({ limits: { stopTimeout: 60_000 } }, (edge) => {
+      edge.handle(EchoRequest, async (req, ctx) => {
+        started.resolve(ctx.signal)
+        await gate.promise
+        return EchoResponse.create(req)
+      })
+    })
+    await edge.stop({ timeout: 1 })
+    await edge.stop({ timeout: 1 }) // idle: a no-op, whose timeout must not linger
+    await edge.start()
+    const again = new Peer(gw)
+    again.send(request(EchoRequest, { text: 'slow' }, 1n))
+    const signal = await started.promise
+    const stopped = track(edge.stop())
+    await sleep(30)
+    expect(stopped.settled).toBe(false) // still waiting for the handler, up to 60 s
+    expect(signal.aborted).toBe(false)
+    gate.resolve()
+    await stopped.promise
+    expect(EchoResponse.decode((await again.next()).message).text).toBe('slow')
+    expect(peer.closed).toBe(true)
   })
 
   it('stop() during start() waits for the start, then releases every gateway', async () => {
