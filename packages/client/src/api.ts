@@ -44,11 +44,14 @@ export interface Client {
   /** Decodes replies and updates by constructor; register your reply and update types here. */
   readonly registry: MessageRegistry
   /**
-   * Connects if not yet connected and resolves once open. Optional: `request()` connects
-   * on demand. Rejects with `RonyError` E06 `RONY_ERR_TIMEOUT` after `timeout`, with
-   * `signal.reason`, or with `RONY_ERR_CLIENT_CLOSED`; with `reconnect: false`, with the
-   * failure itself (`RONY_ERR_DIAL_FAILED`). A rejection does not stop reconnecting: call
-   * `close()` for that.
+   * Connects if not yet connected and resolves once open, waiting across attempts (with
+   * the backoff) for a server that is not up yet. Optional: `request()` connects on
+   * demand, but fails with the first failed attempt while the client has never been
+   * connected. Rejects with `RonyError` E06 `RONY_ERR_TIMEOUT` after `timeout` (`cause`:
+   * the last attempt's error), with `signal.reason`, or with `RONY_ERR_CLIENT_CLOSED`; with
+   * `reconnect: false`, or when no attempt can work (no `WebSocket` implementation), with
+   * the failure itself (`RONY_ERR_DIAL_FAILED`). Once nobody waits, a client that was
+   * never connected stops trying; one that was keeps reconnecting until `close()`.
    */
   connect(options?: ConnectOptions): Promise<void>
   /**

@@ -68,9 +68,13 @@ export class RonyClient implements Client, LinkHost {
     const transport = transportFor(url, this.options)
     this.url = transport.url
     this.registry = this.options.registry
-    this.pending = new PendingTable(this.options.clock, (pending) => {
-      if (pending.sent) this.link.connection?.abandon?.(pending.frame)
-    })
+    this.pending = new PendingTable(
+      this.options.clock,
+      (pending) => {
+        if (pending.sent) this.link.connection?.abandon?.(pending.frame)
+      },
+      () => this.link.lastError,
+    )
     this.link = new Link(transport, this.options, this)
     // A random start, 53-bit safe and never 0 (0 marks updates), so the ids of two clients,
     // or of two runs of one, rarely meet in server logs.
@@ -224,7 +228,7 @@ export class RonyClient implements Client, LinkHost {
 
   private transmit(pending: Pending, connection: Connection): void {
     try {
-      connection.send(pending.frame)
+      connection.send(pending.frame, pending.id)
       pending.sent = true
     } catch (cause) {
       if (this.pending.take(pending.id) === pending) {
@@ -242,20 +246,56 @@ export class RonyClient implements Client, LinkHost {
 
   /** From the link: one binary frame. Never throws: bad bytes become an 'error' event. */
   frame(bytes: Uint8Array): void {
-    let envelope: Envelope
-    let envelopes: Envelope[]
+    let unpacked: Envelope | Envelope[]
     try {
-      envelope = decodeEnvelope(bytes, this.options.limits)
-      if (envelope.ctor !== C_MessageContainer) {
-        this.dispatch(envelope)
-        return
-      }
-      envelopes = decodeContainer(envelope.message, this.options.limits).envelopes
+      unpacked = this.unpack(bytes)
     } catch (error) {
       this.emitError(error)
       return
     }
-    for (const inner of envelopes) this.dispatch(inner)
+    if (Array.isArray(unpacked)) for (const inner of unpacked) this.dispatch(inner)
+    else this.dispatch(unpacked)
+  }
+
+  /**
+   * From a per-request transport (HTTP): the response to request `requestId`. One
+   * response answers one request, so if it does not (bytes that do not decode, a reply to
+   * another id) the request fails now; nothing else would ever answer it.
+   */
+  reply(requestId: bigint, bytes: Uint8Array): void {
+    let unpacked: Envelope | Envelope[]
+    try {
+      unpacked = this.unpack(bytes)
+    } catch (error) {
+      this.requestFailed(requestId, error as RonyError)
+      return
+    }
+    for (const envelope of Array.isArray(unpacked) ? unpacked : [unpacked]) {
+      // An Error under id 0 answers the request it was sent for (the edge could not read its id).
+      if (envelope.requestId === 0n && envelope.ctor === C_Error) {
+        this.requestFailed(requestId, this.wireError(envelope))
+      } else {
+        this.dispatch(envelope)
+      }
+    }
+    const unanswered = this.pending.take(requestId)
+    unanswered?.reject(
+      unexpectedResponse(
+        `the reply to ${unanswered.name} (request ${requestId})`,
+        'none in the response',
+      ),
+    )
+  }
+
+  requestFailed(requestId: bigint, error: RonyError): void {
+    this.pending.take(requestId)?.reject(error)
+  }
+
+  /** An envelope, or a container's envelopes; throws `RonyError` for bytes that are neither. */
+  private unpack(bytes: Uint8Array): Envelope | Envelope[] {
+    const envelope = decodeEnvelope(bytes, this.options.limits)
+    if (envelope.ctor !== C_MessageContainer) return envelope
+    return decodeContainer(envelope.message, this.options.limits).envelopes
   }
 
   invalid(error: RonyError): void {
@@ -277,8 +317,8 @@ export class RonyClient implements Client, LinkHost {
     }
     const expected = pending.response
     if (expected !== undefined && envelope.ctor !== expected.ctor) {
-      const got = this.registry.get(envelope.ctor)?.name
-      pending.reject(unexpectedResponse(expected.name, envelope.ctor, got))
+      const got = this.registry.get(envelope.ctor)?.name ?? `constructor ${envelope.ctor}`
+      pending.reject(unexpectedResponse(expected.name, got))
       return
     }
     const entry = expected ?? this.registry.get(envelope.ctor)
@@ -363,13 +403,22 @@ export class RonyClient implements Client, LinkHost {
     for (const waiter of this.openWaiters) waiter.reject(error)
   }
 
+  firstDialFailed(error: RonyError): void {
+    this.pending.rejectAll(error)
+  }
+
+  awaitsConnect(): boolean {
+    return this.openWaiters.size > 0
+  }
+
   reconnecting(info: ReconnectInfo): void {
     this.events.emit('reconnecting', info)
   }
 
-  ping(): Uint8Array {
+  ping(): { frame: Uint8Array; requestId: bigint } {
     const message = rony.Ping.encode({ ID: ++this.pingCount }).finish()
-    return encodeEnvelope({ ctor: C_Ping, requestId: this.nextRequestId(), message })
+    const requestId = this.nextRequestId()
+    return { frame: encodeEnvelope({ ctor: C_Ping, requestId, message }), requestId }
   }
 
   private async shutdown(): Promise<void> {

@@ -14,19 +14,31 @@ export const CLIENT_ERROR_CODES = [
   'RONY_ERR_DIAL_FAILED',
   'RONY_ERR_UNEXPECTED_RESPONSE',
   'RONY_ERR_UPDATES_OVERFLOW',
+  'RONY_ERR_REDIRECT',
 ] as const
 
 /** A code of an error the client raises itself. */
 export type ClientErrorCode = (typeof CLIENT_ERROR_CODES)[number]
 
-export function timeoutError(what: string, ms: number): RonyError {
-  return new RonyError('E06', 'TIMEOUT', `no reply to ${what} within ${ms} ms`, {
-    code: 'RONY_ERR_TIMEOUT',
-  })
+/** `cause`: for a request that never got a connection, why the last attempt failed. */
+export function timeoutError(what: string, ms: number, cause?: unknown): RonyError {
+  const code = 'RONY_ERR_TIMEOUT'
+  return new RonyError(
+    'E06',
+    'TIMEOUT',
+    `no reply to ${what} within ${ms} ms`,
+    cause === undefined ? { code } : { code, cause },
+  )
 }
 
-export function connectionLost(reason: string): RonyError {
-  return new RonyError('E02', 'CONNECTION', reason, { code: 'RONY_ERR_CONNECTION_LOST' })
+export function connectionLost(reason: string, cause?: unknown): RonyError {
+  const code = 'RONY_ERR_CONNECTION_LOST'
+  return new RonyError(
+    'E02',
+    'CONNECTION',
+    reason,
+    cause === undefined ? { code } : { code, cause },
+  )
 }
 
 export function clientClosed(): RonyError {
@@ -53,11 +65,23 @@ export function dialFailed(url: string, reason: string, cause?: unknown): RonyEr
   )
 }
 
-export function unexpectedResponse(expected: string, ctor: bigint, name?: string): RonyError {
-  const got = name ?? `constructor ${ctor}`
+export function unexpectedResponse(expected: string, got: string): RonyError {
   return new RonyError('E01', 'RESPONSE', `expected ${expected}, got ${got}`, {
     code: 'RONY_ERR_UNEXPECTED_RESPONSE',
   })
+}
+
+/** An HTTP redirect the client does not follow, so the envelope (and its auth) stays put. */
+export function redirectRefused(from: string, to: string | undefined, why: string): RonyError {
+  const target = to === undefined ? '' : ` to ${to}`
+  return new RonyError(
+    'E02',
+    'REDIRECT',
+    `POST ${from} was redirected${target}: not followed (${why})`,
+    {
+      code: 'RONY_ERR_REDIRECT',
+    },
+  )
 }
 
 export function updatesOverflow(max: number): RonyError {

@@ -15,15 +15,26 @@ export interface LinkHost {
   opened(connection: Connection): void
   /** The open connection ended; `reconnecting` says whether another will be tried. */
   lost(error: RonyError, code: number, reason: string, reconnecting: boolean): void
-  /** An attempt failed and no other will follow on its own (`reconnect: false`). */
+  /**
+   * An attempt failed and no other will follow on its own: everything waiting for a
+   * connection (requests and `connect()` calls) fails with `error`.
+   */
   failed(error: RonyError): void
+  /** An attempt to make the first connection failed: the requests waiting for it fail. */
+  firstDialFailed(error: RonyError): void
+  /** Whether a `connect()` call waits for a connection (and so for further attempts). */
+  awaitsConnect(): boolean
   reconnecting(info: ReconnectInfo): void
   /** Bytes received on the open connection. */
   frame(bytes: Uint8Array): void
+  /** A per-request transport's response to the request `requestId`. */
+  reply(requestId: bigint, bytes: Uint8Array): void
+  /** The request `requestId` failed in transit. */
+  requestFailed(requestId: bigint, error: RonyError): void
   /** Something unusable received (a text frame). */
   invalid(error: RonyError): void
-  /** An encoded `rony.Ping` request for the keepalive. */
-  ping(): Uint8Array
+  /** An encoded `rony.Ping` request for the keepalive, and its request id. */
+  ping(): { frame: Uint8Array; requestId: bigint }
 }
 
 const CLOSE_NORMAL = 1000
@@ -43,6 +54,13 @@ export class Link implements ConnectionHandler {
   private reconnectTimer: unknown
   /** Failed attempts since a connection last delivered a message: the backoff exponent. */
   private attempt = 0
+  /**
+   * Whether a connection opened since the link was last idle. Until one has, a failed
+   * attempt fails the requests waiting for it: nothing says the address is right, and the
+   * caller learns why at once instead of at its timeout. Afterwards, requests wait for the
+   * reconnect, as documented.
+   */
+  private hasOpened = false
   private receivedOnConnection = false
   private readonly keepalive: Keepalive
 
@@ -96,6 +114,14 @@ export class Link implements ConnectionHandler {
     this.host.invalid(error)
   }
 
+  onReply(requestId: bigint, bytes: Uint8Array): void {
+    this.host.reply(requestId, bytes)
+  }
+
+  onRequestFailed(requestId: bigint, error: RonyError): void {
+    this.host.requestFailed(requestId, error)
+  }
+
   onClose(code: number, reason: string): void {
     this.connection = undefined
     this.ended(code, reason)
@@ -126,7 +152,8 @@ export class Link implements ConnectionHandler {
         if (this.dialing !== controller) return
         this.dialing = undefined
         const ronyError = isRonyError(error) ? error : dialFailed(url, String(error), error)
-        this.failed(ronyError)
+        // A TypeError: this environment lacks what the transport needs; no retry can help.
+        this.failed(ronyError, error instanceof TypeError)
       },
     )
   }
@@ -134,20 +161,38 @@ export class Link implements ConnectionHandler {
   private opened(connection: Connection): void {
     this.connection = connection
     this.state = 'open'
+    this.hasOpened = true
     this.receivedOnConnection = false
     this.lastError = undefined
     this.keepalive.start()
     this.host.opened(connection)
   }
 
-  private failed(error: RonyError): void {
+  /**
+   * An attempt failed. Another follows (after the backoff) only when one can succeed and
+   * someone waits for it: a link that was open reconnects; one that never opened retries
+   * only while a `connect()` call waits, and fails its waiting requests at every attempt.
+   */
+  private failed(error: RonyError, permanent: boolean): void {
     this.lastError = error
-    if (this.options.reconnect === false) {
-      this.state = 'idle'
+    const retry =
+      !permanent &&
+      this.options.reconnect !== false &&
+      (this.hasOpened || this.host.awaitsConnect())
+    if (!retry) {
+      this.idle()
       this.host.failed(error)
-    } else {
-      this.scheduleReconnect(error)
+      return
     }
+    if (!this.hasOpened) this.host.firstDialFailed(error)
+    this.scheduleReconnect(error)
+  }
+
+  /** Nothing under way: the next request or `connect()` dials afresh. */
+  private idle(): void {
+    this.state = 'idle'
+    this.hasOpened = false
+    this.attempt = 0
   }
 
   /** The open connection ended, closed by the peer or declared dead by the keepalive. */
@@ -156,7 +201,8 @@ export class Link implements ConnectionHandler {
     const error = connectionLost(`connection closed (${code}${reason ? ` ${reason}` : ''})`)
     this.lastError = error
     const reconnecting = this.options.reconnect !== false
-    this.state = reconnecting ? 'reconnecting' : 'idle'
+    if (reconnecting) this.state = 'reconnecting'
+    else this.idle()
     this.host.lost(error, code, reason, reconnecting)
     // The host's 'close' listeners may have called close().
     if (this.state === 'reconnecting') this.scheduleReconnect(error)
@@ -178,7 +224,8 @@ export class Link implements ConnectionHandler {
 
   private sendPing(): void {
     try {
-      this.connection?.send(this.host.ping())
+      const { frame, requestId } = this.host.ping()
+      this.connection?.send(frame, requestId)
     } catch {
       // No answer will come: the keepalive declares the connection dead in due course.
     }

@@ -59,6 +59,8 @@ export class PendingTable {
     private readonly clock: ClientClock,
     /** A request was given up on (timed out or aborted), not answered. */
     readonly onAbandon: (pending: Pending) => void,
+    /** Why there is no connection, if there is none: the cause of an unsent request's timeout. */
+    private readonly noConnectionCause: () => unknown = () => undefined,
   ) {
     this.sweep = this.sweep.bind(this)
   }
@@ -124,7 +126,8 @@ export class PendingTable {
       if (pending.deadline <= now) {
         this.take(pending.id)
         this.onAbandon(pending)
-        pending.reject(timeoutError(pending.name, pending.timeout))
+        const cause = pending.sent ? undefined : this.noConnectionCause()
+        pending.reject(timeoutError(pending.name, pending.timeout, cause))
       } else if (pending.deadline < next) {
         next = pending.deadline
       }

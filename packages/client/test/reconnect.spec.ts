@@ -1,4 +1,5 @@
-import { createServer, type Server } from 'node:net'
+import * as http from 'node:http'
+import { type AddressInfo, createServer, type Server } from 'node:net'
 import { C_Ping, C_Pong, RonyError, rony } from '@rony/envelope'
 import { afterEach, describe, expect, it } from 'vitest'
 import { WebSocket as WsWebSocket } from 'ws'
@@ -135,8 +136,8 @@ describe('reconnect backoff', () => {
     })
     const attempts: ReconnectInfo[] = []
     c.on('reconnecting', (info) => attempts.push(info))
-    const opened = new Promise<void>((resolve) => c.on('open', resolve))
-    const request = c.request(rony.Ping.create({ ID: 4 }), rony.Pong, { timeout: 10_000 })
+    // connect() is what waits across attempts (a request would fail with the first one).
+    const connecting = c.connect({ timeout: 10_000 })
     await waitFor(() => attempts.length >= 6)
     expect(attempts.slice(0, 6).map((a) => a.delay)).toEqual([15, 30, 60, 120, 120, 120])
     expect(attempts.map((a) => a.attempt).slice(0, 3)).toEqual([1, 2, 3])
@@ -144,9 +145,10 @@ describe('reconnect backoff', () => {
     expect(c.state).toBe('reconnecting')
 
     await server(port)
-    await opened
+    await connecting
     expect(c.state).toBe('open')
-    expect((await request).ID.toString()).toBe('4')
+    const pong = await c.request(rony.Ping.create({ ID: 4 }), rony.Pong)
+    expect(pong.ID.toString()).toBe('4')
   })
 
   it('counts an attempt that hangs as failed after connectTimeout', async () => {
@@ -176,6 +178,57 @@ describe('reconnect backoff', () => {
     await sleep(30)
     controller.abort(new Error('enough'))
     await expect(connecting).rejects.toThrow('enough')
+  })
+})
+
+describe('a server that is down, or the wrong address', () => {
+  it('fails the first request once the first dial fails, with the dial error as cause, and stays idle', async () => {
+    const c = client(`ws://127.0.0.1:${await freePort()}/`, { reconnect: fastReconnect })
+    const attempts: ReconnectInfo[] = []
+    c.on('reconnecting', (info) => attempts.push(info))
+    // A long timeout: the rejection must come from the dial, not from the clock.
+    const error = await c
+      .request(rony.Ping.create({ ID: 1 }), rony.Pong, { timeout: 60_000 })
+      .catch((e) => e)
+    expect(error).toMatchObject({ wireCode: 'E02', code: 'RONY_ERR_DIAL_FAILED' })
+    expect(error.cause).toBeInstanceOf(Error)
+    expect(c.state).toBe('idle')
+    expect(attempts).toEqual([]) // nothing dials in the background for nobody
+    // The next request dials afresh, and succeeds once the server is there.
+    const s = await server()
+    const d = client(s.url, { reconnect: fastReconnect })
+    expect((await d.request(rony.Ping.create({ ID: 2 }), rony.Pong)).ID.toString()).toBe('2')
+  })
+
+  it('names a wrong path: the handshake’s refusal is the cause', async () => {
+    // An HTTP server where a WebSocket path is expected: the upgrade gets a 404.
+    const web = http.createServer((_req, res) => res.writeHead(404).end('not here'))
+    await new Promise<void>((resolve) => web.listen(0, '127.0.0.1', resolve))
+    cleanups.push(() => new Promise((resolve) => web.close(resolve)))
+    const port = (web.address() as AddressInfo).port
+    const c = client(`ws://127.0.0.1:${port}/wrong/path`, { WebSocket: WsWebSocket })
+    const error = await c
+      .request(rony.Ping.create({ ID: 1 }), rony.Pong, { timeout: 60_000 })
+      .catch((e) => e)
+    expect(error).toMatchObject({ code: 'RONY_ERR_DIAL_FAILED' })
+    expect(error.message).toMatch(/Unexpected server response: 404/)
+    expect(error.cause).toBeInstanceOf(Error)
+  })
+
+  it('a request queued while an open client reconnects waits for the reconnect; its timeout names the last dial error', async () => {
+    const s = await server()
+    const c = client(s.url, { reconnect: fastReconnect })
+    await c.connect()
+    await s.close()
+    await waitFor(() => c.state === 'reconnecting')
+    const error = await c
+      .request(rony.Ping.create({ ID: 1 }), rony.Pong, { timeout: 200 })
+      .catch((e) => e)
+    expect(error).toMatchObject({ code: 'RONY_ERR_TIMEOUT' })
+    expect(error.cause).toMatchObject({
+      code: expect.stringMatching(/RONY_ERR_(DIAL_FAILED|CONNECTION_LOST)/),
+    })
+    expect(c.state).toBe('reconnecting') // still trying, as documented
   })
 })
 
@@ -229,10 +282,10 @@ describe('close()', () => {
 
   it('stops a client that is reconnecting to a server that is down', async () => {
     const c = client(`ws://127.0.0.1:${await freePort()}/`, { reconnect: fastReconnect })
-    const queued = c.request(rony.Ping.create({ ID: 1 })).catch((e) => e)
+    const connecting = c.connect().catch((e) => e)
     await waitFor(() => c.state === 'reconnecting')
     await c.close()
-    expect(await queued).toMatchObject({ code: 'RONY_ERR_CLIENT_CLOSED' })
+    expect(await connecting).toMatchObject({ code: 'RONY_ERR_CLIENT_CLOSED' })
     const attempts: ReconnectInfo[] = []
     c.on('reconnecting', (info) => attempts.push(info))
     await sleep(150)
@@ -261,6 +314,30 @@ describe('WebSocket injection', () => {
       expect(error).toMatchObject({ code: 'RONY_ERR_DIAL_FAILED' })
       expect(error.cause).toBeInstanceOf(TypeError)
       expect(error.message).toMatch(/no WebSocket implementation/)
+    } finally {
+      globalThis.WebSocket = original
+    }
+  })
+
+  it('without a WebSocket implementation, fails at once even with reconnect on: no retry can help', async () => {
+    const c = client('ws://127.0.0.1:1/', { reconnect: fastReconnect })
+    const attempts: ReconnectInfo[] = []
+    c.on('reconnecting', (info) => attempts.push(info))
+    const original = globalThis.WebSocket
+    // @ts-expect-error: simulating an environment without WebSocket
+    delete globalThis.WebSocket
+    try {
+      // connect() waits across attempts, but not for this.
+      const [fromConnect, fromRequest] = await Promise.all([
+        c.connect({ timeout: 60_000 }).catch((e) => e),
+        c.request(rony.Ping.create({ ID: 1 }), rony.Pong, { timeout: 60_000 }).catch((e) => e),
+      ])
+      for (const error of [fromConnect, fromRequest]) {
+        expect(error).toMatchObject({ code: 'RONY_ERR_DIAL_FAILED' })
+        expect(error.cause).toBeInstanceOf(TypeError)
+      }
+      expect(attempts).toEqual([])
+      expect(c.state).toBe('idle')
     } finally {
       globalThis.WebSocket = original
     }

@@ -57,6 +57,11 @@ export interface DispatchHooks {
   handlerError(error: unknown, ctx: RequestContext): void
 }
 
+const EMPTY_CONTAINER = (): RonyError =>
+  new RonyError('E01', 'ENVELOPES', 'a MessageContainer with no envelopes', {
+    code: 'RONY_ERR_EMPTY_CONTAINER',
+  })
+
 const SHUTTING_DOWN = (): RonyError =>
   new RonyError('E02', 'SERVER', 'the server is shutting down', { code: 'RONY_ERR_SHUTTING_DOWN' })
 
@@ -94,6 +99,11 @@ export class Dispatcher {
     private readonly log: Logger,
     private readonly hooks: DispatchHooks,
   ) {}
+
+  /** A constructor for people, by name when its handler or the registry knows it. */
+  describe(ctor: bigint): string {
+    return describeConstructor(ctor, this.handlers.get(ctor)?.name ?? this.registry.get(ctor)?.name)
+  }
 
   /** Starts a new generation of work: called by `start()`. */
   reset(): void {
@@ -181,7 +191,7 @@ export class Dispatcher {
         state,
         requestId,
         frame,
-        new RonyError('E01', 'HANDLER', `no handler for constructor ${envelope.ctor}`, {
+        new RonyError('E01', 'HANDLER', `no handler for ${this.describe(envelope.ctor)}`, {
           code: 'RONY_ERR_UNKNOWN_CONSTRUCTOR',
         }),
       )
@@ -275,6 +285,11 @@ export class Dispatcher {
     } catch (error) {
       return this.replyError(state, envelope.requestId, unbatched(format), error as RonyError)
     }
+    // Its answer would be the batch of its envelopes' answers: none. Every request envelope
+    // gets one answer, so the container itself is answered, under its own request id.
+    if (envelopes.length === 0) {
+      return this.replyError(state, envelope.requestId, unbatched(format), EMPTY_CONTAINER())
+    }
     return this.runContainer(state, envelopes, syncRun, frame).then(() =>
       this.sendBatch(state, frame, true),
     )
@@ -319,6 +334,12 @@ export class Dispatcher {
   private finish(ctx: RequestContext, response: unknown): void {
     if (response === undefined || response === null) {
       if (ctx.replies === 0) {
+        if (this.log.error.enabled) {
+          this.log.error(
+            'the handler for %s returned no reply and sent none',
+            this.describe(ctx.ctor),
+          )
+        }
         this.replyError(
           ctx.connection,
           ctx.requestId,
@@ -441,6 +462,15 @@ export class Dispatcher {
       }
     })
   }
+}
+
+/**
+ * `EchoRequest (634453994073422796)` for a known name, else `constructor 634453994073422796`:
+ * the id in decimal, as the generated `C_…` constants (Go's and ours) spell it.
+ */
+function describeConstructor(ctor: bigint, name: string | undefined): string {
+  // A raw `{ ctor, decode }` type without a name is named by its id already.
+  return name === undefined || name === String(ctor) ? `constructor ${ctor}` : `${name} (${ctor})`
 }
 
 /**

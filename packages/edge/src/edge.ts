@@ -7,21 +7,22 @@ import {
   RonyError,
   rony,
 } from '@rony/envelope'
-import type {
-  CloseReason,
-  Gateway,
-  GatewayConn,
-  GatewayHandlers,
-  Logger,
-  RequestMeta,
-  RestMethod,
-  RestRoute,
-  Startable,
+import {
+  type CloseReason,
+  type Gateway,
+  type GatewayConn,
+  type GatewayHandlers,
+  Lifecycle,
+  type Logger,
+  type RequestMeta,
+  type RestMethod,
+  type RestRoute,
+  type Startable,
 } from '@rony/interface'
 import { ConnectionState, EMPTY_HEADERS } from './connection.js'
 import type { Handler, Middleware, RequestContext } from './context.js'
 import { Dispatcher, type HandlerEntry } from './dispatcher.js'
-import { loggerFor } from './logger.js'
+import { consoleLogger } from './logger.js'
 import {
   checkTimeout,
   type EdgeInit,
@@ -86,9 +87,15 @@ export class EdgeServer extends EventEmitter<EdgeEvents> implements Startable {
   private readonly connections = new Map<GatewayConn, ConnectionState>()
   private readonly dispatcher: Dispatcher
   private readonly log: Logger
+  /** Where the lifecycle is, for what may be changed and who may connect. */
   private state: 'idle' | 'starting' | 'started' | 'stopping' = 'idle'
-  private starting: Promise<void> | undefined
-  private stopping: Promise<void> | undefined
+  /** The shared start/stop bookkeeping; the edge supplies the two steps. */
+  private readonly lifecycle = new Lifecycle({
+    start: () => this.startGateways(),
+    stop: () => this.shutdown(),
+  })
+  /** The timeout of the stop under way (or about to run), in ms. */
+  private stopTimeout: number
 
   constructor(init: EdgeInit) {
     super()
@@ -96,8 +103,9 @@ export class EdgeServer extends EventEmitter<EdgeEvents> implements Startable {
     this.id = init.id
     this.gateways = [...init.gateways]
     this.limits = Object.freeze(resolveEdgeLimits(init.limits))
+    this.stopTimeout = this.limits.stopTimeout
     this.registry = init.registry ?? createRegistry()
-    this.log = loggerFor(init.logger, `rony:edge:${init.id}`)
+    this.log = (init.logger ?? consoleLogger()).forComponent(`rony:edge:${init.id}`)
     this.dispatcher = new Dispatcher(
       this.id,
       this.registry,
@@ -197,16 +205,12 @@ export class EdgeServer extends EventEmitter<EdgeEvents> implements Startable {
 
   /**
    * Starts every gateway (calling their optional `beforeStart`/`afterStart` hooks). If one
-   * fails, the started ones are stopped again and the error is thrown. Concurrent calls
-   * share the outcome of the first.
+   * fails, the started ones are stopped again and the error is thrown (a later `start()`
+   * tries again). Concurrent calls share one start; a `start()` during a `stop()` starts
+   * again once the stop is over, and an edge may be started again after `stop()`.
    */
   start(): Promise<void> {
-    if (this.state === 'started') return Promise.resolve()
-    if (this.state === 'stopping') return this.stopping!.then(() => this.start())
-    this.starting ??= this.startGateways().finally(() => {
-      this.starting = undefined
-    })
-    return this.starting
+    return this.lifecycle.start()
   }
 
   private async startGateways(): Promise<void> {
@@ -235,27 +239,30 @@ export class EdgeServer extends EventEmitter<EdgeEvents> implements Startable {
    * `stopTimeout` ms to finish, then their `ctx.signal` aborts and every gateway stops
    * (closing its connections; `beforeStop`/`afterStop` hooks around it). Resolves when
    * every socket and timer is released; rejects with the first gateway failure, after
-   * stopping the others.
+   * stopping the others. A `stop()` during `start()` waits for the start, then stops, so
+   * no gateway is left listening; concurrent calls share one stop.
    */
   stop(options: StopOptions = {}): Promise<void> {
     const timeout = checkTimeout(options.timeout ?? this.limits.stopTimeout, 'stop timeout')
-    if (this.state === 'starting')
-      return this.starting!.then(
-        () => this.stop(options),
-        () => {},
-      )
-    if (this.state === 'idle') return Promise.resolve()
-    this.stopping ??= this.shutdown(timeout)
-    return this.stopping
+    // The timeout of the shutdown this call starts (or that starts after a start in
+    // progress); a stop already under way keeps its own.
+    if (this.state !== 'stopping') this.stopTimeout = timeout
+    return this.lifecycle.stop()
   }
 
-  private async shutdown(timeout: number): Promise<void> {
+  private async shutdown(): Promise<void> {
+    const timeout = this.stopTimeout
     this.state = 'stopping'
     this.dispatcher.draining = true
     try {
       const idle = await this.dispatcher.whenIdle(timeout)
-      if (!idle)
-        this.log('stop: %d handlers still running after %d ms', this.dispatcher.inFlight, timeout)
+      if (!idle) {
+        this.log.error(
+          'stop: %d handlers still running after %d ms: aborting their ctx.signal',
+          this.dispatcher.inFlight,
+          timeout,
+        )
+      }
       const reason = new RonyError('E02', 'SERVER', 'the server stopped', {
         code: 'RONY_ERR_STOPPED',
       })
@@ -269,7 +276,6 @@ export class EdgeServer extends EventEmitter<EdgeEvents> implements Startable {
     } finally {
       this.connections.clear()
       this.state = 'idle'
-      this.stopping = undefined
     }
   }
 
@@ -312,7 +318,9 @@ export class EdgeServer extends EventEmitter<EdgeEvents> implements Startable {
   }
 
   private reportHandlerError(error: unknown, ctx: RequestContext): void {
-    this.log.error('handler for constructor %s failed: %s', ctx.ctor, error)
+    if (this.log.error.enabled) {
+      this.log.error('handler for %s failed: %O', this.dispatcher.describe(ctx.ctor), error)
+    }
     this.emit('handler:error', error, ctx)
   }
 }

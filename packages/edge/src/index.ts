@@ -34,7 +34,12 @@ export {
   type RestBinding,
   type StopOptions,
 } from './edge.js'
-export { disabledLogger } from './logger.js'
+export {
+  type ConsoleLoggerInit,
+  consoleLogger,
+  disabledLogger,
+  silentLogger,
+} from './logger.js'
 export {
   type MemoryClient,
   type MemoryConnectInit,

@@ -38,7 +38,11 @@ export interface EdgeInit {
   id: string
   /** Where clients connect. At least one. */
   gateways: Gateway[]
-  /** Scoped loggers (`rony:edge:<id>`). Default: silent. */
+  /**
+   * Scoped loggers; the edge logs as `rony:edge:<id>`. Default: `consoleLogger()`, which
+   * prints handler failures and other warnings to stderr, and debug output for the
+   * namespaces in `DEBUG` (`DEBUG=rony:edge`). `silentLogger` prints nothing.
+   */
   logger?: ComponentLogger
   /** Limits, merged over `DEFAULT_EDGE_LIMITS`. */
   limits?: Partial<EdgeLimits>

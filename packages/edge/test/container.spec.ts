@@ -2,6 +2,8 @@ import {
   C_Error,
   C_MessageContainer,
   C_Pong,
+  decodeEnvelope,
+  encodeContainer,
   encodeEnvelope,
   RonyError,
   rony,
@@ -212,11 +214,69 @@ describe('containers', () => {
     )
   })
 
-  it('an empty container is answered with nothing and breaks nothing', async () => {
+  it('an empty container is answered E01/ENVELOPES under its own request id, and breaks nothing', async () => {
     const { peer } = await startedEdge()
-    peer.send(container([]))
+    peer.send(container([], false, 41n))
+    const reply = await peer.next()
+    expect(reply.requestId).toBe(41n)
+    expect(errorOf(reply)).toEqual({
+      code: 'E01',
+      items: 'ENVELOPES',
+      description: 'a MessageContainer with no envelopes',
+    })
+    // A container envelope whose message is zero bytes long is an empty container too.
+    peer.send(
+      encodeEnvelope({ ctor: C_MessageContainer, requestId: 42n, message: new Uint8Array() }),
+    )
+    const zeroLength = await peer.next()
+    expect(zeroLength.requestId).toBe(42n)
+    expect(errorOf(zeroLength)).toMatchObject({ code: 'E01', items: 'ENVELOPES' })
     peer.send(ping(1n))
     expect((await peer.next()).requestId).toBe(1n)
+    await turns()
+    expect(peer.received).toHaveLength(3)
+  })
+
+  it('an empty container on a non-persistent connection (HTTP) gets its answer, so the request ends', async () => {
+    const { gw } = await startedEdge()
+    const client = gw.connect({ persistent: false })
+    client.send(container([], true, 9n))
+    const reply = decodeEnvelope(await client.next())
+    expect(reply.requestId).toBe(9n)
+    expect(errorOf(reply)).toMatchObject({ code: 'E01', items: 'ENVELOPES' })
+    expect(client.closed).toBe(true)
+  })
+
+  it('every envelope of a container gets its one answer: a nested container, an unknown constructor, a middleware that never calls next()', async () => {
+    const { peer } = await startedEdge({}, (edge) => {
+      edge.use(async (ctx, next) => {
+        if (ctx.requestId !== 3n) await next() // request 3: a middleware that answers nothing
+      })
+    })
+    peer.send(
+      container([
+        {
+          ctor: C_MessageContainer,
+          requestId: 1n,
+          message: encodeContainer({ envelopes: [pingInit(5n)] }),
+        },
+        { ctor: 4242n, requestId: 2n },
+        pingInit(3n),
+        pingInit(4n),
+      ]),
+    )
+    const inner = containerOf(await peer.next())
+    const byId = new Map(inner.map((envelope) => [envelope.requestId, envelope]))
+    expect([...byId.keys()].sort(compareIds)).toEqual([1n, 2n, 3n, 4n])
+    expect(inner).toHaveLength(4)
+    expect(errorOf(byId.get(1n)!)).toMatchObject({
+      code: 'E01',
+      items: 'HANDLER',
+      description: `no handler for MessageContainer (${C_MessageContainer})`,
+    })
+    expect(errorOf(byId.get(2n)!)).toMatchObject({ code: 'E01', items: 'HANDLER' })
+    expect(errorOf(byId.get(3n)!)).toMatchObject({ code: 'E00', items: 'HANDLER' })
+    expect(pongId(byId.get(4n)!)).toBe('1')
     await turns()
     expect(peer.received).toHaveLength(1)
   })

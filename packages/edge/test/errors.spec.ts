@@ -345,7 +345,7 @@ describe('logging', () => {
     peer.send(ping(2n))
     expect((await peer.next()).requestId).toBe(2n)
     expect(lines.some((line) => line.startsWith('debug undecodable frame'))).toBe(true)
-    expect(lines.some((line) => line.startsWith('error handler for constructor'))).toBe(true)
+    expect(lines.some((line) => line.startsWith('error handler for %s failed'))).toBe(true)
   })
 })
 

@@ -24,6 +24,7 @@ import {
   type MemoryConnectInit,
   type MemoryGateway,
   memoryGateway,
+  silentLogger,
 } from '../src/index.js'
 
 /** Generous bound for "a reply arrives": a hang fails with a clear message, not a timeout. */
@@ -224,7 +225,8 @@ export interface TestEdge {
  */
 export function testEdge(init: Partial<EdgeInit> = {}): TestEdge {
   const gw = memoryGateway()
-  const edge = createEdge({ id: 'n1', gateways: [gw], ...init })
+  // Silent unless a test brings its own logger: the default one prints handler failures.
+  const edge = createEdge({ id: 'n1', gateways: [gw], logger: silentLogger, ...init })
   running.add(edge)
   return { edge, gw, connect: (connectInit) => new Peer(gw, connectInit) }
 }

@@ -154,6 +154,28 @@ describe('JSON envelopes', () => {
     ])
   })
 
+  it('answers an empty JSON container (no Envelopes, or none at all) with an E01 error under its request id', async () => {
+    for (const persistent of [true, false]) {
+      const { client, replies } = await jsonEdge(persistent)
+      client.send(json({ requestId: '8', cmd: 'MessageContainer', message: { Envelopes: [] } }))
+      await expect.poll(() => replies.length).toBe(1)
+      expect(replies[0]).toEqual({
+        requestId: '8',
+        cmd: 'Error',
+        message: {
+          Code: 'E01',
+          Items: 'ENVELOPES',
+          Description: 'a MessageContainer with no envelopes',
+        },
+      })
+      if (persistent) {
+        client.send(json({ requestId: '9', cmd: 'MessageContainer', message: {} }))
+        await expect.poll(() => replies.length).toBe(2)
+        expect(replies[1]).toMatchObject({ requestId: '9', cmd: 'Error' })
+      }
+    }
+  })
+
   it('on a non-persistent connection, collects several replies into one container', async () => {
     const test = testEdge()
     test.edge.handle(EchoRequest, (req, ctx) => {

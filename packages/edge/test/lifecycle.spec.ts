@@ -12,6 +12,7 @@ import {
   pongId,
   request,
   settlesWithin,
+  sleep,
   startedEdge,
   stopEdges,
   testEdge,
@@ -312,6 +313,79 @@ describe('regressions', () => {
     await second.promise
     await edge.stop()
     expect(earlySettled).toBe(false)
+  })
+
+  it('start(), stop(), start() in a row: the last call wins, and its start() resolves on a started edge', async () => {
+    const gate = deferred()
+    const gw = memoryGateway()
+    const slow = wrapGateway(gw, {
+      start: async () => {
+        await gate.promise
+        gw.start()
+      },
+    })
+    const edge = createEdge({ id: 'n1', gateways: [slow] })
+    const first = edge.start()
+    const stopped = edge.stop()
+    const last = edge.start()
+    gate.resolve()
+    await Promise.all([first, stopped, last])
+    // The stop ran between the two starts: the gateway is up again, and serves.
+    expect(edge.addresses()).toEqual(['memory://memory'])
+    const peer = new Peer(gw)
+    peer.send(ping(1n))
+    expect(pongId(await peer.next())).toBe('1')
+    await edge.stop()
+  })
+
+  it('a stop({ timeout }) of an idle edge does not shorten a later stop()', async () => {
+    const gate = deferred()
+    const started = deferred<AbortSignal>()
+    const { edge, gw, peer } = await startedEdge({ limits: { stopTimeout: 60_000 } }, (edge) => {
+      edge.handle(EchoRequest, async (req, ctx) => {
+        started.resolve(ctx.signal)
+        await gate.promise
+        return EchoResponse.create(req)
+      })
+    })
+    await edge.stop({ timeout: 1 })
+    await edge.stop({ timeout: 1 }) // idle: a no-op, whose timeout must not linger
+    await edge.start()
+    const again = new Peer(gw)
+    again.send(request(EchoRequest, { text: 'slow' }, 1n))
+    const signal = await started.promise
+    const stopped = track(edge.stop())
+    await sleep(30)
+    expect(stopped.settled).toBe(false) // still waiting for the handler, up to 60 s
+    expect(signal.aborted).toBe(false)
+    gate.resolve()
+    await stopped.promise
+    expect(EchoResponse.decode((await again.next()).message).text).toBe('slow')
+    expect(peer.closed).toBe(true)
+  })
+
+  it('stop() during start() waits for the start, then releases every gateway', async () => {
+    const gate = deferred()
+    const gw = countingGateway()
+    const slow = wrapGateway(gw, {
+      start: async () => {
+        await gate.promise
+        return gw.start()
+      },
+      stop: () => gw.stop(),
+    })
+    const edge = createEdge({ id: 'n1', gateways: [slow] })
+    const started = edge.start()
+    const stopped = track(edge.stop())
+    await turns()
+    expect(stopped.settled).toBe(false)
+    gate.resolve()
+    await started
+    await stopped.promise
+    expect(gw.starts).toBe(1)
+    expect(gw.stops).toBe(1)
+    expect(edge.addresses()).toEqual([])
+    expect(() => gw.connect()).toThrow(/not started/)
   })
 
   it('a gateway whose stop() throws synchronously does not leave the edge stuck in "stopping"', async () => {

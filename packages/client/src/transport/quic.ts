@@ -83,10 +83,10 @@ export class QuicTransport implements Transport {
     try {
       module = await loadDialer()
     } catch (cause) {
-      throw dialFailed(
-        this.url,
+      // A TypeError, as for any transport this environment cannot run: no retry can help.
+      throw new TypeError(
         `cannot load the QUIC transport (install libp2p, @chainsafe/libp2p-quic and @multiformats/multiaddr): ${String(cause)}`,
-        cause,
+        { cause },
       )
     }
     if (signal.aborted) throw signal.reason

@@ -9,16 +9,25 @@ import { type WebSocketConstructor, WsTransport } from './ws.js'
  * never touches a socket: it asks a `Transport` for a `Connection`, sends encoded
  * envelopes through it and gets received frames back through a `ConnectionHandler`.
  *
- * A WebSocket is one long-lived connection. An HTTP transport can implement the same
- * contract with a virtual connection whose `send` POSTs the envelope and hands the
- * response body to `onFrame` (and that is not `persistent`); QUIC, with a stream per
- * connection. The client's pending table, timeouts and retries stay as they are.
+ * A WebSocket is one long-lived connection, and so is a QUIC stream: what arrives goes to
+ * `onFrame`. HTTP has a virtual connection (not `persistent`) whose `send` POSTs the
+ * envelope and hands the response to `onReply` for that request, or its failure to
+ * `onRequestFailed`, so every request is settled by its own response. The client's pending
+ * table, timeouts and retries stay as they are.
  */
 
 /** Receives what a connection delivers. Calls stop once `Connection.close` was called. */
 export interface ConnectionHandler {
   /** One received envelope (possibly a container), as bytes the client may keep. */
   onFrame(bytes: Uint8Array): void
+  /**
+   * A per-request transport (HTTP) got the response to the request `requestId`: an
+   * envelope (or container) that is that request's whole answer. The client rejects the
+   * request at once if the bytes do not decode or do not answer it.
+   */
+  onReply(requestId: bigint, bytes: Uint8Array): void
+  /** The request `requestId` failed in transit (network, HTTP status, redirect, bad body). */
+  onRequestFailed(requestId: bigint, error: RonyError): void
   /** Something arrived that is not an envelope (a text frame); the connection stays up. */
   onInvalid(error: RonyError): void
   /** The connection closed by itself (the peer, the network). Called at most once. */
@@ -26,8 +35,8 @@ export interface ConnectionHandler {
 }
 
 export interface Connection {
-  /** Sends one encoded envelope. */
-  send(bytes: Uint8Array): void
+  /** Sends one encoded envelope, the request `requestId`. */
+  send(bytes: Uint8Array, requestId: bigint): void
   /**
    * The client stopped waiting for the request it sent as `bytes` (timed out, aborted): a
    * transport with work per request (an HTTP POST) may drop it. Optional.
@@ -50,7 +59,9 @@ export interface Transport {
   readonly persistent: boolean
   /**
    * Opens a connection. Rejects with `RonyError` (code `RONY_ERR_DIAL_FAILED`) if it
-   * cannot, or with `signal.reason` once `signal` aborts.
+   * cannot, or with `signal.reason` once `signal` aborts; with a `TypeError` when this
+   * environment lacks what the transport needs (no `WebSocket`, no `fetch`, QUIC in a
+   * browser), which no retry can cure.
    */
   connect(handler: ConnectionHandler, signal: AbortSignal): Promise<Connection>
 }
@@ -58,8 +69,8 @@ export interface Transport {
 export interface TransportOptions {
   WebSocket: WebSocketConstructor | undefined
   clock: ClientClock
-  /** Largest envelope accepted from the server; QUIC frames are bounded by it. */
-  limits?: { maxEnvelopeBytes: number } | undefined
+  /** Largest envelope accepted from the server; QUIC frames and HTTP bodies are bounded by it. */
+  limits: { maxEnvelopeBytes: number }
 }
 
 /** The transport for `url`'s scheme; a `TypeError` for schemes the client does not speak. */
@@ -68,7 +79,7 @@ export function transportFor(url: string, options: TransportOptions): Transport 
     throw new TypeError(`createClient: url must be a string, got ${typeof url}`)
   }
   // A multiaddr (`/ip4/…/udp/…/quic-v1/p2p/…`): QUIC, Node only, libp2p loaded on first dial.
-  if (url.startsWith('/')) return new QuicTransport(url, options.limits?.maxEnvelopeBytes)
+  if (url.startsWith('/')) return new QuicTransport(url, options.limits.maxEnvelopeBytes)
   let parsed: URL
   try {
     parsed = new URL(url)
@@ -83,7 +94,7 @@ export function transportFor(url: string, options: TransportOptions): Transport 
       return new WsTransport(parsed.href, options)
     case 'http:':
     case 'https:':
-      return new HttpTransport(parsed.href)
+      return new HttpTransport(parsed.href, options.limits.maxEnvelopeBytes)
     default:
       throw new TypeError(
         `createClient: unsupported scheme '${parsed.protocol}' in '${url}': use ws://, wss://, ` +

@@ -74,6 +74,8 @@ class WsConnection implements Connection, ListenerObject {
   private state: 'connecting' | 'open' | 'detached' | 'closed' = 'connecting'
   private closedWaiter: (() => void) | undefined
   private signal: AbortSignal | undefined
+  /** What the socket's 'error' event said while connecting: the dial failure's cause. */
+  private dialError: unknown
 
   constructor(
     private readonly ws: WebSocketLike,
@@ -115,7 +117,12 @@ class WsConnection implements Connection, ListenerObject {
         this.forgetSignal()
         this.ws.close()
         return
-      // 'error' carries no detail in browsers; the 'close' that always follows does.
+      case 'error':
+        // Browsers give no detail, Node's global WebSocket an empty TypeError, the ws
+        // package the reason (`Unexpected server response: 404`, `ECONNREFUSED`). The
+        // 'close' that always follows settles the dial; this becomes its cause.
+        if (this.state === 'connecting') this.dialError = event.error
+        return
     }
   }
 
@@ -159,8 +166,14 @@ class WsConnection implements Connection, ListenerObject {
     for (const type of EVENTS) this.ws.removeEventListener(type, this)
     this.forgetSignal()
     if (previous === 'connecting') {
+      const cause = this.dialError
+      const detail = cause instanceof Error && cause.message !== '' ? `: ${cause.message}` : ''
       this.rejectOpen(
-        dialFailed(this.url, `closed before opening (${code}${reason ? ` ${reason}` : ''})`),
+        dialFailed(
+          this.url,
+          `closed before opening (${code}${reason ? ` ${reason}` : ''})${detail}`,
+          cause,
+        ),
       )
     } else if (previous === 'open') {
       this.handler.onClose(code, reason)
