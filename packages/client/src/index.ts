@@ -34,11 +34,12 @@ export type { WebSocketConstructor, WebSocketLike } from './transport/ws.js'
 export type { UpdatesOptions } from './updates.js'
 
 /**
- * Creates a client for the edge at `url` (`ws://` or `wss://`). Nothing is dialed until
+ * Creates a client for the edge at `url`: `ws://` or `wss://` (WebSocket), `http://` or
+ * `https://` (one POST per request), or a QUIC multiaddr (Node). Nothing is dialed until
  * `connect()` or the first `request()`.
  *
- * Throws `TypeError` for a URL that is not ws(s):// (HTTP and QUIC transports are planned),
- * and `RangeError` for an option out of range.
+ * Throws `TypeError` for any other scheme (or a string that is not a URL), and `RangeError`
+ * for an option out of range.
  *
  * @example
  * ```ts
