@@ -257,7 +257,7 @@ export class EdgeServer extends EventEmitter<EdgeEvents> implements Startable {
     try {
       const idle = await this.dispatcher.whenIdle(timeout)
       if (!idle) {
-        this.log.error(
+        this.log.warn(
           'stop: %d handlers still running after %d ms: aborting their ctx.signal',
           this.dispatcher.inFlight,
           timeout,

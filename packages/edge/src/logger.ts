@@ -18,7 +18,10 @@ export interface ConsoleLoggerInit {
    * when the logger is made; nothing when it is unset.
    */
   debug?: string
-  /** Error channels (`<name>:error`) print whatever `debug` says. Default: true. */
+  /**
+   * Error and warning channels (`<name>:error`, `<name>:warn`) print whatever `debug` says.
+   * Default: true.
+   */
   errors?: boolean
   /** Where lines go, one call per line ending in `\n`. Default: `process.stderr`. */
   write?: (line: string) => void
@@ -30,8 +33,8 @@ export interface ConsoleLoggerInit {
  * channel that does not print formats nothing: its `enabled` is false and a call returns
  * at once, so arguments are never turned into text for nothing.
  *
- * Lines read `<ISO time> <namespace> <message>`, the namespace ending in `:error` or
- * `:trace` on those channels; `%O` prints an error with its stack and `cause`.
+ * Lines read `<ISO time> <namespace> <message>`, the namespace ending in `:error`, `:warn`
+ * or `:trace` on those channels; `%O` prints an error with its stack and `cause`.
  */
 export function consoleLogger(init: ConsoleLoggerInit = {}): ComponentLogger {
   const matcher = debugMatcher(init.debug ?? process.env.DEBUG ?? '')
@@ -53,6 +56,7 @@ export function consoleLogger(init: ConsoleLoggerInit = {}): ComponentLogger {
     forComponent(name: string): Logger {
       return Object.assign(channel(name, matcher(name)), {
         error: channel(`${name}:error`, errors || matcher(`${name}:error`)),
+        warn: channel(`${name}:warn`, errors || matcher(`${name}:warn`)),
         trace: channel(`${name}:trace`, matcher(`${name}:trace`)),
       })
     },

@@ -329,7 +329,11 @@ describe('logging', () => {
     const logger = {
       forComponent: (name: string) => {
         names.push(name)
-        return Object.assign(log('debug'), { error: log('error'), trace: log('trace') })
+        return Object.assign(log('debug'), {
+          error: log('error'),
+          warn: log('warn'),
+          trace: log('trace'),
+        })
       },
     }
     const { peer } = await startedEdge({ id: 'n9', logger }, (edge) => {

@@ -160,7 +160,7 @@ describe('JSON envelopes', () => {
       client.send(json({ requestId: '8', cmd: 'MessageContainer', message: { Envelopes: [] } }))
       await expect.poll(() => replies.length).toBe(1)
       expect(replies[0]).toEqual({
-        requestId: '8',
+        requestId: 8,
         cmd: 'Error',
         message: {
           Code: 'E01',
@@ -171,7 +171,7 @@ describe('JSON envelopes', () => {
       if (persistent) {
         client.send(json({ requestId: '9', cmd: 'MessageContainer', message: {} }))
         await expect.poll(() => replies.length).toBe(2)
-        expect(replies[1]).toMatchObject({ requestId: '9', cmd: 'Error' })
+        expect(replies[1]).toMatchObject({ requestId: 9, cmd: 'Error' })
       }
     }
   })

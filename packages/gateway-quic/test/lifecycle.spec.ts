@@ -46,6 +46,7 @@ const silentChannel: LogFunction = Object.assign(() => {}, { enabled: false })
 const silent: Logger = Object.assign(() => {}, {
   enabled: false,
   error: silentChannel,
+  warn: silentChannel,
   trace: silentChannel,
 })
 

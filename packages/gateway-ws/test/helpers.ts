@@ -99,7 +99,7 @@ export function recordingLogger(): Logger & { errors: unknown[][] } {
   const error: LogFunction = Object.assign((...args: unknown[]) => void errors.push(args), {
     enabled: true,
   })
-  return Object.assign(() => {}, { enabled: false, error, trace: off, errors })
+  return Object.assign(() => {}, { enabled: false, error, warn: off, trace: off, errors })
 }
 
 const cleanups: Array<() => unknown> = []

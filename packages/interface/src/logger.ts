@@ -41,14 +41,17 @@ export interface LogFunction {
 }
 
 /**
- * A scoped logger: the callable itself logs at debug level, and it carries two sibling
+ * A scoped logger: the callable itself logs at debug level, and it carries three sibling
  * channels of the same shape.
  *
  * - `log(...)`: what the component does (connections, elections, membership changes).
  *   Enabled by the namespace itself, for example `DEBUG=rony:gateway-ws`.
- * - `log.error(...)`: failures the component recovered from or reports (a peer sent
- *   garbage, a dial failed). Implementations conventionally enable it under
- *   `<name>:error`, and may enable it by default.
+ * - `log.error(...)`: failures the component reports (a handler threw, a peer sent garbage,
+ *   a dial failed). Implementations conventionally enable it under `<name>:error`, and may
+ *   enable it by default.
+ * - `log.warn(...)`: something an operator should know that was repaired or worked around
+ *   (a torn WAL tail cut off, handlers cut short by a stop). Enabled under `<name>:warn`,
+ *   and by default wherever errors are.
  * - `log.trace(...)`: very verbose per-message detail (every packet, every append). Enabled
  *   under `<name>:trace`, so it can be switched off on its own: `DEBUG=rony:*,-*:trace`.
  *
@@ -70,6 +73,12 @@ export interface Logger extends LogFunction {
    * that implementations can print its stack and `cause`.
    */
   readonly error: LogFunction
+
+  /**
+   * Warning channel of the same shape as the logger; typically enabled under `<name>:warn`
+   * and wherever the error channel is.
+   */
+  readonly warn: LogFunction
 
   /**
    * Trace channel of the same shape as the logger, for per-message detail; typically enabled
@@ -106,6 +115,7 @@ export interface Logger extends LogFunction {
  *     forComponent(name: string): Logger {
  *       return Object.assign(channel(name), {
  *         error: channel(`${name}:error`),
+ *         warn: channel(`${name}:warn`),
  *         trace: channel(`${name}:trace`),
  *       })
  *     },
@@ -121,7 +131,8 @@ export interface ComponentLogger {
    * Returns the logger for one component.
    *
    * @param name - Debug namespace, such as `rony:gateway-ws` or `rony:raft:n1`.
-   * @returns A logger whose channels are named `name`, `name:error` and `name:trace`.
+   * @returns A logger whose channels are named `name`, `name:error`, `name:warn` and
+   *   `name:trace`.
    */
   forComponent(name: string): Logger
 }
@@ -135,5 +146,6 @@ const silent: LogFunction = Object.assign(() => {}, { enabled: false })
 export const disabledLogger: Logger = Object.assign(() => {}, {
   enabled: false,
   error: silent,
+  warn: silent,
   trace: silent,
 })

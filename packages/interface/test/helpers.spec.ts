@@ -155,6 +155,7 @@ describe('GatewayConnections', () => {
     const log = Object.assign(() => {}, {
       enabled: false,
       trace: disabledLogger.trace,
+      warn: disabledLogger.warn,
       error: Object.assign((_f: string, ...args: unknown[]) => errors.push(args.at(-1)), {
         enabled: true,
       }),

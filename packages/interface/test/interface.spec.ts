@@ -313,6 +313,7 @@ describe('contracts (compile-time)', () => {
       forComponent: (name) =>
         Object.assign(channel(name, true), {
           error: channel(`${name}:error`, true),
+          warn: channel(`${name}:warn`, true),
           trace: channel(`${name}:trace`, false),
         }),
     }

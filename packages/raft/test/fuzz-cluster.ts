@@ -251,7 +251,7 @@ export class FuzzCluster {
       },
       { enabled: true },
     )
-    const logger = Object.assign(() => {}, { enabled: false, error, trace: silent })
+    const logger = Object.assign(() => {}, { enabled: false, error, warn: silent, trace: silent })
     return { forComponent: () => logger }
   }
 }

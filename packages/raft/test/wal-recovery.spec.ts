@@ -26,6 +26,7 @@ function capture(lines: string[]): ComponentLogger {
     forComponent: (name) =>
       Object.assign(channel(name), {
         error: channel(`${name}:error`),
+        warn: channel(`${name}:warn`),
         trace: channel(`${name}:trace`),
       }),
   }
@@ -100,7 +101,7 @@ describe('WAL recovery: torn tails are cut off', () => {
     }
   })
 
-  it('a torn tail is logged on the error channel with the bytes dropped', async () => {
+  it('a torn tail is logged on the warning channel with the bytes dropped', async () => {
     const disk = simulatedDisk()
     const { segment, start, end } = await fiveEntries(disk)
     disk.truncate(`${DIR}/${segment}`, end - 3)
@@ -109,7 +110,7 @@ describe('WAL recovery: torn tails are cut off', () => {
     await storage.open()
     await storage.close()
     expect(lines).toEqual([
-      `rony:raft:wal:error WAL ${segment}: cut a torn tail of ${end - 3 - start} bytes at byte ${start} (a write cut short by a crash)`,
+      `rony:raft:wal:warn WAL ${segment}: cut a torn tail of ${end - 3 - start} bytes at byte ${start} (a write cut short by a crash)`,
     ])
   })
 

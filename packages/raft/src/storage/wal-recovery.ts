@@ -121,7 +121,7 @@ export async function recoverWal(fs: StorageFs, dir: string, log: Logger): Promi
   try {
     if (tail.end < tail.size) {
       const dropped = tail.size - tail.end
-      log.error(
+      log.warn(
         'WAL %s: cut a torn tail of %d bytes at byte %d (a write cut short by a crash)',
         segmentName(seq),
         dropped,
