@@ -25,10 +25,11 @@ import { defaultTransports, systemClock, systemRandom } from './defaults.js'
 import { type GossipConfig, type GossipInit, resolveConfig, retransmitLimit } from './options.js'
 import { Prober } from './probe/prober.js'
 import { PushPull } from './pushpull.js'
+import { Rotation } from './rotation.js'
 import { isLive, MemberTable, snapshot } from './state/table.js'
 import { emptyStats, type GossipStats } from './stats.js'
 import { decodeFramed } from './stream.js'
-import { kRandom, shuffle, Timers } from './timers.js'
+import { shuffle, Timers } from './timers.js'
 
 const Emitter = EventEmitter as unknown as new () => TypedEmitter<MembershipEvents>
 
@@ -55,6 +56,8 @@ export class Gossip extends Emitter implements Membership, GossipContext {
   readonly #seen: SeenBroadcasts
   readonly #prober: Prober
   readonly #pushPull: PushPull
+  /** Gossip targets: a shuffled round-robin, so a message's transmissions reach distinct members. */
+  readonly #targets: Rotation
   readonly #init: GossipInit
   readonly #shutdown = new AbortController()
   #packets: PacketTransport | undefined
@@ -85,6 +88,7 @@ export class Gossip extends Emitter implements Membership, GossipContext {
     this.log = init.logger?.forComponent(`rony:gossip:${this.cfg.id}`) ?? disabledLogger
     this.awareness = new Awareness(this.cfg.awarenessMaxMultiplier)
     this.timers = new Timers(this.clock)
+    this.#targets = new Rotation(this.random)
     this.#seen = new SeenBroadcasts(Math.max(60_000, 2 * this.cfg.gossipToTheDeadTime))
     this.table = new MemberTable(
       this.cfg,
@@ -94,6 +98,7 @@ export class Gossip extends Emitter implements Membership, GossipContext {
       {
         join: (m) => {
           this.#prober.added(m.id)
+          this.#targets.add(m.id)
           this.#gossipSoon()
           this.#emit('member:join', m)
         },
@@ -341,17 +346,25 @@ export class Gossip extends Emitter implements Membership, GossipContext {
     this.#seen.sweep(now)
     if (this.#queue.length === 0) return
     const t = this.table
-    const targets = kRandom([...t.nodes.values()], this.cfg.gossipNodes, this.random, (r) => {
-      if (r === t.local) return false
-      if (isLive(r)) return true
-      return now - r.stateChange <= this.cfg.gossipToTheDeadTime
-    })
+    const ids = this.#targets.take(
+      this.cfg.gossipNodes,
+      (id) => {
+        const r = t.nodes.get(id)
+        if (r === undefined || r === t.local || r.state === 'left') return false
+        return isLive(r) || now - r.stateChange <= this.cfg.gossipToTheDeadTime
+      },
+      () => [...t.nodes.keys()],
+    )
     const limit = retransmitLimit(this.cfg.retransmitMult, t.liveCount())
     const budget = packets.maxPacketSize - frameOverhead(this.keyring)
-    for (const target of targets) {
+    for (const id of ids) {
       const msgs = this.#queue.take(budget, limit)
       if (msgs.length === 0) return
-      this.#transmit(packets, target.address, frame(wire.buildCompound(msgs), this.keyring))
+      this.#transmit(
+        packets,
+        t.nodes.get(id)!.address,
+        frame(wire.buildCompound(msgs), this.keyring),
+      )
     }
   }
 
@@ -399,17 +412,39 @@ export class Gossip extends Emitter implements Membership, GossipContext {
       }
       case 'Suspect':
         if (!m.Suspect!.Node) this.counters.dropped.malformed++
-        else this.table.suspect(m.Suspect!)
+        else {
+          this.#refuteAgain(m.Suspect!, from)
+          this.table.suspect(m.Suspect!)
+        }
         return
       case 'Dead':
         if (!m.Dead!.Node) this.counters.dropped.malformed++
-        else this.table.dead(m.Dead!)
+        else {
+          this.#refuteAgain(m.Dead!, from)
+          this.table.dead(m.Dead!)
+        }
         return
       case 'UserEvent':
         this.#onUserEvent(m.UserEvent!)
         return
       default:
         this.counters.dropped.unexpected++
+    }
+  }
+
+  /**
+   * A member still spreads (or probes us with) an accusation we already refuted: it missed
+   * the refutation, and its suspicion would time out into a false death. Our current alive
+   * goes straight back to it. Only to a live member's address, so a forged source address
+   * cannot turn us into a reflector; one reply per such packet, so no amplification in count.
+   */
+  #refuteAgain(accusation: wire.Suspect | wire.Dead, from: string): void {
+    if (!this.table.isStaleAccusation(accusation)) return
+    for (const r of this.table.nodes.values()) {
+      if (r.address === from && r !== this.table.local && isLive(r)) {
+        this.send(from, [this.table.localAlive()])
+        return
+      }
     }
   }
 

@@ -239,6 +239,15 @@ export class MemberTable {
     this.#events.leave(snapshot(rec), left ? 'left' : 'failed')
   }
 
+  /**
+   * Whether `s` accuses the local member at an incarnation it already refuted: the sender
+   * missed the refutation, and without it declares us dead when its suspicion times out.
+   */
+  isStaleAccusation(s: wire.Suspect | wire.Dead): boolean {
+    const l = this.local
+    return s.Node === l.id && !this.leaving && (s.Incarnation ?? 0) < l.incarnation
+  }
+
   /** Refutes news of our suspicion or death with an incarnation above `accused`. */
   refute(accused: number): void {
     const l = this.local
