@@ -404,26 +404,28 @@ export class Gossip extends Emitter implements Membership, GossipContext {
         return
       case 'Alive': {
         const a = m.Alive!
+        const inc = wire.incarnationOf(a.Incarnation, false)
         if (!a.Node || !a.Addr) this.counters.dropped.malformed++
+        else if (inc === undefined) this.counters.dropped.incarnation++
         else if (wire.metaSize(a.Meta ?? {}) > this.cfg.maxMetaBytes)
           this.counters.dropped.oversized++
-        else this.table.alive(a)
+        else this.table.alive({ ...a, Incarnation: inc })
         return
       }
       case 'Suspect':
-        if (!m.Suspect!.Node) this.counters.dropped.malformed++
+      case 'Dead': {
+        const accusation = m.Body === 'Suspect' ? m.Suspect! : m.Dead!
+        const inc = wire.incarnationOf(accusation.Incarnation, true)
+        if (!accusation.Node) this.counters.dropped.malformed++
+        else if (inc === undefined) this.counters.dropped.incarnation++
         else {
-          this.#refuteAgain(m.Suspect!, from)
-          this.table.suspect(m.Suspect!)
+          const checked = { ...accusation, Incarnation: inc }
+          this.#refuteAgain(checked, from)
+          if (m.Body === 'Suspect') this.table.suspect(checked)
+          else this.table.dead(checked)
         }
         return
-      case 'Dead':
-        if (!m.Dead!.Node) this.counters.dropped.malformed++
-        else {
-          this.#refuteAgain(m.Dead!, from)
-          this.table.dead(m.Dead!)
-        }
-        return
+      }
       case 'UserEvent':
         this.#onUserEvent(m.UserEvent!)
         return

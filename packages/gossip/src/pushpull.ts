@@ -81,7 +81,7 @@ export class PushPull {
         await stream.send(frame(wire.buildCompound([this.#state(false)]), ctx.keyring))
         if (ctx.running) {
           ctx.counters.pushPulls++
-          ctx.table.merge(remote)
+          ctx.counters.dropped.incarnation += ctx.table.merge(remote)
         }
       } else ctx.counters.dropped.unexpected++
       await stream.close()
@@ -116,7 +116,7 @@ export class PushPull {
     }
     ctx.counters.pushPulls++
     this.#joined = true
-    ctx.table.merge(nodes)
+    ctx.counters.dropped.incarnation += ctx.table.merge(nodes)
     return true
   }
 
