@@ -22,6 +22,7 @@ import { frame, frameOverhead, type Keyring } from './codec/crypto.js'
 import * as wire from './codec/wire.js'
 import type { GossipContext } from './context.js'
 import { defaultTransports, systemClock, systemRandom } from './defaults.js'
+import { checkMeta } from './meta.js'
 import { type GossipConfig, type GossipInit, resolveConfig, retransmitLimit } from './options.js'
 import { Prober } from './probe/prober.js'
 import { PushPull } from './pushpull.js'
@@ -76,12 +77,6 @@ export class Gossip extends Emitter implements Membership, GossipContext {
     super()
     this.#init = init
     this.cfg = resolveConfig(init)
-    if (wire.metaSize(this.cfg.meta) > this.cfg.maxMetaBytes) {
-      throw new CodedError(
-        `gossip: metadata exceeds ${this.cfg.maxMetaBytes} bytes`,
-        'RONY_ERR_MESSAGE_TOO_LARGE',
-      )
-    }
     this.clock = init.clock ?? systemClock
     this.random = init.random ?? systemRandom
     this.keyring = init.keyring
@@ -212,15 +207,7 @@ export class Gossip extends Emitter implements Membership, GossipContext {
   async updateMeta(meta: Readonly<Record<string, string>>, opts?: AbortOptions): Promise<void> {
     opts?.signal?.throwIfAborted()
     if (!this.running) throw notStarted('updateMeta()')
-    const copy = { ...meta }
-    const size = wire.metaSize(copy)
-    if (size > this.cfg.maxMetaBytes) {
-      throw new CodedError(
-        `gossip: metadata is ${size} bytes encoded, above the ${this.cfg.maxMetaBytes}-byte limit`,
-        'RONY_ERR_MESSAGE_TOO_LARGE',
-      )
-    }
-    this.table.local.meta = copy
+    this.table.local.meta = checkMeta(meta, this.cfg.maxMetaBytes)
     this.table.announceLocal()
   }
 

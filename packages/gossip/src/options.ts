@@ -7,6 +7,7 @@ import type {
 } from '@rony/interface'
 import { integerOption } from '@rony/interface'
 import type { Keyring } from './codec/crypto.js'
+import { checkMeta } from './meta.js'
 
 /**
  * Protocol timing, as hashicorp/memberlist's `DefaultLANConfig`, `DefaultWANConfig` and
@@ -109,7 +110,10 @@ export interface GossipInit extends Partial<GossipProfile> {
   advertise?: string | undefined
   /** Addresses of members to join through on `start()`. Default `[]` (a new cluster). */
   seeds?: readonly string[] | undefined
-  /** Initial metadata of the local member. At most `maxMetaBytes` encoded. Default `{}`. */
+  /**
+   * Initial metadata of the local member: a plain object of string keys and values, at most
+   * `maxMetaBytes` encoded. Default `{}`.
+   */
   meta?: Readonly<Record<string, string>> | undefined
   /** Timing profile; individual fields above override it. Default `'lan'`. */
   profile?: 'lan' | 'wan' | 'local' | undefined
@@ -199,14 +203,15 @@ export function resolveConfig(init: GossipInit): GossipConfig {
     const v = init[key]
     if (v !== undefined) integerOption(key, v, 1)
   }
+  const maxMetaBytes = init.maxMetaBytes ?? 512
   return {
     ...base,
     id: init.id,
     bind: init.bind ?? '0.0.0.0:7946',
     advertise: init.advertise,
     seeds: [...(init.seeds ?? [])],
-    meta: { ...(init.meta ?? {}) },
-    maxMetaBytes: init.maxMetaBytes ?? 512,
+    meta: checkMeta(init.meta === undefined ? {} : init.meta, maxMetaBytes),
+    maxMetaBytes,
     maxPushPullNodes: init.maxPushPullNodes ?? 10_000,
     reconnectTimeout: init.reconnectTimeout ?? 24 * 3_600_000,
     reconnectInterval: init.reconnectInterval ?? base.pushPullInterval,
