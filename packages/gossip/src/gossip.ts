@@ -4,6 +4,7 @@ import {
   type Clock,
   CodedError,
   disabledLogger,
+  Lifecycle,
   type Logger,
   type Member,
   type Membership,
@@ -15,6 +16,7 @@ import {
   type TimerHandle,
   type TypedEmitter,
 } from '@rony/interface'
+import { advertiseAddress } from './advertise.js'
 import { Awareness } from './awareness.js'
 import { BroadcastQueue } from './broadcast/queue.js'
 import { SeenBroadcasts } from './broadcast/seen.js'
@@ -63,8 +65,9 @@ export class Gossip extends Emitter implements Membership, GossipContext {
   readonly #shutdown = new AbortController()
   #packets: PacketTransport | undefined
   #streams: StreamTransport | undefined
-  #phase: 'new' | 'starting' | 'running' | 'stopped' = 'new'
-  #starting: Promise<void> | undefined
+  readonly #lifecycle = new Lifecycle({ start: () => this.#start(), stop: () => this.#stop() })
+  #running = false
+  #stopped = false
   #seq = 0
   #boot = 0
   #userSeq = 0
@@ -114,7 +117,7 @@ export class Gossip extends Emitter implements Membership, GossipContext {
   }
 
   get running(): boolean {
-    return this.#phase === 'running'
+    return this.#running
   }
 
   get signal(): AbortSignal {
@@ -130,28 +133,42 @@ export class Gossip extends Emitter implements Membership, GossipContext {
   }
 
   start(): Promise<void> {
-    if (this.#phase === 'stopped') {
+    // TODO(lifecycle restartable): `new Lifecycle(steps, { restartable: false })` once
+    // @rony/interface has it; until then this guard refuses a restart (the table, incarnation
+    // and shutdown signal belong to one run).
+    if (this.#stopped) {
       return Promise.reject(
         new CodedError('gossip: cannot restart after stop()', 'RONY_ERR_STOPPED'),
       )
     }
-    this.#starting ??= this.#start()
-    return this.#starting
+    return this.#lifecycle.start()
   }
 
+  stop(): Promise<void> {
+    this.#stopped = true
+    // Before waiting for a start in progress: it then stops at its next step.
+    this.#shutdown.abort(new CodedError('gossip stopped', 'RONY_ERR_STOPPED'))
+    return this.#lifecycle.stop()
+  }
+
+  /** Binds the transports, then runs; a failure (or a stop meanwhile) releases what was bound. */
   async #start(): Promise<void> {
-    this.#phase = 'starting'
     const t = this.#init.transport ?? (await defaultTransports(this.cfg.bind))
     this.#packets = t.packet
     this.#streams = t.stream
     t.packet.onPacket((data, from) => this.#onPacket(data, from))
     t.stream.onStream((s) => this.#onStream(s))
-    await t.packet.start()
-    await t.stream.start()
-    if (this.#phase !== 'starting') return // stopped while starting
-    this.table.local.address = this.cfg.advertise ?? t.packet.address
+    try {
+      await t.packet.start()
+      await t.stream.start()
+      this.table.local.address = this.cfg.advertise ?? advertiseAddress(t.packet.address)
+    } catch (err) {
+      await this.#closeTransports()
+      throw err
+    }
+    if (this.#shutdown.signal.aborted) return // stop() was called meanwhile: it closes them
     this.#boot = Math.floor(this.random.next() * 0x1_0000_0000) >>> 0
-    this.#phase = 'running'
+    this.#running = true
     this.table.announceLocal()
     this.#prober.start()
     this.timers.after(Math.floor(this.random.next() * this.cfg.gossipInterval), this.#onGossip)
@@ -159,20 +176,17 @@ export class Gossip extends Emitter implements Membership, GossipContext {
     if (this.log.enabled) this.log('started at %s', this.table.local.address)
   }
 
-  async stop(): Promise<void> {
-    if (this.#phase === 'new' || this.#phase === 'stopped') {
-      this.#phase = 'stopped'
-      return
-    }
-    const starting = this.#starting
-    this.#phase = 'stopped'
-    this.#shutdown.abort(new CodedError('gossip stopped', 'RONY_ERR_STOPPED'))
-    await starting?.catch(() => {})
+  async #stop(): Promise<void> {
+    this.#running = false
     this.timers.clear()
     this.table.cancelTimers()
     this.#prober.stop()
     this.#pushPull.stop()
     this.#queue.clear()
+    await this.#closeTransports()
+  }
+
+  async #closeTransports(): Promise<void> {
     try {
       await this.#packets?.stop()
       await this.#streams?.stop()
