@@ -80,7 +80,45 @@ describe('incarnations never wrap', { timeout: 60_000 }, () => {
     })
   }
 
-  it('a push-pull entry above 2^53 - 1 is refused and counted', () => {
+  it('a push-pull entry above 2^53 - 1, or a suspect one at it, is refused and counted', async () => {
+    const c = sim({ seed: 52 })
+    s = c
+    for (const id of ids(3)) await c.spawn(id)
+    await c.run(5_000)
+    const evil = c.net.stream('memory:evil')
+    await evil.start()
+    const dialing = evil.dial(addr('n1'))
+    await c.run(10) // the dial completes on the virtual clock
+    const stream = await dialing
+    const node = (Node: string, Incarnation: Long, State: rony.gossip.NodeState) => ({
+      Node,
+      Addr: `memory:${Node}`,
+      Incarnation,
+      State,
+    })
+    const pushPull = rony.gossip.Message.encode({
+      PushPull: {
+        From: 'evil',
+        Nodes: [
+          node('ghost', Long.fromString('1152921504606846976', true), rony.gossip.NodeState.ALIVE),
+          node('n2', Long.fromNumber(wire.MAX_INCARNATION, true), rony.gossip.NodeState.SUSPECT),
+          node('fine', Long.fromNumber(7, true), rony.gossip.NodeState.ALIVE),
+        ],
+      },
+    }).finish()
+    const sent = stream.send(frame(wire.buildCompound([pushPull]), undefined))
+    await c.run(100)
+    await sent
+    stream.abort()
+    await evil.stop()
+    const n1 = c.nodes.get('n1')!
+    expect(n1.stats().dropped.incarnation).toBe(2)
+    expect(n1.member('ghost')).toBeUndefined()
+    expect(n1.member('n2')?.state).toBe('alive')
+    expect(n1.member('fine')?.incarnation).toBe(7)
+  })
+
+  it('converts incarnations from the wire, refusing what does not fit', () => {
     expect(wire.incarnationOf(Long.fromString('9007199254740992', true), false)).toBeUndefined()
     expect(wire.incarnationOf(wire.MAX_INCARNATION, false)).toBe(wire.MAX_INCARNATION)
     expect(wire.incarnationOf(wire.MAX_INCARNATION, true)).toBeUndefined()
