@@ -4,6 +4,7 @@ import {
   type Clock,
   CodedError,
   disabledLogger,
+  Lifecycle,
   type Logger,
   type Member,
   type Membership,
@@ -15,6 +16,7 @@ import {
   type TimerHandle,
   type TypedEmitter,
 } from '@rony/interface'
+import { advertiseAddress } from './advertise.js'
 import { Awareness } from './awareness.js'
 import { BroadcastQueue } from './broadcast/queue.js'
 import { SeenBroadcasts } from './broadcast/seen.js'
@@ -22,13 +24,15 @@ import { frame, frameOverhead, type Keyring } from './codec/crypto.js'
 import * as wire from './codec/wire.js'
 import type { GossipContext } from './context.js'
 import { defaultTransports, systemClock, systemRandom } from './defaults.js'
+import { checkMeta } from './meta.js'
 import { type GossipConfig, type GossipInit, resolveConfig, retransmitLimit } from './options.js'
 import { Prober } from './probe/prober.js'
 import { PushPull } from './pushpull.js'
+import { Rotation } from './rotation.js'
 import { isLive, MemberTable, snapshot } from './state/table.js'
 import { emptyStats, type GossipStats } from './stats.js'
 import { decodeFramed } from './stream.js'
-import { kRandom, shuffle, Timers } from './timers.js'
+import { shuffle, Timers } from './timers.js'
 
 const Emitter = EventEmitter as unknown as new () => TypedEmitter<MembershipEvents>
 
@@ -55,12 +59,15 @@ export class Gossip extends Emitter implements Membership, GossipContext {
   readonly #seen: SeenBroadcasts
   readonly #prober: Prober
   readonly #pushPull: PushPull
+  /** Gossip targets: a shuffled round-robin, so a message's transmissions reach distinct members. */
+  readonly #targets: Rotation
   readonly #init: GossipInit
   readonly #shutdown = new AbortController()
   #packets: PacketTransport | undefined
   #streams: StreamTransport | undefined
-  #phase: 'new' | 'starting' | 'running' | 'stopped' = 'new'
-  #starting: Promise<void> | undefined
+  readonly #lifecycle = new Lifecycle({ start: () => this.#start(), stop: () => this.#stop() })
+  #running = false
+  #stopped = false
   #seq = 0
   #boot = 0
   #userSeq = 0
@@ -73,18 +80,13 @@ export class Gossip extends Emitter implements Membership, GossipContext {
     super()
     this.#init = init
     this.cfg = resolveConfig(init)
-    if (wire.metaSize(this.cfg.meta) > this.cfg.maxMetaBytes) {
-      throw new CodedError(
-        `gossip: metadata exceeds ${this.cfg.maxMetaBytes} bytes`,
-        'RONY_ERR_MESSAGE_TOO_LARGE',
-      )
-    }
     this.clock = init.clock ?? systemClock
     this.random = init.random ?? systemRandom
     this.keyring = init.keyring
     this.log = init.logger?.forComponent(`rony:gossip:${this.cfg.id}`) ?? disabledLogger
     this.awareness = new Awareness(this.cfg.awarenessMaxMultiplier)
     this.timers = new Timers(this.clock)
+    this.#targets = new Rotation(this.random)
     this.#seen = new SeenBroadcasts(Math.max(60_000, 2 * this.cfg.gossipToTheDeadTime))
     this.table = new MemberTable(
       this.cfg,
@@ -94,6 +96,7 @@ export class Gossip extends Emitter implements Membership, GossipContext {
       {
         join: (m) => {
           this.#prober.added(m.id)
+          this.#targets.add(m.id)
           this.#gossipSoon()
           this.#emit('member:join', m)
         },
@@ -114,7 +117,7 @@ export class Gossip extends Emitter implements Membership, GossipContext {
   }
 
   get running(): boolean {
-    return this.#phase === 'running'
+    return this.#running
   }
 
   get signal(): AbortSignal {
@@ -130,28 +133,42 @@ export class Gossip extends Emitter implements Membership, GossipContext {
   }
 
   start(): Promise<void> {
-    if (this.#phase === 'stopped') {
+    // TODO(lifecycle restartable): `new Lifecycle(steps, { restartable: false })` once
+    // @rony/interface has it; until then this guard refuses a restart (the table, incarnation
+    // and shutdown signal belong to one run).
+    if (this.#stopped) {
       return Promise.reject(
         new CodedError('gossip: cannot restart after stop()', 'RONY_ERR_STOPPED'),
       )
     }
-    this.#starting ??= this.#start()
-    return this.#starting
+    return this.#lifecycle.start()
   }
 
+  stop(): Promise<void> {
+    this.#stopped = true
+    // Before waiting for a start in progress: it then stops at its next step.
+    this.#shutdown.abort(new CodedError('gossip stopped', 'RONY_ERR_STOPPED'))
+    return this.#lifecycle.stop()
+  }
+
+  /** Binds the transports, then runs; a failure (or a stop meanwhile) releases what was bound. */
   async #start(): Promise<void> {
-    this.#phase = 'starting'
     const t = this.#init.transport ?? (await defaultTransports(this.cfg.bind))
     this.#packets = t.packet
     this.#streams = t.stream
     t.packet.onPacket((data, from) => this.#onPacket(data, from))
     t.stream.onStream((s) => this.#onStream(s))
-    await t.packet.start()
-    await t.stream.start()
-    if (this.#phase !== 'starting') return // stopped while starting
-    this.table.local.address = this.cfg.advertise ?? t.packet.address
+    try {
+      await t.packet.start()
+      await t.stream.start()
+      this.table.local.address = this.cfg.advertise ?? advertiseAddress(t.packet.address)
+    } catch (err) {
+      await this.#closeTransports()
+      throw err
+    }
+    if (this.#shutdown.signal.aborted) return // stop() was called meanwhile: it closes them
     this.#boot = Math.floor(this.random.next() * 0x1_0000_0000) >>> 0
-    this.#phase = 'running'
+    this.#running = true
     this.table.announceLocal()
     this.#prober.start()
     this.timers.after(Math.floor(this.random.next() * this.cfg.gossipInterval), this.#onGossip)
@@ -159,20 +176,17 @@ export class Gossip extends Emitter implements Membership, GossipContext {
     if (this.log.enabled) this.log('started at %s', this.table.local.address)
   }
 
-  async stop(): Promise<void> {
-    if (this.#phase === 'new' || this.#phase === 'stopped') {
-      this.#phase = 'stopped'
-      return
-    }
-    const starting = this.#starting
-    this.#phase = 'stopped'
-    this.#shutdown.abort(new CodedError('gossip stopped', 'RONY_ERR_STOPPED'))
-    await starting?.catch(() => {})
+  async #stop(): Promise<void> {
+    this.#running = false
     this.timers.clear()
     this.table.cancelTimers()
     this.#prober.stop()
     this.#pushPull.stop()
     this.#queue.clear()
+    await this.#closeTransports()
+  }
+
+  async #closeTransports(): Promise<void> {
     try {
       await this.#packets?.stop()
       await this.#streams?.stop()
@@ -207,15 +221,7 @@ export class Gossip extends Emitter implements Membership, GossipContext {
   async updateMeta(meta: Readonly<Record<string, string>>, opts?: AbortOptions): Promise<void> {
     opts?.signal?.throwIfAborted()
     if (!this.running) throw notStarted('updateMeta()')
-    const copy = { ...meta }
-    const size = wire.metaSize(copy)
-    if (size > this.cfg.maxMetaBytes) {
-      throw new CodedError(
-        `gossip: metadata is ${size} bytes encoded, above the ${this.cfg.maxMetaBytes}-byte limit`,
-        'RONY_ERR_MESSAGE_TOO_LARGE',
-      )
-    }
-    this.table.local.meta = copy
+    this.table.local.meta = checkMeta(meta, this.cfg.maxMetaBytes)
     this.table.announceLocal()
   }
 
@@ -341,17 +347,25 @@ export class Gossip extends Emitter implements Membership, GossipContext {
     this.#seen.sweep(now)
     if (this.#queue.length === 0) return
     const t = this.table
-    const targets = kRandom([...t.nodes.values()], this.cfg.gossipNodes, this.random, (r) => {
-      if (r === t.local) return false
-      if (isLive(r)) return true
-      return now - r.stateChange <= this.cfg.gossipToTheDeadTime
-    })
+    const ids = this.#targets.take(
+      this.cfg.gossipNodes,
+      (id) => {
+        const r = t.nodes.get(id)
+        if (r === undefined || r === t.local || r.state === 'left') return false
+        return isLive(r) || now - r.stateChange <= this.cfg.gossipToTheDeadTime
+      },
+      () => [...t.nodes.keys()],
+    )
     const limit = retransmitLimit(this.cfg.retransmitMult, t.liveCount())
     const budget = packets.maxPacketSize - frameOverhead(this.keyring)
-    for (const target of targets) {
+    for (const id of ids) {
       const msgs = this.#queue.take(budget, limit)
       if (msgs.length === 0) return
-      this.#transmit(packets, target.address, frame(wire.buildCompound(msgs), this.keyring))
+      this.#transmit(
+        packets,
+        t.nodes.get(id)!.address,
+        frame(wire.buildCompound(msgs), this.keyring),
+      )
     }
   }
 
@@ -391,25 +405,49 @@ export class Gossip extends Emitter implements Membership, GossipContext {
         return
       case 'Alive': {
         const a = m.Alive!
+        const inc = wire.incarnationOf(a.Incarnation, false)
         if (!a.Node || !a.Addr) this.counters.dropped.malformed++
+        else if (inc === undefined) this.counters.dropped.incarnation++
         else if (wire.metaSize(a.Meta ?? {}) > this.cfg.maxMetaBytes)
           this.counters.dropped.oversized++
-        else this.table.alive(a)
+        else this.table.alive({ ...a, Incarnation: inc })
         return
       }
       case 'Suspect':
-        if (!m.Suspect!.Node) this.counters.dropped.malformed++
-        else this.table.suspect(m.Suspect!)
+      case 'Dead': {
+        const accusation = m.Body === 'Suspect' ? m.Suspect! : m.Dead!
+        const inc = wire.incarnationOf(accusation.Incarnation, true)
+        if (!accusation.Node) this.counters.dropped.malformed++
+        else if (inc === undefined) this.counters.dropped.incarnation++
+        else {
+          const checked = { ...accusation, Incarnation: inc }
+          this.#refuteAgain(checked, from)
+          if (m.Body === 'Suspect') this.table.suspect(checked)
+          else this.table.dead(checked)
+        }
         return
-      case 'Dead':
-        if (!m.Dead!.Node) this.counters.dropped.malformed++
-        else this.table.dead(m.Dead!)
-        return
+      }
       case 'UserEvent':
         this.#onUserEvent(m.UserEvent!)
         return
       default:
         this.counters.dropped.unexpected++
+    }
+  }
+
+  /**
+   * A member still spreads (or probes us with) an accusation we already refuted: it missed
+   * the refutation, and its suspicion would time out into a false death. Our current alive
+   * goes straight back to it. Only to a live member's address, so a forged source address
+   * cannot turn us into a reflector; one reply per such packet, so no amplification in count.
+   */
+  #refuteAgain(accusation: wire.Suspect | wire.Dead, from: string): void {
+    if (!this.table.isStaleAccusation(accusation)) return
+    for (const r of this.table.nodes.values()) {
+      if (r.address === from && r !== this.table.local && isLive(r)) {
+        this.send(from, [this.table.localAlive()])
+        return
+      }
     }
   }
 

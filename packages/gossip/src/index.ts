@@ -6,7 +6,7 @@
  * through `k` others, and over TCP, when a direct probe fails), suspects it when nobody
  * reaches it, and declares it dead when the suspicion is not refuted in time: a timeout
  * that shrinks as other members confirm it. Membership news and user broadcasts ride on
- * protocol packets (`mult × ceil(log10(N + 1))` transmissions each), and a periodic
+ * protocol packets (`mult × ceil(log10(N + 1))` transmissions each, at least 8), and a periodic
  * push-pull over TCP syncs full state. Packets can be sealed with AES-256-GCM.
  *
  * Everything timed or random goes through the injected `clock` and `random`, so a cluster

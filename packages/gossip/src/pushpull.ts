@@ -81,7 +81,7 @@ export class PushPull {
         await stream.send(frame(wire.buildCompound([this.#state(false)]), ctx.keyring))
         if (ctx.running) {
           ctx.counters.pushPulls++
-          ctx.table.merge(remote)
+          ctx.counters.dropped.incarnation += ctx.table.merge(remote)
         }
       } else ctx.counters.dropped.unexpected++
       await stream.close()
@@ -116,7 +116,7 @@ export class PushPull {
     }
     ctx.counters.pushPulls++
     this.#joined = true
-    ctx.table.merge(nodes)
+    ctx.counters.dropped.incarnation += ctx.table.merge(nodes)
     return true
   }
 
@@ -137,9 +137,8 @@ export class PushPull {
     if (results.some(Boolean)) {
       if (ctx.log.enabled)
         ctx.log('joined through %d of %d seeds', results.filter(Boolean).length, results.length)
-      // Gossip alone spreads a join to everyone only with high probability: in small
-      // clusters (retransmit limit 4 below 10 members) a member often missed it until its
-      // next push-pull, seconds later. One packet to each member makes that rare.
+      // Gossip alone spreads a join to everyone only with high probability, and in rounds;
+      // one packet to each member gets it there in one network hop.
       ctx.announce()
       return
     }

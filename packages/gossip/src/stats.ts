@@ -18,6 +18,8 @@ export type DropReason =
   | 'duplicate'
   /** An ack or nack for no pending probe (late or replayed), or a ping for another node. */
   | 'unexpected'
+  /** An incarnation above 2^53 - 1, or a suspect or dead at 2^53 - 1 (it could not be refuted). */
+  | 'incarnation'
 
 /** Counters of one gossip instance, since it was created. */
 export interface GossipStats {
@@ -61,6 +63,7 @@ export function emptyStats(): GossipStats {
       decrypt: 0,
       duplicate: 0,
       unexpected: 0,
+      incarnation: 0,
     },
     probes: 0,
     probesFailed: 0,

@@ -39,12 +39,18 @@ describe('wire codec', () => {
 })
 
 describe('protocol arithmetic', () => {
-  it('retransmit limit is mult × ceil(log10(N + 1))', () => {
+  it('retransmit limit is mult × ceil(log10(N + 1)), at least 8 or N - 1', () => {
     expect(retransmitLimit(4, 1)).toBe(4)
-    expect(retransmitLimit(4, 9)).toBe(4)
+    expect(retransmitLimit(4, 5)).toBe(4)
+    expect(retransmitLimit(4, 7)).toBe(6) // every other member
+    expect(retransmitLimit(4, 9)).toBe(8)
     expect(retransmitLimit(4, 10)).toBe(8)
     expect(retransmitLimit(4, 50)).toBe(8)
     expect(retransmitLimit(4, 100)).toBe(12)
+    expect(retransmitLimit(2, 12)).toBe(8) // local profile: 4 without the floor
+    expect(retransmitLimit(2, 999)).toBe(8)
+    expect(retransmitLimit(2, 1_000)).toBe(8)
+    expect(retransmitLimit(2, 10_000)).toBe(10)
   })
 
   it('suspicion timeouts follow Lifeguard', () => {

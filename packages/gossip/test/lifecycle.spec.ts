@@ -43,6 +43,85 @@ describe('lifecycle', () => {
   })
 })
 
+describe('start and stop (the shared Lifecycle)', () => {
+  /** A node on the memory network at `memory:<id>`, not started. */
+  const make = (s: ReturnType<typeof sim>, id: string) =>
+    gossip({
+      id,
+      clock: s.clock,
+      transport: { packet: s.net.packet(`memory:${id}`), stream: s.net.stream(`memory:${id}`) },
+    })
+  /** Whether both endpoints at `memory:<id>` are free (new ones can take the address). */
+  const free = async (s: ReturnType<typeof sim>, id: string): Promise<boolean> => {
+    const packet = s.net.packet(`memory:${id}`)
+    const stream = s.net.stream(`memory:${id}`)
+    try {
+      await packet.start()
+      await stream.start()
+      return true
+    } catch {
+      return false
+    } finally {
+      await packet.stop()
+      await stream.stop()
+    }
+  }
+
+  it('concurrent start() calls all resolve once started', async () => {
+    const s = sim({ seed: 34 })
+    const g = make(s, 'a')
+    const started: boolean[] = []
+    await Promise.all(
+      [1, 2].map(async () => {
+        await g.start()
+        started.push(g.local.address === 'memory:a')
+      }),
+    )
+    expect(started).toEqual([true, true])
+    await g.stop()
+  })
+
+  it('stop() during start() releases the transports and leaves no timer', async () => {
+    const s = sim({ seed: 35 })
+    const g = make(s, 'a')
+    const starting = g.start()
+    const stopping = g.stop()
+    await starting
+    await stopping
+    expect(await free(s, 'a')).toBe(true)
+    expect(s.clock.pending).toBe(0)
+    await expect(g.start()).rejects.toMatchObject({ code: 'RONY_ERR_STOPPED' })
+  })
+
+  it('a failed start() releases what it bound, and can be retried', async () => {
+    const s = sim({ seed: 36 })
+    const squatter = s.net.stream('memory:a')
+    await squatter.start()
+    const g = make(s, 'a')
+    await expect(g.start()).rejects.toMatchObject({ code: 'RONY_ERR_ADDRESS_IN_USE' })
+    // The packet endpoint, started before the stream endpoint failed, was released.
+    const packet = s.net.packet('memory:a')
+    await packet.start()
+    await packet.stop()
+    await squatter.stop()
+    await g.start()
+    expect(g.local.address).toBe('memory:a')
+    await g.stop()
+    expect(await free(s, 'a')).toBe(true)
+  })
+
+  it('start() after or during stop() rejects with RONY_ERR_STOPPED', async () => {
+    const s = sim({ seed: 37 })
+    const g = make(s, 'a')
+    await g.start()
+    const stopping = g.stop()
+    await expect(g.start()).rejects.toMatchObject({ code: 'RONY_ERR_STOPPED' })
+    await stopping
+    await expect(g.start()).rejects.toMatchObject({ code: 'RONY_ERR_STOPPED' })
+    expect(await free(s, 'a')).toBe(true)
+  })
+})
+
 describe('options', () => {
   it('rejects invalid options at construction, naming them', () => {
     expect(() => gossip({ id: '' })).toThrow(/id must be a non-empty string/)

@@ -1,3 +1,4 @@
+import type Long from 'long'
 import { rony } from '../gen/gossip.js'
 
 /**
@@ -10,13 +11,39 @@ import { rony } from '../gen/gossip.js'
 
 const pb = rony.gossip
 
+/** A message as the member table takes it: its incarnation already checked, a number. */
+type Checked<T> = Omit<T, 'Incarnation'> & { Incarnation?: number | null }
+
 export type Message = rony.gossip.Message
-export type Alive = rony.gossip.Alive.$Properties
-export type Suspect = rony.gossip.Suspect.$Properties
-export type Dead = rony.gossip.Dead.$Properties
+export type Alive = Checked<rony.gossip.Alive.$Properties>
+export type Suspect = Checked<rony.gossip.Suspect.$Properties>
+export type Dead = Checked<rony.gossip.Dead.$Properties>
 export type PushNode = rony.gossip.PushNode.$Properties
 export type PushPull = rony.gossip.PushPull.$Properties
 export const NodeStateWire = pb.NodeState
+
+/**
+ * The largest incarnation: uint64 on the wire, but a JS number in memory, exact up to
+ * 2^53 - 1. Incarnations never wrap: larger ones are refused, and so is an accusation (suspect
+ * or dead) at this one, since the accused could not refute it with a higher one.
+ */
+export const MAX_INCARNATION = Number.MAX_SAFE_INTEGER
+
+/**
+ * An incarnation from the wire as a number, or `undefined` when refused (see
+ * {@link MAX_INCARNATION}).
+ *
+ * @param accusation - Whether it comes with a suspect or dead message.
+ */
+export function incarnationOf(
+  v: number | Long | null | undefined,
+  accusation: boolean,
+): number | undefined {
+  const n = v === null || v === undefined ? 0 : typeof v === 'number' ? v : v.toNumber()
+  if (!Number.isSafeInteger(n) || n < 0) return undefined
+  if (accusation && n >= MAX_INCARNATION) return undefined
+  return n
+}
 
 /** Tag byte of `Compound.Messages` (field 1, wire type 2). */
 const COMPOUND_TAG = 0x0a

@@ -492,7 +492,7 @@ export namespace rony {
             $unknowns?: Uint8Array[];
 
             /** Alive Incarnation. */
-            Incarnation: number;
+            Incarnation: (number|Long);
 
             /** Alive Node. */
             Node: string;
@@ -581,7 +581,7 @@ export namespace rony {
             interface $Properties {
 
                 /** Alive Incarnation */
-                Incarnation?: (number|null);
+                Incarnation?: (number|Long|null);
 
                 /** Alive Node */
                 Node?: (string|null);
@@ -620,7 +620,7 @@ export namespace rony {
             $unknowns?: Uint8Array[];
 
             /** Suspect Incarnation. */
-            Incarnation: number;
+            Incarnation: (number|Long);
 
             /** Suspect Node. */
             Node: string;
@@ -706,7 +706,7 @@ export namespace rony {
             interface $Properties {
 
                 /** Suspect Incarnation */
-                Incarnation?: (number|null);
+                Incarnation?: (number|Long|null);
 
                 /** Suspect Node */
                 Node?: (string|null);
@@ -742,7 +742,7 @@ export namespace rony {
             $unknowns?: Uint8Array[];
 
             /** Dead Incarnation. */
-            Incarnation: number;
+            Incarnation: (number|Long);
 
             /** Dead Node. */
             Node: string;
@@ -828,7 +828,7 @@ export namespace rony {
             interface $Properties {
 
                 /** Dead Incarnation */
-                Incarnation?: (number|null);
+                Incarnation?: (number|Long|null);
 
                 /** Dead Node */
                 Node?: (string|null);
@@ -1014,7 +1014,7 @@ export namespace rony {
             Addr: string;
 
             /** PushNode Incarnation. */
-            Incarnation: number;
+            Incarnation: (number|Long);
 
             /** PushNode State. */
             State: rony.gossip.NodeState;
@@ -1106,7 +1106,7 @@ export namespace rony {
                 Addr?: (string|null);
 
                 /** PushNode Incarnation */
-                Incarnation?: (number|null);
+                Incarnation?: (number|Long|null);
 
                 /** PushNode State */
                 State?: (rony.gossip.NodeState|null);

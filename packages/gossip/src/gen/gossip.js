@@ -4,7 +4,7 @@ import $protobuf from "protobufjs/minimal.js";
 
 // Common aliases
 const $Reader = $protobuf.Reader, $Writer = $protobuf.Writer, $util = $protobuf.util;
-const $Object = $util.global.Object, $undefined = $util.global.undefined, $Error = $util.global.Error, $RangeError = $util.global.RangeError, $TypeError = $util.global.TypeError, $Number = $util.global.Number, $String = $util.global.String, $Boolean = $util.global.Boolean, $Array = $util.global.Array;
+const $Object = $util.global.Object, $undefined = $util.global.undefined, $Error = $util.global.Error, $RangeError = $util.global.RangeError, $TypeError = $util.global.TypeError, $Number = $util.global.Number, $String = $util.global.String, $Boolean = $util.global.Boolean, $parseInt = $util.global.parseInt, $BigInt = $util.global.BigInt, $Array = $util.global.Array;
 
 // Exported root namespace
 const $root = $protobuf.roots["rony-gossip"] || ($protobuf.roots["rony-gossip"] = {});
@@ -1154,7 +1154,7 @@ export const rony = $root.rony = (() => {
             /**
              * Properties of an Alive.
              * @typedef {Object} rony.gossip.Alive.$Properties
-             * @property {number|null} [Incarnation] Alive Incarnation
+             * @property {number|Long|null} [Incarnation] Alive Incarnation
              * @property {string|null} [Node] Alive Node
              * @property {string|null} [Addr] Alive Addr
              * @property {Object.<string,string>|null} [Meta] Alive Meta
@@ -1192,11 +1192,11 @@ export const rony = $root.rony = (() => {
 
             /**
              * Alive Incarnation.
-             * @member {number} Incarnation
+             * @member {number|Long} Incarnation
              * @memberof rony.gossip.Alive
              * @instance
              */
-            Alive.prototype.Incarnation = 0;
+            Alive.prototype.Incarnation = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
 
             /**
              * Alive Node.
@@ -1254,8 +1254,8 @@ export const rony = $root.rony = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                if (message.Incarnation != null && $Object.hasOwnProperty.call(message, "Incarnation") && message.Incarnation !== 0)
-                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.Incarnation);
+                if (message.Incarnation != null && $Object.hasOwnProperty.call(message, "Incarnation") && (typeof message.Incarnation === "object" ? message.Incarnation.low || message.Incarnation.high : message.Incarnation !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.Incarnation);
                 if (message.Node != null && $Object.hasOwnProperty.call(message, "Node") && message.Node !== "")
                     writer.uint32(/* id 2, wireType 2 =*/18).string(message.Node);
                 if (message.Addr != null && $Object.hasOwnProperty.call(message, "Addr") && message.Addr !== "")
@@ -1323,7 +1323,7 @@ export const rony = $root.rony = (() => {
                     case 1: {
                             if (wireType !== 0)
                                 break;
-                            if (value = reader.uint32())
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
                                 message.Incarnation = value;
                             else
                                 delete message.Incarnation;
@@ -1435,8 +1435,15 @@ export const rony = $root.rony = (() => {
                     throw $Error("max depth exceeded");
                 let message = new $root.rony.gossip.Alive();
                 if (object.Incarnation != null)
-                    if ($Number(object.Incarnation) !== 0)
-                        message.Incarnation = object.Incarnation >>> 0;
+                    if (typeof object.Incarnation === "object" ? object.Incarnation.low || object.Incarnation.high : $Number(object.Incarnation) !== 0)
+                        if ($util.Long)
+                            message.Incarnation = $util.Long.fromValue(object.Incarnation, true);
+                        else if (typeof object.Incarnation === "string")
+                            message.Incarnation = $parseInt(object.Incarnation, 10);
+                        else if (typeof object.Incarnation === "number")
+                            message.Incarnation = object.Incarnation;
+                        else if (typeof object.Incarnation === "object")
+                            message.Incarnation = new $util.LongBits(object.Incarnation.low >>> 0, object.Incarnation.high >>> 0).toNumber(true);
                 if (object.Node != null)
                     if (typeof object.Node !== "string" || object.Node.length)
                         message.Node = $String(object.Node);
@@ -1476,12 +1483,21 @@ export const rony = $root.rony = (() => {
                 if (options.objects || options.defaults)
                     object.Meta = {};
                 if (options.defaults) {
-                    object.Incarnation = 0;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.Incarnation = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.Incarnation = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
                     object.Node = "";
                     object.Addr = "";
                 }
                 if (message.Incarnation != null && $Object.hasOwnProperty.call(message, "Incarnation"))
-                    object.Incarnation = message.Incarnation;
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.Incarnation = typeof message.Incarnation === "number" ? $BigInt(message.Incarnation) : $util.Long.fromBits(message.Incarnation.low >>> 0, message.Incarnation.high >>> 0, true).toBigInt();
+                    else if (typeof message.Incarnation === "number")
+                        object.Incarnation = options.longs === $String ? $String(message.Incarnation) : message.Incarnation;
+                    else
+                        object.Incarnation = options.longs === $String ? $util.Long.prototype.toString.call(message.Incarnation) : options.longs === $Number ? new $util.LongBits(message.Incarnation.low >>> 0, message.Incarnation.high >>> 0).toNumber(true) : message.Incarnation;
                 if (message.Node != null && $Object.hasOwnProperty.call(message, "Node"))
                     object.Node = message.Node;
                 if (message.Addr != null && $Object.hasOwnProperty.call(message, "Addr"))
@@ -1531,7 +1547,7 @@ export const rony = $root.rony = (() => {
             /**
              * Properties of a Suspect.
              * @typedef {Object} rony.gossip.Suspect.$Properties
-             * @property {number|null} [Incarnation] Suspect Incarnation
+             * @property {number|Long|null} [Incarnation] Suspect Incarnation
              * @property {string|null} [Node] Suspect Node
              * @property {string|null} [From] Suspect From
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
@@ -1567,11 +1583,11 @@ export const rony = $root.rony = (() => {
 
             /**
              * Suspect Incarnation.
-             * @member {number} Incarnation
+             * @member {number|Long} Incarnation
              * @memberof rony.gossip.Suspect
              * @instance
              */
-            Suspect.prototype.Incarnation = 0;
+            Suspect.prototype.Incarnation = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
 
             /**
              * Suspect Node.
@@ -1621,8 +1637,8 @@ export const rony = $root.rony = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                if (message.Incarnation != null && $Object.hasOwnProperty.call(message, "Incarnation") && message.Incarnation !== 0)
-                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.Incarnation);
+                if (message.Incarnation != null && $Object.hasOwnProperty.call(message, "Incarnation") && (typeof message.Incarnation === "object" ? message.Incarnation.low || message.Incarnation.high : message.Incarnation !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.Incarnation);
                 if (message.Node != null && $Object.hasOwnProperty.call(message, "Node") && message.Node !== "")
                     writer.uint32(/* id 2, wireType 2 =*/18).string(message.Node);
                 if (message.From != null && $Object.hasOwnProperty.call(message, "From") && message.From !== "")
@@ -1687,7 +1703,7 @@ export const rony = $root.rony = (() => {
                     case 1: {
                             if (wireType !== 0)
                                 break;
-                            if (value = reader.uint32())
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
                                 message.Incarnation = value;
                             else
                                 delete message.Incarnation;
@@ -1763,8 +1779,15 @@ export const rony = $root.rony = (() => {
                     throw $Error("max depth exceeded");
                 let message = new $root.rony.gossip.Suspect();
                 if (object.Incarnation != null)
-                    if ($Number(object.Incarnation) !== 0)
-                        message.Incarnation = object.Incarnation >>> 0;
+                    if (typeof object.Incarnation === "object" ? object.Incarnation.low || object.Incarnation.high : $Number(object.Incarnation) !== 0)
+                        if ($util.Long)
+                            message.Incarnation = $util.Long.fromValue(object.Incarnation, true);
+                        else if (typeof object.Incarnation === "string")
+                            message.Incarnation = $parseInt(object.Incarnation, 10);
+                        else if (typeof object.Incarnation === "number")
+                            message.Incarnation = object.Incarnation;
+                        else if (typeof object.Incarnation === "object")
+                            message.Incarnation = new $util.LongBits(object.Incarnation.low >>> 0, object.Incarnation.high >>> 0).toNumber(true);
                 if (object.Node != null)
                     if (typeof object.Node !== "string" || object.Node.length)
                         message.Node = $String(object.Node);
@@ -1792,12 +1815,21 @@ export const rony = $root.rony = (() => {
                     throw $Error("max depth exceeded");
                 let object = {};
                 if (options.defaults) {
-                    object.Incarnation = 0;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.Incarnation = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.Incarnation = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
                     object.Node = "";
                     object.From = "";
                 }
                 if (message.Incarnation != null && $Object.hasOwnProperty.call(message, "Incarnation"))
-                    object.Incarnation = message.Incarnation;
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.Incarnation = typeof message.Incarnation === "number" ? $BigInt(message.Incarnation) : $util.Long.fromBits(message.Incarnation.low >>> 0, message.Incarnation.high >>> 0, true).toBigInt();
+                    else if (typeof message.Incarnation === "number")
+                        object.Incarnation = options.longs === $String ? $String(message.Incarnation) : message.Incarnation;
+                    else
+                        object.Incarnation = options.longs === $String ? $util.Long.prototype.toString.call(message.Incarnation) : options.longs === $Number ? new $util.LongBits(message.Incarnation.low >>> 0, message.Incarnation.high >>> 0).toNumber(true) : message.Incarnation;
                 if (message.Node != null && $Object.hasOwnProperty.call(message, "Node"))
                     object.Node = message.Node;
                 if (message.From != null && $Object.hasOwnProperty.call(message, "From"))
@@ -1838,7 +1870,7 @@ export const rony = $root.rony = (() => {
             /**
              * Properties of a Dead.
              * @typedef {Object} rony.gossip.Dead.$Properties
-             * @property {number|null} [Incarnation] Dead Incarnation
+             * @property {number|Long|null} [Incarnation] Dead Incarnation
              * @property {string|null} [Node] Dead Node
              * @property {string|null} [From] Dead From
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
@@ -1874,11 +1906,11 @@ export const rony = $root.rony = (() => {
 
             /**
              * Dead Incarnation.
-             * @member {number} Incarnation
+             * @member {number|Long} Incarnation
              * @memberof rony.gossip.Dead
              * @instance
              */
-            Dead.prototype.Incarnation = 0;
+            Dead.prototype.Incarnation = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
 
             /**
              * Dead Node.
@@ -1928,8 +1960,8 @@ export const rony = $root.rony = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                if (message.Incarnation != null && $Object.hasOwnProperty.call(message, "Incarnation") && message.Incarnation !== 0)
-                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.Incarnation);
+                if (message.Incarnation != null && $Object.hasOwnProperty.call(message, "Incarnation") && (typeof message.Incarnation === "object" ? message.Incarnation.low || message.Incarnation.high : message.Incarnation !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.Incarnation);
                 if (message.Node != null && $Object.hasOwnProperty.call(message, "Node") && message.Node !== "")
                     writer.uint32(/* id 2, wireType 2 =*/18).string(message.Node);
                 if (message.From != null && $Object.hasOwnProperty.call(message, "From") && message.From !== "")
@@ -1994,7 +2026,7 @@ export const rony = $root.rony = (() => {
                     case 1: {
                             if (wireType !== 0)
                                 break;
-                            if (value = reader.uint32())
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
                                 message.Incarnation = value;
                             else
                                 delete message.Incarnation;
@@ -2070,8 +2102,15 @@ export const rony = $root.rony = (() => {
                     throw $Error("max depth exceeded");
                 let message = new $root.rony.gossip.Dead();
                 if (object.Incarnation != null)
-                    if ($Number(object.Incarnation) !== 0)
-                        message.Incarnation = object.Incarnation >>> 0;
+                    if (typeof object.Incarnation === "object" ? object.Incarnation.low || object.Incarnation.high : $Number(object.Incarnation) !== 0)
+                        if ($util.Long)
+                            message.Incarnation = $util.Long.fromValue(object.Incarnation, true);
+                        else if (typeof object.Incarnation === "string")
+                            message.Incarnation = $parseInt(object.Incarnation, 10);
+                        else if (typeof object.Incarnation === "number")
+                            message.Incarnation = object.Incarnation;
+                        else if (typeof object.Incarnation === "object")
+                            message.Incarnation = new $util.LongBits(object.Incarnation.low >>> 0, object.Incarnation.high >>> 0).toNumber(true);
                 if (object.Node != null)
                     if (typeof object.Node !== "string" || object.Node.length)
                         message.Node = $String(object.Node);
@@ -2099,12 +2138,21 @@ export const rony = $root.rony = (() => {
                     throw $Error("max depth exceeded");
                 let object = {};
                 if (options.defaults) {
-                    object.Incarnation = 0;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.Incarnation = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.Incarnation = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
                     object.Node = "";
                     object.From = "";
                 }
                 if (message.Incarnation != null && $Object.hasOwnProperty.call(message, "Incarnation"))
-                    object.Incarnation = message.Incarnation;
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.Incarnation = typeof message.Incarnation === "number" ? $BigInt(message.Incarnation) : $util.Long.fromBits(message.Incarnation.low >>> 0, message.Incarnation.high >>> 0, true).toBigInt();
+                    else if (typeof message.Incarnation === "number")
+                        object.Incarnation = options.longs === $String ? $String(message.Incarnation) : message.Incarnation;
+                    else
+                        object.Incarnation = options.longs === $String ? $util.Long.prototype.toString.call(message.Incarnation) : options.longs === $Number ? new $util.LongBits(message.Incarnation.low >>> 0, message.Incarnation.high >>> 0).toNumber(true) : message.Incarnation;
                 if (message.Node != null && $Object.hasOwnProperty.call(message, "Node"))
                     object.Node = message.Node;
                 if (message.From != null && $Object.hasOwnProperty.call(message, "From"))
@@ -2507,7 +2555,7 @@ export const rony = $root.rony = (() => {
              * @typedef {Object} rony.gossip.PushNode.$Properties
              * @property {string|null} [Node] PushNode Node
              * @property {string|null} [Addr] PushNode Addr
-             * @property {number|null} [Incarnation] PushNode Incarnation
+             * @property {number|Long|null} [Incarnation] PushNode Incarnation
              * @property {rony.gossip.NodeState|null} [State] PushNode State
              * @property {Object.<string,string>|null} [Meta] PushNode Meta
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
@@ -2560,11 +2608,11 @@ export const rony = $root.rony = (() => {
 
             /**
              * PushNode Incarnation.
-             * @member {number} Incarnation
+             * @member {number|Long} Incarnation
              * @memberof rony.gossip.PushNode
              * @instance
              */
-            PushNode.prototype.Incarnation = 0;
+            PushNode.prototype.Incarnation = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
 
             /**
              * PushNode State.
@@ -2618,8 +2666,8 @@ export const rony = $root.rony = (() => {
                     writer.uint32(/* id 1, wireType 2 =*/10).string(message.Node);
                 if (message.Addr != null && $Object.hasOwnProperty.call(message, "Addr") && message.Addr !== "")
                     writer.uint32(/* id 2, wireType 2 =*/18).string(message.Addr);
-                if (message.Incarnation != null && $Object.hasOwnProperty.call(message, "Incarnation") && message.Incarnation !== 0)
-                    writer.uint32(/* id 3, wireType 0 =*/24).uint32(message.Incarnation);
+                if (message.Incarnation != null && $Object.hasOwnProperty.call(message, "Incarnation") && (typeof message.Incarnation === "object" ? message.Incarnation.low || message.Incarnation.high : message.Incarnation !== 0))
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.Incarnation);
                 if (message.State != null && $Object.hasOwnProperty.call(message, "State") && message.State !== 0)
                     writer.uint32(/* id 4, wireType 0 =*/32).int32(message.State);
                 if (message.Meta != null && $Object.hasOwnProperty.call(message, "Meta"))
@@ -2703,7 +2751,7 @@ export const rony = $root.rony = (() => {
                     case 3: {
                             if (wireType !== 0)
                                 break;
-                            if (value = reader.uint32())
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
                                 message.Incarnation = value;
                             else
                                 delete message.Incarnation;
@@ -2812,8 +2860,15 @@ export const rony = $root.rony = (() => {
                     if (typeof object.Addr !== "string" || object.Addr.length)
                         message.Addr = $String(object.Addr);
                 if (object.Incarnation != null)
-                    if ($Number(object.Incarnation) !== 0)
-                        message.Incarnation = object.Incarnation >>> 0;
+                    if (typeof object.Incarnation === "object" ? object.Incarnation.low || object.Incarnation.high : $Number(object.Incarnation) !== 0)
+                        if ($util.Long)
+                            message.Incarnation = $util.Long.fromValue(object.Incarnation, true);
+                        else if (typeof object.Incarnation === "string")
+                            message.Incarnation = $parseInt(object.Incarnation, 10);
+                        else if (typeof object.Incarnation === "number")
+                            message.Incarnation = object.Incarnation;
+                        else if (typeof object.Incarnation === "object")
+                            message.Incarnation = new $util.LongBits(object.Incarnation.low >>> 0, object.Incarnation.high >>> 0).toNumber(true);
                 if (object.State !== 0 && (typeof object.State !== "string" || $root.rony.gossip.NodeState[object.State] !== 0))
                     switch (object.State) {
                     case "ALIVE":
@@ -2871,7 +2926,11 @@ export const rony = $root.rony = (() => {
                 if (options.defaults) {
                     object.Node = "";
                     object.Addr = "";
-                    object.Incarnation = 0;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.Incarnation = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.Incarnation = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
                     object.State = options.enums === $String ? "ALIVE" : 0;
                 }
                 if (message.Node != null && $Object.hasOwnProperty.call(message, "Node"))
@@ -2879,7 +2938,12 @@ export const rony = $root.rony = (() => {
                 if (message.Addr != null && $Object.hasOwnProperty.call(message, "Addr"))
                     object.Addr = message.Addr;
                 if (message.Incarnation != null && $Object.hasOwnProperty.call(message, "Incarnation"))
-                    object.Incarnation = message.Incarnation;
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.Incarnation = typeof message.Incarnation === "number" ? $BigInt(message.Incarnation) : $util.Long.fromBits(message.Incarnation.low >>> 0, message.Incarnation.high >>> 0, true).toBigInt();
+                    else if (typeof message.Incarnation === "number")
+                        object.Incarnation = options.longs === $String ? $String(message.Incarnation) : message.Incarnation;
+                    else
+                        object.Incarnation = options.longs === $String ? $util.Long.prototype.toString.call(message.Incarnation) : options.longs === $Number ? new $util.LongBits(message.Incarnation.low >>> 0, message.Incarnation.high >>> 0).toNumber(true) : message.Incarnation;
                 if (message.State != null && $Object.hasOwnProperty.call(message, "State"))
                     object.State = options.enums === $String ? $root.rony.gossip.NodeState[message.State] === $undefined ? message.State : $root.rony.gossip.NodeState[message.State] : message.State;
                 let keys2;

@@ -1,8 +1,9 @@
 import type { TimerHandle } from '@rony/interface'
 import * as wire from '../codec/wire.js'
 import type { GossipContext } from '../context.js'
+import { Rotation } from '../rotation.js'
 import { isLive, type NodeRecord } from '../state/table.js'
-import { kRandom, shuffle } from '../timers.js'
+import { kRandom } from '../timers.js'
 import { streamPing } from './stream-ping.js'
 
 /** A probe (or relayed probe) waiting for its ack. */
@@ -26,12 +27,12 @@ interface Pending {
 export class Prober {
   readonly #ctx: GossipContext
   readonly #pending = new Map<number, Pending>()
-  #order: string[] = []
-  #index = 0
+  readonly #order: Rotation
   #tick: TimerHandle | undefined
 
   constructor(ctx: GossipContext) {
     this.#ctx = ctx
+    this.#order = new Rotation(ctx.random)
   }
 
   /** Schedules the first probe after a random stagger. */
@@ -48,9 +49,7 @@ export class Prober {
 
   /** Adds a new member at a random place of the round-robin order, as memberlist does. */
   added(id: string): void {
-    const at =
-      this.#index + Math.floor(this.#ctx.random.next() * (this.#order.length - this.#index + 1))
-    this.#order.splice(at, 0, id)
+    this.#order.add(id)
   }
 
   /** Handles a ping: acks it unless it names another node. */
@@ -128,20 +127,19 @@ export class Prober {
   }
 
   #nextTarget(): NodeRecord | undefined {
-    const { table, random } = this.#ctx
-    for (let wraps = 0; wraps < 2; ) {
-      if (this.#index >= this.#order.length) {
+    const { table } = this.#ctx
+    const [id] = this.#order.take(
+      1,
+      (id) => {
+        const rec = table.nodes.get(id)
+        return rec !== undefined && rec !== table.local && isLive(rec)
+      },
+      () => {
         table.reap()
-        this.#order = shuffle([...table.nodes.keys()], random)
-        this.#index = 0
-        wraps++
-        continue
-      }
-      const rec = table.nodes.get(this.#order[this.#index++]!)
-      if (rec === undefined || rec === table.local) continue
-      if (isLive(rec)) return rec
-    }
-    return undefined
+        return [...table.nodes.keys()]
+      },
+    )
+    return id === undefined ? undefined : table.nodes.get(id)
   }
 
   #probe(node: NodeRecord): void {

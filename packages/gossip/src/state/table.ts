@@ -108,7 +108,7 @@ export class MemberTable {
   /** Announces the local member (at a new incarnation) with its current address and meta. */
   announceLocal(): void {
     const l = this.local
-    l.incarnation++
+    l.incarnation = Math.min(wire.MAX_INCARNATION, l.incarnation + 1)
     l.snapshot = undefined
     this.#queue.push(l.id, this.localAlive())
   }
@@ -178,7 +178,8 @@ export class MemberTable {
     const inc = s.Incarnation ?? 0
     const from = s.From ?? ''
     const rec = this.nodes.get(id)
-    if (rec === undefined || inc < rec.incarnation) return
+    // At the largest incarnation, a suspicion could never be refuted (see MAX_INCARNATION).
+    if (rec === undefined || inc < rec.incarnation || inc >= wire.MAX_INCARNATION) return
     if (rec.suspicion !== undefined) {
       if (rec.suspicion.confirm(from)) this.#queue.push(id, wire.suspect(s))
       return
@@ -239,9 +240,23 @@ export class MemberTable {
     this.#events.leave(snapshot(rec), left ? 'left' : 'failed')
   }
 
+  /**
+   * Whether `s` accuses the local member at an incarnation it already refuted: the sender
+   * missed the refutation, and without it declares us dead when its suspicion times out.
+   */
+  isStaleAccusation(s: wire.Suspect | wire.Dead): boolean {
+    const l = this.local
+    return s.Node === l.id && !this.leaving && (s.Incarnation ?? 0) < l.incarnation
+  }
+
   /** Refutes news of our suspicion or death with an incarnation above `accused`. */
   refute(accused: number): void {
     const l = this.local
+    if (accused >= wire.MAX_INCARNATION) {
+      // Only an alive message can be this high (accusations this high are refused).
+      this.#log.error('cannot refute news of us at the largest incarnation %d', accused)
+      return
+    }
     l.incarnation = Math.max(l.incarnation, accused) + 1
     l.snapshot = undefined
     this.#awareness.apply(1)
@@ -249,11 +264,22 @@ export class MemberTable {
     this.#queue.push(l.id, wire.alive(this.#aliveOf(l)))
   }
 
-  /** Merges a peer's full state (push-pull): remote deaths only raise suspicions. */
-  merge(nodes: readonly wire.PushNode[]): void {
+  /**
+   * Merges a peer's full state (push-pull): remote deaths only raise suspicions.
+   *
+   * @returns How many entries were refused for their incarnation.
+   */
+  merge(nodes: readonly wire.PushNode[]): number {
+    let refused = 0
     for (const n of nodes) {
-      const base = { Incarnation: n.Incarnation ?? 0, Node: n.Node ?? '' }
-      switch (n.State ?? wire.NodeStateWire.ALIVE) {
+      const state = n.State ?? wire.NodeStateWire.ALIVE
+      const inc = wire.incarnationOf(n.Incarnation, state !== wire.NodeStateWire.ALIVE)
+      if (inc === undefined) {
+        refused++
+        continue
+      }
+      const base = { Incarnation: inc, Node: n.Node ?? '' }
+      switch (state) {
         case wire.NodeStateWire.ALIVE:
           this.alive({ ...base, Addr: n.Addr ?? '', Meta: n.Meta ?? {} })
           break
@@ -264,6 +290,7 @@ export class MemberTable {
           this.suspect({ ...base, From: this.local.id })
       }
     }
+    return refused
   }
 
   /** The local state for a push-pull exchange. */
