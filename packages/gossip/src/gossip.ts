@@ -65,9 +65,14 @@ export class Gossip extends Emitter implements Membership, GossipContext {
   readonly #shutdown = new AbortController()
   #packets: PacketTransport | undefined
   #streams: StreamTransport | undefined
-  readonly #lifecycle = new Lifecycle({ start: () => this.#start(), stop: () => this.#stop() })
+  /** The table, incarnation and shutdown signal belong to one run: no restart. */
+  readonly #lifecycle = new Lifecycle(
+    { start: () => this.#start(), stop: () => this.#stop() },
+    { restartable: false },
+  )
   #running = false
-  #stopped = false
+  /** `start()` was called: from then on `stop()` aborts the shutdown signal. */
+  #begun = false
   #seq = 0
   #boot = 0
   #userSeq = 0
@@ -133,21 +138,14 @@ export class Gossip extends Emitter implements Membership, GossipContext {
   }
 
   start(): Promise<void> {
-    // TODO(lifecycle restartable): `new Lifecycle(steps, { restartable: false })` once
-    // @rony/interface has it; until then this guard refuses a restart (the table, incarnation
-    // and shutdown signal belong to one run).
-    if (this.#stopped) {
-      return Promise.reject(
-        new CodedError('gossip: cannot restart after stop()', 'RONY_ERR_STOPPED'),
-      )
-    }
+    this.#begun = true
     return this.#lifecycle.start()
   }
 
   stop(): Promise<void> {
-    this.#stopped = true
-    // Before waiting for a start in progress: it then stops at its next step.
-    this.#shutdown.abort(new CodedError('gossip stopped', 'RONY_ERR_STOPPED'))
+    // Before waiting for a start in progress: it then stops at its next step. A stop before
+    // any start is a no-op, as the Startable contract says.
+    if (this.#begun) this.#shutdown.abort(new CodedError('gossip stopped', 'RONY_ERR_STOPPED'))
     return this.#lifecycle.stop()
   }
 
@@ -243,7 +241,10 @@ export class Gossip extends Emitter implements Membership, GossipContext {
   leave(opts?: AbortOptions): Promise<void> {
     if (!this.running) return Promise.reject(notStarted('leave()'))
     this.#leaving ??= new Promise<void>((resolve, reject) => {
-      const signal = opts?.signal
+      // stop() cuts a leave short with RONY_ERR_STOPPED, as it does every pending call.
+      const shutdown = this.#shutdown.signal
+      const signal =
+        opts?.signal === undefined ? shutdown : AbortSignal.any([opts.signal, shutdown])
       let timer: ReturnType<Timers['after']> | undefined
       const done = (): void => {
         this.timers.cancel(timer)
