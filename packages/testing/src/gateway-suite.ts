@@ -1,5 +1,11 @@
 import { createEdge, type Edge } from '@rony/edge'
-import { constructorOf, type EnvelopeInit, encodeEnvelope } from '@rony/envelope'
+import {
+  C_MessageContainer,
+  constructorOf,
+  type EnvelopeInit,
+  encodeContainer,
+  encodeEnvelope,
+} from '@rony/envelope'
 import type { Gateway } from '@rony/interface'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { Echo, EchoReply, PushMany } from './messages.js'
@@ -146,6 +152,19 @@ export function gatewayComplianceSuite(name: string, setup: GatewaySuiteSetup): 
         [1n, 2n, 3n].map((id) => EchoReply.decode(byId.get(id)!.envelope.message).Text),
       ).toEqual(['a', 'b', 'c'])
       expect(byId.get(4n)?.error).toMatchObject({ wireCode: 'E01', items: 'HANDLER' })
+    })
+
+    // Every request envelope gets exactly one answer: an unanswered empty container hung its
+    // caller (and held an HTTP connection slot until the gateway's timeout).
+    it('answers an empty container (no envelopes, or no bytes) with E01/ENVELOPES under its request id', async () => {
+      for (const message of [encodeContainer({ envelopes: [] }), new Uint8Array()]) {
+        const peer = await connect()
+        const requestId = peer.requestId()
+        peer.connection.send(encodeEnvelope({ ctor: C_MessageContainer, requestId, message }))
+        const reply = await peer.replyTo(requestId)
+        expect(reply.error).toMatchObject({ wireCode: 'E01', items: 'ENVELOPES' })
+        await expectEcho(persistent ? peer : await connect(), 'after an empty container')
+      }
     })
 
     it.skipIf(!features.serverPush)('pushes updates (request id 0) before the reply', async () => {
