@@ -22,7 +22,10 @@ class BrittleMachine extends KvMachine {
 function errorsTo(lines: unknown[][]): ComponentLogger {
   const silent = Object.assign(() => {}, { enabled: false })
   const error = Object.assign((...args: unknown[]) => void lines.push(args), { enabled: true })
-  return { forComponent: () => Object.assign(() => {}, { enabled: false, error, warn: silent, trace: silent }) }
+  return {
+    forComponent: () =>
+      Object.assign(() => {}, { enabled: false, error, warn: silent, trace: silent }),
+  }
 }
 
 /** A one-server cluster on a virtual clock: it elects itself. */

@@ -81,7 +81,8 @@ export async function follower(
       stats: () => ({ queueDrops: 0, malformed: 0 }),
     },
     logger: {
-      forComponent: () => Object.assign(() => {}, { enabled: false, error, warn: silent, trace: silent }),
+      forComponent: () =>
+        Object.assign(() => {}, { enabled: false, error, warn: silent, trace: silent }),
     },
   })
   await node.start()
