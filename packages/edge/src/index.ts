@@ -24,6 +24,14 @@
  * ```
  */
 
+export {
+  type ClusterMember,
+  Directory,
+  type DirectoryEvents,
+  type DirectoryInit,
+  type EdgeMeta,
+  edgesAnswer,
+} from './cluster/index.js'
 export { type Handler, type Middleware, RequestContext } from './context.js'
 export {
   createEdge,
