@@ -203,7 +203,9 @@ describe('cluster directory on gossip (memory network, virtual clock)', {
   it('marks a crashed leader suspect, then dead, everywhere; its set has no leader until it re-elects', async () => {
     sim = await fiveEdges(4)
     await sim.crash('n3')
-    await sim.run(45_000) // the Lifeguard bound for 4 nodes and a few gossip rounds
+    // Lifeguard (lan, 5 members): a probe, then at most 6 × 4 × 1 s of suspicion, a few
+    // gossip rounds; and gossip keeps the dead member 30 s before it forgets it.
+    await sim.run(30_000)
     for (const node of sim.nodes.values()) {
       expect(node.directory.member('n3')?.state).toBe('dead')
       expect(states(node, 'n3')).toContain('dead')

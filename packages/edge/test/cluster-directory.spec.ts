@@ -108,6 +108,7 @@ describe('cluster directory', () => {
     expect(events).toEqual(['member n1 dead', 'leader 1 - 4'])
     expect(ids(directory.replicaSet(1))).toEqual(['n1@dead', 'n2@alive'])
     membership.forget('n1')
+    expect(directory.member('n1')).toBeUndefined()
     expect(ids(directory.members())).toEqual(['n2@alive'])
     membership.putEdge('n3', follower(3, 1))
     membership.depart('n3', 'left')

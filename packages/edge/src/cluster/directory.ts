@@ -107,8 +107,9 @@ export class Directory extends EventEmitter<DirectoryEvents> {
       (error) => this.reportPublishError(error),
     )
     this.observe(this.membership.local, true)
-    for (const m of this.membership.members())
+    for (const m of this.membership.members()) {
       if (m.id !== this.membership.local.id) this.observe(m)
+    }
   }
 
   /**
@@ -141,6 +142,7 @@ export class Directory extends EventEmitter<DirectoryEvents> {
 
   /** One edge by server id, in any state; `undefined` when unknown or not an edge. */
   member(id: string): ClusterMember | undefined {
+    this.forgetDeparted()
     return this.byId.get(id)
   }
 
