@@ -1,5 +1,5 @@
 import { type ClusterMember, Directory, type EdgeMeta, edgesAnswer } from '@rony/edge'
-import { type GossipMembership, gossip } from '@rony/gossip'
+import { type GossipInit, type GossipMembership, gossip } from '@rony/gossip'
 import type { MemberState } from '@rony/interface'
 import {
   type MemoryNetwork,
@@ -42,7 +42,11 @@ class Sim {
   }
 
   /** Starts an edge that publishes `meta`, or a plain gossip node with `plain` metadata. */
-  async spawn(id: string, meta: EdgeMeta | { plain: Record<string, string> }): Promise<Node> {
+  async spawn(
+    id: string,
+    meta: EdgeMeta | { plain: Record<string, string> },
+    init: Partial<GossipInit> = {},
+  ): Promise<Node> {
     this.first ??= id
     const g = gossip({
       id,
@@ -51,6 +55,7 @@ class Sim {
       clock: this.clock,
       random: seededRandom(this.seed * 31 + this.nodes.size),
       ...('plain' in meta ? { meta: meta.plain } : {}),
+      ...init,
     })
     await g.start()
     const directory = new Directory({ membership: g })
@@ -244,5 +249,43 @@ describe('cluster directory on gossip (memory network, virtual clock)', {
       expect(node.seen).toContain('ignored g0 not-an-edge')
       expect(node.seen).toContain('ignored g1 version')
     }
+  })
+
+  it('publishes a large record (IPv6, three gateways) within gossip’s default limit, and reports a smaller limit', async () => {
+    sim = await fiveEdges(6)
+    const ipv6 = '[2001:db8:1234:5678:9abc:def0:1234:5678]'
+    const large: EdgeMeta = {
+      replicaSet: 1,
+      gateways: [
+        `wss://${ipv6}:8443/`,
+        `https://${ipv6}:8444/rony`,
+        '/ip4/203.0.113.200/udp/4433/quic-v1/p2p/12D3KooWRBy97UB99e3J6hiPesre1MZeuNQvfan4gBziswrRJsNK',
+      ],
+      raft: `${ipv6}:9001`,
+      tunnel: `${ipv6}:9101`,
+      role: 'follower',
+      leader: 'n0',
+      term: 1,
+    }
+    const n1 = sim.nodes.get('n1')!.directory
+    n1.publish(large)
+    await n1.flush()
+    await sim.run(5_000)
+    for (const node of sim.nodes.values()) {
+      expect(node.directory.member('n1')?.gateways).toHaveLength(3)
+    }
+    // An edge whose gossip allows less metadata than its record needs: the update fails.
+    const small = await sim.spawn('n5', follower(2, 'n5', 1, 'n3'), { maxMetaBytes: 96 })
+    await expect(small.directory.flush()).rejects.toMatchObject({
+      code: 'RONY_ERR_MESSAGE_TOO_LARGE',
+    })
+    const errors: unknown[] = []
+    small.directory.on('cluster:error', (error) => errors.push(error))
+    small.directory.publish(large)
+    await expect(small.directory.flush()).rejects.toMatchObject({
+      code: 'RONY_ERR_MESSAGE_TOO_LARGE',
+    })
+    expect(errors).toHaveLength(1)
+    expect(small.directory.self).toBeUndefined()
   })
 })
