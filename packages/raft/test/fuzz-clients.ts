@@ -12,10 +12,14 @@
  * - Reads do ReadIndex on a random server, then read that server's local state machine.
  */
 import { isCodedError } from '@rony/interface'
+import {
+  type HistoryRecorder,
+  type KvInput,
+  type KvOutput,
+  kv,
+} from '@rony/testing/linearizability'
 import type { SeededRandom } from '@rony/transport'
 import { NotLeaderError } from '../src/index.js'
-import type { HistoryRecorder } from '../src/testing/history.js'
-import { type KvInput, type KvOutput, kv } from '../src/testing/kv-model.js'
 import { describe, type FuzzCluster, type Server } from './fuzz-cluster.js'
 import { encodeCommand } from './fuzz-machine.js'
 

@@ -1,12 +1,12 @@
 /**
  * The fuzzer's replicated state machine and the invariants it watches while it runs.
  *
- * The machine implements the semantics of `kvModel` (src/testing/kv-model.ts) independently
+ * The machine implements the semantics of `kvModel` (`@rony/testing/linearizability`) independently
  * of it: the model is the specification, this is the implementation the history checks.
  * Commands are a `KvInput` as JSON, and `apply` returns what the model says the client sees.
  */
 import type { LogPosition, StateMachine } from '@rony/interface'
-import type { KvInput, KvOutput } from '../src/testing/kv-model.js'
+import type { KvInput, KvOutput } from '@rony/testing/linearizability'
 
 const text = new TextEncoder()
 const untext = new TextDecoder()

@@ -16,10 +16,16 @@
  * `RAFT_FUZZ_SEED=<seed>` replays a failure exactly. The spec and the soak runner
  * (scripts/fuzz.ts) both run this.
  */
+
+import {
+  check,
+  formatHistory,
+  HistoryRecorder,
+  type KvInput,
+  type KvOutput,
+  kvModel,
+} from '@rony/testing/linearizability'
 import { seededRandom, type VirtualClock } from '@rony/transport'
-import { formatHistory, HistoryRecorder } from '../src/testing/history.js'
-import { type KvInput, type KvOutput, kvModel } from '../src/testing/kv-model.js'
-import { check } from '../src/testing/linearizability.js'
 import { FuzzClient } from './fuzz-clients.js'
 import { FuzzCluster } from './fuzz-cluster.js'
 import { FaultInjector } from './fuzz-faults.js'

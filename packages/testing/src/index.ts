@@ -8,7 +8,8 @@
  * This entry holds the gateway suite and the edge helpers. The suites of the lower layers
  * are on subpaths that depend on `@rony/interface` only: `@rony/testing/startable`
  * (`Startable`), `@rony/testing/transport` (`PacketTransport`, `StreamTransport`) and
- * `@rony/testing/storage` (`LogStorage`).
+ * `@rony/testing/storage` (`LogStorage`); the linearizability checker,
+ * `@rony/testing/linearizability`, depends on nothing.
  *
  * @example
  * ```ts

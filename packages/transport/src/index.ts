@@ -12,6 +12,9 @@
  *   random, so a simulation replays identically from its seed.
  * - {@link virtualClock}, {@link seededRandom}: the clock and random source for such
  *   simulations; {@link systemClock}, {@link systemRandom}: the real ones.
+ * - {@link peerLinks}: one connection per peer over any stream transport, dialed on demand,
+ *   redialed with backoff, with a bounded queue per peer (Raft's transport and the edge's
+ *   inter-node tunnel run on it).
  *
  * The memory network, clocks and random sources use no Node built-ins (they run in
  * browsers too); only the UDP and TCP transports do.
@@ -35,6 +38,19 @@
  * ```
  */
 
+export {
+  MAX_HELLO_FIELD_BYTES,
+  type PeerHandshake,
+  type PeerHello,
+  peerHandshake,
+} from './peer/handshake.js'
+export {
+  type PeerAddress,
+  type PeerLinks,
+  type PeerLinksStats,
+  peerLinks,
+} from './peer/links.js'
+export { PEER_LINKS_DEFAULTS, type PeerLinksInit } from './peer/options.js'
 // The simulation half (no Node built-ins) is also its own entry, `@rony/transport/sim`.
 export * from './sim.js'
 export { TCP_DEFAULTS, type TcpTransportInit, tcpTransport } from './tcp/transport.js'

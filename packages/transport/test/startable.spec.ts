@@ -2,6 +2,7 @@ import { isCodedError, type Startable } from '@rony/interface'
 import { freePort, portInUse, startableSuite } from '@rony/testing/startable'
 import {
   memoryNetwork,
+  peerLinks,
   seededRandom,
   tcpTransport,
   udpTransport,
@@ -83,6 +84,18 @@ startableSuite('memory network stream endpoint', {
       component: stream,
       isRunning: memoryProbe(() => net.stream('memory:a')),
       pendingCall: async () => ({ call: stream.dial('memory:b') }),
+    }
+  },
+})
+
+startableSuite('peerLinks', {
+  restart: 'restarts',
+  create() {
+    const net = memoryNetwork({ clock: virtualClock(), random: seededRandom(1) })
+    return {
+      component: peerLinks({ id: 'a', transport: net.stream('memory:a'), clock: net.clock }),
+      isRunning: memoryProbe(() => net.stream('memory:a')),
+      pendingCall: undefined, // send() queues and returns
     }
   },
 })

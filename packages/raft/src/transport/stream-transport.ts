@@ -2,17 +2,13 @@ import {
   type Clock,
   type ComponentLogger,
   disabledLogger,
-  integerOption,
-  Lifecycle,
   type Logger,
-  type MessageStream,
   type StreamTransport,
 } from '@rony/interface'
-import { systemClock } from '@rony/transport'
+import { type PeerHandshake, type PeerLinks, peerLinks } from '@rony/transport'
 import type { Message } from '../core/messages.js'
 import type { ServerInfo } from '../storage/types.js'
-import { decodeRaftFrame, encodeRaftMessage } from './codec.js'
-import { type LinkHost, PeerLink } from './peer-link.js'
+import { decodeRaftFrame, encodeHello, encodeRaftMessage } from './codec.js'
 
 /** How a Raft server reaches the others. */
 export interface RaftTransport {
@@ -31,7 +27,10 @@ export interface RaftTransport {
   send(to: ServerInfo, message: Message): void
   /** Closes every connection and the listener. */
   stop(): Promise<void>
-  /** Frames dropped so far: `queue` (a peer's queue was full), `malformed` (inbound). */
+  /**
+   * Frames dropped so far: `queue` (a peer's queue was full, or a frame exceeded the
+   * stream transport's `maxMessageSize`), `malformed` (inbound).
+   */
   stats(): { readonly queueDrops: number; readonly malformed: number }
 }
 
@@ -47,130 +46,91 @@ export interface RaftStreamTransportInit {
   logger?: ComponentLogger | undefined
 }
 
-const HELLO_TIMEOUT_MS = 10_000
+/** A connection's first frame is a Raft message with a `Hello` body (proto/rony/raft.proto). */
+const RAFT_HANDSHAKE: PeerHandshake = {
+  encode: encodeHello,
+  decode(frame) {
+    const hello = decodeRaftFrame(frame) // throws for bytes that are not a Raft frame: refused
+    return hello.type === 'hello' ? hello : undefined
+  },
+}
 
 /**
- * A {@link RaftTransport} on any {@link StreamTransport}: one connection per server pair
- * (see {@link PeerLink}), length-prefixed protobuf frames (the stream transport frames
- * them), a bounded queue per peer. Inbound frames that do not decode close the connection
- * and are counted; a message that claims another sender than the connection's is dropped.
+ * A {@link RaftTransport} on any {@link StreamTransport}: the peer links of
+ * `@rony/transport` (one connection per server pair, a bounded queue per peer),
+ * length-prefixed protobuf frames (the stream transport frames them). Inbound frames that
+ * do not decode close the connection and are counted; a message that claims another sender
+ * than the connection's is dropped.
  */
-class RaftStreamTransport implements RaftTransport, LinkHost {
-  readonly id: string
-  readonly log: Logger
-  readonly clock: Clock
-  running = false
-  readonly #streams: StreamTransport
-  readonly #maxQueue: number
-  readonly #links = new Map<string, PeerLink>()
-  /** The iterator a stream is read with (its hello was read from it already). */
-  readonly #readers = new WeakMap<MessageStream, AsyncIterator<Uint8Array>>()
+class RaftStreamTransport implements RaftTransport {
+  readonly #id: string
+  readonly #log: Logger
+  readonly #links: PeerLinks
   #onMessage: (message: Message) => void = () => {}
-  readonly #lifecycle = new Lifecycle({
-    start: async () => {
-      this.#streams.onStream((stream) => void this.#accept(stream))
-      await this.#streams.start()
-      this.running = true
-    },
-    stop: async () => {
-      this.running = false
-      for (const link of this.#links.values()) link.close()
-      this.#links.clear()
-      await this.#streams.stop()
-    },
-  })
-  #queueDrops = 0
+  #tooLarge = 0
   #malformed = 0
 
   constructor(init: RaftStreamTransportInit) {
     if (typeof init.id !== 'string' || init.id === '') throw new TypeError('id must be non-empty')
-    this.id = init.id
-    this.#streams = init.streams
-    this.#maxQueue = integerOption('maxQueue', init.maxQueue ?? 1024, 1)
-    this.clock = init.clock ?? systemClock
-    this.log = (init.logger?.forComponent(`rony:raft:${init.id}:transport`) ??
+    this.#id = init.id
+    this.#log = (init.logger?.forComponent(`rony:raft:${init.id}:transport`) ??
       disabledLogger) as Logger
+    this.#links = peerLinks({
+      id: init.id,
+      transport: init.streams,
+      handshake: RAFT_HANDSHAKE,
+      maxQueue: init.maxQueue,
+      clock: init.clock,
+      logger: this.#log,
+    })
+    this.#links.onFrame((frame, from) => this.#receive(frame, from))
   }
 
   get address(): string {
-    return this.#streams.address
+    return this.#links.address
   }
 
   start(onMessage: (message: Message) => void): Promise<void> {
     this.#onMessage = onMessage
-    return this.#lifecycle.start()
+    return this.#links.start()
   }
 
   send(to: ServerInfo, message: Message): void {
-    if (!this.running || to.id === this.id) return
-    this.#link(to).send(encodeRaftMessage(message), to.address)
+    if (to.id === this.#id) return
+    try {
+      this.#links.send(to, encodeRaftMessage(message))
+    } catch (error) {
+      this.#tooLarge++ // an entry batch or snapshot chunk over maxMessageSize
+      this.#log.error('%s to %s dropped: %o', message.type, to.id, error)
+    }
   }
 
   stop(): Promise<void> {
-    return this.#lifecycle.stop()
+    return this.#links.stop()
   }
 
   stats(): { readonly queueDrops: number; readonly malformed: number } {
-    return { queueDrops: this.#queueDrops, malformed: this.#malformed }
+    const links = this.#links.stats()
+    return {
+      queueDrops: links.queueDrops + this.#tooLarge,
+      malformed: links.refused + this.#malformed,
+    }
   }
 
-  dial(address: string): Promise<MessageStream> {
-    return this.#streams.dial(address, { signal: AbortSignal.timeout(HELLO_TIMEOUT_MS) })
-  }
-
-  dropped(): void {
-    this.#queueDrops++
-  }
-
-  async read(stream: MessageStream, peer: string): Promise<void> {
-    const frames = this.#readers.get(stream) ?? stream[Symbol.asyncIterator]()
+  /** Throws for bytes that are not a Raft frame, so the links close that connection. */
+  #receive(bytes: Uint8Array, peer: string): void {
+    let frame: ReturnType<typeof decodeRaftFrame>
     try {
-      for (let next = await frames.next(); !next.done; next = await frames.next()) {
-        const frame = decodeRaftFrame(next.value)
-        if (frame.type === 'hello' || frame.from !== peer || frame.to !== this.id) {
-          this.#malformed++
-          continue
-        }
-        if (this.running) this.#onMessage(frame)
-      }
+      frame = decodeRaftFrame(bytes)
     } catch (error) {
-      // An aborted connection, or bytes that are not a Raft frame: drop the connection.
-      if ((error as { code?: string }).code === 'RONY_ERR_RAFT_MESSAGE') this.#malformed++
-      if (this.log.enabled) this.log('connection with %s ended: %s', peer, (error as Error).message)
-    }
-  }
-
-  #link(peer: ServerInfo): PeerLink {
-    let link = this.#links.get(peer.id)
-    if (link === undefined) {
-      link = new PeerLink(this, peer, this.#maxQueue)
-      this.#links.set(peer.id, link)
-    }
-    return link
-  }
-
-  /** An inbound connection: its first frame must be a hello addressed to this server. */
-  async #accept(stream: MessageStream): Promise<void> {
-    const frames = stream[Symbol.asyncIterator]()
-    const timer = this.clock.setTimeout(() => stream.abort(), HELLO_TIMEOUT_MS)
-    try {
-      const first = await frames.next()
-      const hello = first.done ? undefined : decodeRaftFrame(first.value)
-      if (hello?.type !== 'hello' || hello.to !== this.id || hello.from === this.id) {
-        this.#malformed++
-        stream.abort()
-        return
-      }
-      this.#readers.set(stream, frames)
-      if (!this.running) stream.abort()
-      // stream.remote is the dialer's ephemeral port on TCP: not an address to dial back.
-      else this.#link({ id: hello.from, address: '' }).accept(stream)
-    } catch {
       this.#malformed++
-      stream.abort()
-    } finally {
-      this.clock.clearTimeout(timer)
+      throw error
     }
+    if (frame.type === 'hello' || frame.from !== peer || frame.to !== this.#id) {
+      this.#malformed++
+      return
+    }
+    this.#onMessage(frame)
   }
 }
 

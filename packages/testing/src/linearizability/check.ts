@@ -3,10 +3,10 @@
  * (Athalye): Wing & Gong's search with Lowe's memoization ("Testing for linearizability",
  * 2017), applied per partition of the history (P-compositionality, Horn & Kroening).
  *
- * The Raft fuzzer's pass/fail rests on this, so the design is biased towards soundness: a
- * verdict of 'ok' means a linearization was found and replayed through the model; 'illegal'
- * means the whole search space was exhausted; anything cut short by the step budget is
- * 'unknown', never 'ok'.
+ * The Raft fuzzer's pass/fail (and the clustered edge's) rests on this, so the design is
+ * biased towards soundness: a verdict of 'ok' means a linearization was found and replayed
+ * through the model; 'illegal' means the whole search space was exhausted; anything cut short
+ * by the step budget is 'unknown', never 'ok'.
  *
  * Times: `call` and `return` are any monotone numbers (a virtual clock in the fuzzer).
  * Tie rule: an operation whose `return` equals another's `call` happened before it (a reply
@@ -21,11 +21,11 @@
  * checked, and it may also never take effect: the search succeeds once every operation with
  * a known outcome is linearized, whatever is left of the unknown ones. Many of them on one
  * partition make proving a history illegal exponentially harder (any subset may have taken
- * effect); linearizability-search.ts prunes what it soundly can, and the step budget turns
+ * effect); search.ts prunes what it soundly can, and the step budget turns
  * the rest into 'unknown'.
  */
 import { formatOperation } from './history.js'
-import { search } from './linearizability-search.js'
+import { search } from './search.js'
 
 /** One client operation of a history. */
 export interface Operation<I, O> {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { formatHistory, HistoryRecorder } from '../src/testing/history.js'
-import { type KvInput, type KvOutput, kv, kvModel } from '../src/testing/kv-model.js'
-import { check } from '../src/testing/linearizability.js'
+import { check } from '../../src/linearizability/check.js'
+import { formatHistory, HistoryRecorder } from '../../src/linearizability/history.js'
+import { type KvInput, type KvOutput, kv, kvModel } from '../../src/linearizability/kv-model.js'
 
 /** A recorder on a clock the test moves by hand. */
 function recorder() {

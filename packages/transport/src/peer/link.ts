@@ -1,83 +1,93 @@
 import type { Clock, Logger, MessageStream, TimerHandle } from '@rony/interface'
-import type { ServerInfo } from '../storage/types.js'
-import { encodeHello } from './codec.js'
+import type { PeerLinksLimits } from './options.js'
 
-/** What a link needs from its transport. */
+/** A stream with the iterator it is read with (an accepted one's hello was read from it). */
+export interface Connection {
+  readonly stream: MessageStream
+  readonly frames: AsyncIterator<Uint8Array>
+}
+
+/** What a link needs from the links that own it. */
 export interface LinkHost {
   readonly id: string
-  readonly log: Logger
   readonly running: boolean
   readonly clock: Clock
+  readonly log: Logger
+  readonly limits: PeerLinksLimits
   dial(address: string): Promise<MessageStream>
-  /** Reads the stream until it ends; resolves then (never rejects). */
-  read(stream: MessageStream, peer: string): Promise<void>
-  /** A frame was dropped because the queue was full. */
+  /** Reads the connection until it ends; resolves then (never rejects). */
+  read(connection: Connection, peer: string): Promise<void>
+  /** A queued frame was dropped because the queue was full. */
   dropped(peer: string): void
 }
 
-const MIN_BACKOFF_MS = 50
 /**
- * How long the side with the larger id waits for the peer's connection before dialing
- * itself: when both have frames at once (an election), this usually leaves one dial, so no
- * frame is lost on a connection closed by the tie-break.
- */
-const DIAL_GRACE_MS = 100
-const MAX_BACKOFF_MS = 2_000
-
-/**
- * The one connection between this server and one peer, used in both directions. Either
- * side dials when it has frames to send and no connection (the side with the larger id
- * after a short grace), and redials with backoff while frames wait. When both dialed at once, both sides keep the connection the server with
- * the smaller id dialed and close the other, so they agree without a round trip; a newer
- * connection from the same dialer replaces the old one (the peer reconnected).
+ * The one connection between this node and one peer, used in both directions. Either side
+ * dials when it has frames to send and no connection (the side with the larger id after a
+ * short grace), and redials with backoff while frames wait. When both dialed at once, both
+ * sides keep the connection the node with the smaller id dialed and close the other, so
+ * they agree without a round trip; a newer connection from the same dialer replaces the old
+ * one (the peer reconnected).
  *
  * Outbound frames wait in a bounded queue while there is no connection or the stream
- * pushes back; when it is full the oldest frame is dropped, which Raft tolerates (the
- * protocol retries) and which keeps an unreachable peer from growing memory.
+ * pushes back; when it is full the oldest frame is dropped, which keeps an unreachable peer
+ * from growing memory (Raft retries by protocol; a request/response user times out).
  */
 export class PeerLink {
   readonly #host: LinkHost
   readonly #peer: string
+  /** The first frame of every connection this side dials. */
+  readonly #hello: Uint8Array
   /** This side has the smaller id: connections it dials win ties. */
   readonly #preferred: boolean
-  readonly #maxQueue: number
   #address: string
   #stream: MessageStream | undefined = undefined
-  /** `#stream` was dialed by the server with the smaller id. */
+  /** `#stream` was dialed by the node with the smaller id. */
   #streamPreferred = false
   #queue: Uint8Array[] = []
+  #queuedBytes = 0
   #pumping = false
   #dialing = false
-  #backoff = MIN_BACKOFF_MS
+  #backoff: number
   #redial: TimerHandle | undefined = undefined
   #closed = false
 
-  constructor(host: LinkHost, peer: ServerInfo, maxQueue: number) {
+  constructor(host: LinkHost, peer: string, address: string, hello: Uint8Array) {
     this.#host = host
-    this.#peer = peer.id
-    this.#address = peer.address
-    this.#preferred = host.id < peer.id
-    this.#maxQueue = maxQueue
+    this.#peer = peer
+    this.#address = address
+    this.#hello = hello
+    this.#preferred = host.id < peer
+    this.#backoff = host.limits.minBackoff
   }
 
-  /** Queues one encoded frame, connecting if needed; `address` '' keeps the known one. */
+  get connected(): boolean {
+    return this.#stream !== undefined
+  }
+
+  /** Queues one frame, connecting if needed; `address` '' keeps the known one. */
   send(frame: Uint8Array, address: string): void {
     if (this.#closed) return
     if (address !== '') this.#address = address
-    if (this.#queue.length >= this.#maxQueue) {
-      this.#queue.shift()
+    const { maxQueue, maxQueueBytes } = this.#host.limits
+    while (
+      this.#queue.length > 0 &&
+      (this.#queue.length >= maxQueue || this.#queuedBytes + frame.byteLength > maxQueueBytes)
+    ) {
+      this.#take()
       this.#host.dropped(this.#peer)
     }
     this.#queue.push(frame)
+    this.#queuedBytes += frame.byteLength
     if (this.#stream !== undefined) void this.#pump()
     else if (this.#preferred) this.#connect()
-    else this.#scheduleDial(DIAL_GRACE_MS)
+    else this.#scheduleDial(this.#host.limits.dialGrace)
   }
 
   /** Takes a connection the peer dialed. */
-  accept(stream: MessageStream): void {
-    if (this.#closed) stream.abort()
-    else this.#use(stream, !this.#preferred)
+  accept(connection: Connection): void {
+    if (this.#closed) connection.stream.abort()
+    else this.#use(connection, !this.#preferred)
   }
 
   /** Drops the connection and every queued frame; no more dials. */
@@ -85,8 +95,15 @@ export class PeerLink {
     this.#closed = true
     if (this.#redial !== undefined) this.#host.clock.clearTimeout(this.#redial)
     this.#queue = []
+    this.#queuedBytes = 0
     this.#stream?.abort()
     this.#stream = undefined
+  }
+
+  #take(): Uint8Array | undefined {
+    const frame = this.#queue.shift()
+    if (frame !== undefined) this.#queuedBytes -= frame.byteLength
+    return frame
   }
 
   #connect(): void {
@@ -97,9 +114,9 @@ export class PeerLink {
     host
       .dial(this.#address)
       .then(async (stream) => {
-        await stream.send(encodeHello(host.id, this.#peer))
+        await stream.send(this.#hello)
         if (this.#closed) stream.abort()
-        else this.#use(stream, this.#preferred)
+        else this.#use({ stream, frames: stream[Symbol.asyncIterator]() }, this.#preferred)
       })
       .catch((error: Error) => {
         if (host.log.enabled) host.log('dial %s failed: %s', this.#peer, error.message)
@@ -112,7 +129,7 @@ export class PeerLink {
 
   #scheduleRedial(): void {
     const delay = this.#backoff
-    this.#backoff = Math.min(MAX_BACKOFF_MS, this.#backoff * 2)
+    this.#backoff = Math.min(this.#host.limits.maxBackoff, this.#backoff * 2)
     this.#scheduleDial(delay)
   }
 
@@ -124,7 +141,8 @@ export class PeerLink {
     }, delay)
   }
 
-  #use(stream: MessageStream, preferred: boolean): void {
+  #use(connection: Connection, preferred: boolean): void {
+    const { stream } = connection
     const old = this.#stream
     if (old !== undefined && this.#streamPreferred && !preferred) {
       stream.abort() // both dialed at once: the smaller id's connection stays
@@ -133,7 +151,7 @@ export class PeerLink {
     this.#stream = stream
     this.#streamPreferred = preferred
     old?.abort()
-    void this.#host.read(stream, this.#peer).then(() => this.#lost(stream))
+    void this.#host.read(connection, this.#peer).then(() => this.#lost(stream))
     void this.#pump()
   }
 
@@ -148,15 +166,16 @@ export class PeerLink {
     if (this.#pumping) return
     this.#pumping = true
     try {
-      for (let frame = this.#queue.shift(); frame !== undefined; frame = this.#queue.shift()) {
+      for (let frame = this.#take(); frame !== undefined; frame = this.#take()) {
         const stream = this.#stream
         if (stream === undefined) {
           this.#queue.unshift(frame)
+          this.#queuedBytes += frame.byteLength
           return
         }
         try {
           await stream.send(frame)
-          this.#backoff = MIN_BACKOFF_MS
+          this.#backoff = this.#host.limits.minBackoff
         } catch {
           this.#lost(stream) // the frame is lost with the connection, like any message
         }

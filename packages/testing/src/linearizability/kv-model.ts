@@ -1,12 +1,12 @@
 /**
- * The sequential specification of the fuzzer's replicated key-value store, as a
+ * The sequential specification of a replicated key-value store (the Raft fuzzer's), as a
  * {@link Model} for the linearizability checker. Keys are independent objects, so the history
  * is checked one key at a time (P-compositionality); the state is the whole map anyway, so the
  * model is also correct on an unpartitioned history. Harnesses should write unique values
  * (client and sequence number): a read then names the write it saw, which keeps the search
  * small and failure messages unambiguous.
  */
-import type { Model, Operation, Partition, StepResult } from './linearizability.js'
+import type { Model, Operation, Partition, StepResult } from './check.js'
 
 /**
  * A key-value operation. A missing key reads as `null`; `append` to a missing key appends to

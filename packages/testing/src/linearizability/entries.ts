@@ -1,9 +1,9 @@
 /**
  * The call and return events of a partition as a doubly linked list in time order, which the
  * search walks (Porcupine's entry list). The order of events at equal times is the tie rule
- * documented in linearizability.ts.
+ * documented in check.ts.
  */
-import type { Operation } from './linearizability.js'
+import type { Operation } from './check.js'
 
 /**
  * Sort ranks of events at equal times: returns, then calls, then the returns of operations

@@ -1,5 +1,5 @@
-import type { KvInput, KvOutput } from '../src/testing/kv-model.js'
-import type { Operation } from '../src/testing/linearizability.js'
+import type { Operation } from '../../src/linearizability/check.js'
+import type { KvInput, KvOutput } from '../../src/linearizability/kv-model.js'
 
 export type Op = Operation<KvInput, KvOutput>
 

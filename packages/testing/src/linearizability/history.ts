@@ -8,7 +8,7 @@
  * at the same instant are ordered by the checker's tie rule (a reply at t before a request at
  * t), which is right as long as no request takes effect at the very instant it is sent.
  */
-import type { Defined, Operation } from './linearizability.js'
+import type { Defined, Operation } from './check.js'
 
 /** Renders an operation's input and output; `output` undefined means the outcome is unknown. */
 export type DescribeOperation<I, O> = (input: I, output: O | undefined) => string

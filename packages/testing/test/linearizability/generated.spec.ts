@@ -1,8 +1,13 @@
 import { describe, expect, it } from 'vitest'
-import { formatHistory } from '../src/testing/history.js'
-import { type KvInput, type KvOutput, type KvState, kvModel } from '../src/testing/kv-model.js'
-import { check, type Model, type Operation } from '../src/testing/linearizability.js'
-import { searchInOrder } from '../src/testing/linearizability-search.js'
+import { check, type Model, type Operation } from '../../src/linearizability/check.js'
+import { formatHistory } from '../../src/linearizability/history.js'
+import {
+  type KvInput,
+  type KvOutput,
+  type KvState,
+  kvModel,
+} from '../../src/linearizability/kv-model.js'
+import { searchInOrder } from '../../src/linearizability/search.js'
 import { seeded } from './seeded.js'
 
 type Op = Operation<KvInput, KvOutput>

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { kv, kvModel } from '../src/testing/kv-model.js'
-import { check, type Model, type Operation } from '../src/testing/linearizability.js'
+import { check, type Model, type Operation } from '../../src/linearizability/check.js'
+import { kv, kvModel } from '../../src/linearizability/kv-model.js'
 import { type Op, op } from './kv-ops.js'
 
 const verdict = (history: Op[]): string => check(history, kvModel).result

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { kv, kvModel } from '../src/testing/kv-model.js'
-import { searchInOrder } from '../src/testing/linearizability-search.js'
+import { kv, kvModel } from '../../src/linearizability/kv-model.js'
+import { searchInOrder } from '../../src/linearizability/search.js'
 import { op } from './kv-ops.js'
 
 /**

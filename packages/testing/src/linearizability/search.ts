@@ -32,8 +32,8 @@
  * one ends the search with 'ok'. And 'ok' is only reached by stepping the model through an
  * actual linearization.
  */
-import type { Defined, Model, Operation } from './linearizability.js'
-import { EntryList } from './linearizability-entries.js'
+import type { Defined, Model, Operation } from './check.js'
+import { EntryList } from './entries.js'
 
 /**
  * Which calls the search tries first at each point. 'call' is Porcupine's: in time order,
