@@ -61,6 +61,12 @@ export const LAYERS: Readonly<Record<string, Layer>> = {
     allowed: ['client', 'edge', 'envelope', 'interface'],
     why: 'testing holds the suites of the packages above it, as their devDependency',
   },
+  'cluster-sim': {
+    allowed: ['edge', 'envelope', 'gossip', 'interface', 'raft', 'testing', 'transport'],
+    why:
+      'cluster-sim is private whole-cluster tests (edge on real gossip and raft), on top of ' +
+      'everything: the edge cannot take gossip or raft even as devDependencies (a package cycle)',
+  },
 }
 
 /** Folders held to a narrower row than their package's: the narrow subpaths of @rony/testing. */
