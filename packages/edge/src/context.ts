@@ -1,7 +1,13 @@
-import type { Envelope, KeyValue, MessageType } from '@rony/envelope'
+import type { Envelope, KeyValue, MessageRegistry, MessageType } from '@rony/envelope'
 import type { GatewayConn } from '@rony/interface'
-import type { ConnectionState } from './connection.js'
-import type { Dispatcher, Frame } from './dispatcher.js'
+import type { RequestOrigin } from './connection.js'
+import { messageReply, type ReplySink } from './reply.js'
+
+/** What every request of an edge shares: its server id, and the types replies are encoded by. */
+export interface EdgeScope {
+  readonly serverId: string
+  readonly messages: MessageRegistry
+}
 
 /**
  * What a handler and every middleware receive with a request. One object per request;
@@ -22,15 +28,15 @@ export class RequestContext<Req = unknown> {
   private requestStore: Map<string, unknown> | undefined
 
   constructor(
-    private readonly dispatcher: Dispatcher,
-    /** The connection's state; internal. */
-    readonly connection: ConnectionState,
+    private readonly scope: EdgeScope,
+    /** Where the request came from (a connection, or what a remote origin sent along); internal. */
+    readonly origin: RequestOrigin,
     /** The envelope as received: `ctor`, `requestId`, `header`, `auth`, raw `message`. */
     readonly envelope: Envelope,
     request: Req,
     responseType: MessageType | undefined,
-    /** Where `send` goes (the connection, or the reply batch of a container) and in which format. */
-    readonly frame: Frame,
+    /** Where answers go (the connection, a reply batch, nowhere), chosen by the origin; internal. */
+    readonly sink: ReplySink,
   ) {
     this.request = request
     this.responseType = responseType
@@ -38,17 +44,26 @@ export class RequestContext<Req = unknown> {
 
   /** This edge's server id. */
   get serverId(): string {
-    return this.dispatcher.serverId
+    return this.scope.serverId
   }
 
-  /** The client connection the request arrived on. */
+  /**
+   * The client connection the request arrived on. Throws `TypeError` for a request run
+   * without one on this edge.
+   */
   get conn(): GatewayConn {
-    return this.connection.conn
+    const { conn } = this.origin
+    if (conn === undefined) {
+      throw new TypeError(
+        `ctx.conn: this request came through '${this.gateway}', not a connection here`,
+      )
+    }
+    return conn
   }
 
   /** The name of the gateway the request arrived through (`ws`, `http`, …). */
   get gateway(): string {
-    return this.connection.gateway
+    return this.origin.gateway
   }
 
   /** The request's id; replies carry it. */
@@ -74,7 +89,7 @@ export class RequestContext<Req = unknown> {
 
   /** Transport headers (HTTP request headers, WebSocket upgrade headers), lower-case names. */
   get transportHeaders(): ReadonlyMap<string, string> {
-    return this.connection.headers
+    return this.origin.headers
   }
 
   /** The envelope's opaque credentials (empty when none were sent). */
@@ -90,12 +105,12 @@ export class RequestContext<Req = unknown> {
 
   /** A key/value store that lives as long as the connection (sessions, auth state). */
   get connStore(): Map<string, unknown> {
-    return this.connection.store
+    return this.origin.store
   }
 
   /** Aborted when the connection closes or the edge stops waiting for handlers. */
   get signal(): AbortSignal {
-    return this.connection.signal
+    return this.origin.signal
   }
 
   /**
@@ -107,7 +122,9 @@ export class RequestContext<Req = unknown> {
    */
   send(message: object, type?: MessageType): boolean {
     this.replies++
-    return this.dispatcher.sendMessage(this, this.envelope.requestId, message, type)
+    return this.sink.reply(
+      messageReply(this.scope.messages, this.envelope.requestId, message, type),
+    )
   }
 
   /**
@@ -116,8 +133,8 @@ export class RequestContext<Req = unknown> {
    * `TypeError` for a message that cannot be encoded.
    */
   push(message: object, type?: MessageType): boolean {
-    if (!this.connection.conn.persistent) return false
-    return this.dispatcher.sendMessage(this, 0n, message, type, true)
+    if (!this.sink.canPush) return false
+    return this.sink.push(messageReply(this.scope.messages, 0n, message, type))
   }
 }
 

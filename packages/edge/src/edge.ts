@@ -1,7 +1,6 @@
 import { EventEmitter } from 'node:events'
 import {
   createRegistry,
-  decodeMessage,
   type MessageRegistry,
   type MessageType,
   RonyError,
@@ -15,13 +14,12 @@ import {
   Lifecycle,
   type Logger,
   type RequestMeta,
-  type RestMethod,
   type RestRoute,
   type Startable,
 } from '@rony/interface'
 import { ConnectionState, EMPTY_HEADERS } from './connection.js'
 import type { Handler, Middleware, RequestContext } from './context.js'
-import { Dispatcher, type HandlerEntry } from './dispatcher.js'
+import { Dispatcher } from './dispatcher.js'
 import { consoleLogger } from './logger.js'
 import {
   checkTimeout,
@@ -30,34 +28,9 @@ import {
   resolveEdgeLimits,
   validateInit,
 } from './options.js'
-
-/** A request type given by constructor id and decoder instead of a protobufjs type. */
-export interface RawRequestType<Req = unknown> {
-  ctor: bigint
-  decode(bytes: Uint8Array): Req
-  /** For logs and errors. Default: the id. */
-  name?: string
-}
-
-export interface HandleOptions {
-  /** The reply type, so the handler may return plain objects instead of instances. */
-  returns?: MessageType
-  /**
-   * Also serve the handler as a REST route on gateways that speak HTTP: `{ method: 'GET',
-   * path: '/users/:id' }` builds the request message from the JSON body, the query string
-   * and the `:name` path parameters, and answers with the reply as JSON (errors with the
-   * HTTP status of their code). Only for protobufjs types; declare it before `start()`.
-   */
-  rest?: RestBinding
-}
-
-/** A handler's REST route; `path` is relative to the HTTP gateway's prefix. */
-export interface RestBinding {
-  method: RestMethod
-  path: string
-}
-
-const REST_METHODS: ReadonlySet<string> = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE'])
+import { Pipeline } from './pipeline.js'
+import { type HandleOptions, HandlerRegistry, type RawRequestType } from './registry.js'
+import { WorkCounter } from './work.js'
 
 /** Events of an edge (Node `EventEmitter`). */
 export interface EdgeEvents {
@@ -80,11 +53,10 @@ export class EdgeServer extends EventEmitter<EdgeEvents> implements Startable {
   readonly registry: MessageRegistry
   readonly limits: Readonly<EdgeLimits>
   private readonly gateways: readonly Gateway[]
-  private readonly handlers = new Map<bigint, HandlerEntry>()
-  /** The built-in handlers, which an application may replace. */
-  private readonly builtins = new Set<HandlerEntry>()
+  private readonly handlers: HandlerRegistry
   private readonly middleware: Middleware[] = []
   private readonly connections = new Map<GatewayConn, ConnectionState>()
+  private readonly work = new WorkCounter()
   private readonly dispatcher: Dispatcher
   private readonly log: Logger
   /** Where the lifecycle is, for what may be changed and who may connect. */
@@ -106,19 +78,14 @@ export class EdgeServer extends EventEmitter<EdgeEvents> implements Startable {
     this.stopTimeout = this.limits.stopTimeout
     this.registry = init.registry ?? createRegistry()
     this.log = (init.logger ?? consoleLogger()).forComponent(`rony:edge:${init.id}`)
-    this.dispatcher = new Dispatcher(
-      this.id,
-      this.registry,
-      this.handlers,
-      this.middleware,
-      this.limits,
-      this.log,
-      { handlerError: (error, ctx) => this.reportHandlerError(error, ctx) },
-    )
-    this.handle(rony.Ping, (ping) => rony.Pong.create({ ID: ping.ID }))
-    this.handle(rony.GetNodes, () => this.edges())
-    this.handle(rony.GetAllNodes, () => this.edges())
-    for (const entry of this.handlers.values()) this.builtins.add(entry)
+    this.handlers = new HandlerRegistry(this.registry)
+    const pipeline = new Pipeline(this.id, this.handlers, this.middleware, this.work, this.log, {
+      handlerError: (error, ctx) => this.reportHandlerError(error, ctx),
+    })
+    this.dispatcher = new Dispatcher(this.handlers, pipeline, this.work, this.limits, this.log)
+    this.handlers.add(rony.Ping, (ping) => rony.Pong.create({ ID: ping.ID }), {}, true)
+    this.handlers.add(rony.GetNodes, () => this.edges(), {}, true)
+    this.handlers.add(rony.GetAllNodes, () => this.edges(), {}, true)
   }
 
   /**
@@ -130,59 +97,16 @@ export class EdgeServer extends EventEmitter<EdgeEvents> implements Startable {
     handler: Handler<Req, Res>,
     options: HandleOptions = {},
   ): this {
-    if (typeof handler !== 'function') throw new TypeError('handle: handler must be a function')
-    const entry = isRawRequestType(type) ? rawEntry(type) : this.typedEntry(type)
-    const rest = options.rest === undefined ? undefined : this.checkRest(options.rest, entry)
-    const existing = this.handlers.get(entry.ctor)
-    // The application may replace a built-in (Ping, GetNodes, GetAllNodes) once.
-    if (existing && !this.builtins.has(existing)) {
-      throw new TypeError(`a handler for ${entry.name} (constructor ${entry.ctor}) already exists`)
+    if (options.rest !== undefined && this.state !== 'idle') {
+      throw new Error('handle: declare REST routes before start()')
     }
-    if (options.returns) this.registry.ensure(options.returns)
-    const registered = { ...entry, handler: handler as Handler, returns: options.returns, rest }
-    this.handlers.set(entry.ctor, registered)
-    this.builtins.delete(existing!)
+    this.handlers.add(type, handler, options)
     return this
-  }
-
-  private checkRest(
-    rest: RestBinding,
-    entry: Omit<HandlerEntry, 'handler' | 'returns' | 'rest'>,
-  ): RestBinding {
-    if (this.state !== 'idle') throw new Error('handle: declare REST routes before start()')
-    if (entry.type === undefined) {
-      throw new TypeError(
-        `handle: ${entry.name} has no JSON mapping, so it cannot have a REST route`,
-      )
-    }
-    const method = typeof rest.method === 'string' ? rest.method.toUpperCase() : ''
-    if (!REST_METHODS.has(method)) {
-      throw new TypeError(
-        `handle: rest.method must be one of ${[...REST_METHODS].join(', ')}, got ${String(rest.method)}`,
-      )
-    }
-    if (typeof rest.path !== 'string' || !rest.path.startsWith('/')) {
-      throw new TypeError(`handle: rest.path must start with '/', got ${String(rest.path)}`)
-    }
-    for (const other of this.handlers.values()) {
-      if (
-        other.rest?.method === method &&
-        other.rest.path === rest.path &&
-        other.ctor !== entry.ctor
-      ) {
-        throw new TypeError(`handle: ${method} ${rest.path} is already the route of ${other.name}`)
-      }
-    }
-    return { method: method as RestMethod, path: rest.path }
   }
 
   /** The REST routes of the registered handlers, as gateways get them. */
   restRoutes(): RestRoute[] {
-    const routes: RestRoute[] = []
-    for (const entry of this.handlers.values()) {
-      if (entry.rest) routes.push({ ...entry.rest, cmd: entry.name })
-    }
-    return routes
+    return this.handlers.restRoutes()
   }
 
   /** Adds a koa-style middleware; they run in the order added, around every handler. */
@@ -215,7 +139,7 @@ export class EdgeServer extends EventEmitter<EdgeEvents> implements Startable {
 
   private async startGateways(): Promise<void> {
     this.state = 'starting'
-    this.dispatcher.reset()
+    this.work.reset()
     const started: Gateway[] = []
     try {
       for (const gateway of this.gateways) gateway.attach(this.handlersFor(gateway.name))
@@ -253,13 +177,13 @@ export class EdgeServer extends EventEmitter<EdgeEvents> implements Startable {
   private async shutdown(): Promise<void> {
     const timeout = this.stopTimeout
     this.state = 'stopping'
-    this.dispatcher.draining = true
+    this.work.draining = true
     try {
-      const idle = await this.dispatcher.whenIdle(timeout)
+      const idle = await this.work.whenIdle(timeout)
       if (!idle) {
         this.log.warn(
           'stop: %d handlers still running after %d ms: aborting their ctx.signal',
-          this.dispatcher.inFlight,
+          this.work.running,
           timeout,
         )
       }
@@ -306,11 +230,6 @@ export class EdgeServer extends EventEmitter<EdgeEvents> implements Startable {
     }
   }
 
-  private typedEntry(type: MessageType): Omit<HandlerEntry, 'handler' | 'returns' | 'rest'> {
-    const { ctor, name } = this.registry.ensure(type)
-    return { ctor, name, type, decode: (bytes) => decodeMessage(type, bytes, name) }
-  }
-
   private edges(): rony.Edges {
     return rony.Edges.create({
       Nodes: [{ ReplicaSet: 0, ServerID: this.id, HostPorts: this.addresses() }],
@@ -319,7 +238,7 @@ export class EdgeServer extends EventEmitter<EdgeEvents> implements Startable {
 
   private reportHandlerError(error: unknown, ctx: RequestContext): void {
     if (this.log.error.enabled) {
-      this.log.error('handler for %s failed: %O', this.dispatcher.describe(ctx.ctor), error)
+      this.log.error('handler for %s failed: %O', this.handlers.describe(ctx.ctor), error)
     }
     this.emit('handler:error', error, ctx)
   }
@@ -343,20 +262,6 @@ async function settleGateways(
 }
 
 const connectionClosed = (): RonyError => new RonyError('E02', 'CONNECTION', 'connection closed')
-
-function isRawRequestType(type: unknown): type is RawRequestType {
-  return typeof (type as RawRequestType).ctor === 'bigint'
-}
-
-function rawEntry(type: RawRequestType): Omit<HandlerEntry, 'handler' | 'returns' | 'rest'> {
-  const name = type.name ?? String(type.ctor)
-  return {
-    ctor: type.ctor,
-    name,
-    type: undefined,
-    decode: (bytes) => decodeMessage(type, bytes, name),
-  }
-}
 
 /** Builds an edge server. Nothing listens until `start()`. */
 export function createEdge(init: EdgeInit): EdgeServer {

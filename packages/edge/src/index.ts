@@ -37,9 +37,6 @@ export {
   createEdge,
   type EdgeEvents,
   type EdgeServer as Edge,
-  type HandleOptions,
-  type RawRequestType,
-  type RestBinding,
   type StopOptions,
 } from './edge.js'
 export {
@@ -56,3 +53,4 @@ export {
   memoryGateway,
 } from './memory-gateway.js'
 export { DEFAULT_EDGE_LIMITS, type EdgeInit, type EdgeLimits } from './options.js'
+export type { HandleOptions, RawRequestType, RestBinding } from './registry.js'

@@ -1,0 +1,206 @@
+import {
+  decodeMessage,
+  type Envelope,
+  type MessageRegistry,
+  type MessageType,
+  messageFromJson,
+  parseJson,
+  RonyError,
+} from '@rony/envelope'
+import type { RestMethod, RestRoute } from '@rony/interface'
+import type { Handler } from './context.js'
+
+/** A request type given by constructor id and decoder instead of a protobufjs type. */
+export interface RawRequestType<Req = unknown> {
+  ctor: bigint
+  decode(bytes: Uint8Array): Req
+  /** For logs and errors. Default: the id. */
+  name?: string
+}
+
+export interface HandleOptions {
+  /** The reply type, so the handler may return plain objects instead of instances. */
+  returns?: MessageType
+  /**
+   * Also serve the handler as a REST route on gateways that speak HTTP: `{ method: 'GET',
+   * path: '/users/:id' }` builds the request message from the JSON body, the query string
+   * and the `:name` path parameters, and answers with the reply as JSON (errors with the
+   * HTTP status of their code). Only for protobufjs types; declare it before `start()`.
+   */
+  rest?: RestBinding
+}
+
+/** A handler's REST route; `path` is relative to the HTTP gateway's prefix. */
+export interface RestBinding {
+  method: RestMethod
+  path: string
+}
+
+/** A registered handler: its request type and decoder, and its options. */
+export interface HandlerEntry {
+  readonly ctor: bigint
+  readonly name: string
+  readonly decode: (bytes: Uint8Array) => unknown
+  /** The protobufjs request type, for JSON payloads; undefined for `{ ctor, decode }` types. */
+  readonly type: MessageType | undefined
+  readonly handler: Handler
+  /** Type for replies given as plain objects. */
+  readonly returns: MessageType | undefined
+  /** The handler's REST binding, if it has one. */
+  readonly rest: RestBinding | undefined
+}
+
+type RequestType = Pick<HandlerEntry, 'ctor' | 'name' | 'decode' | 'type'>
+
+const REST_METHODS: ReadonlySet<string> = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE'])
+const decoder = new TextDecoder('utf-8', { fatal: true })
+
+/**
+ * The handlers by constructor id, with their request types and options. Knows nothing of
+ * connections or the wire: the edge's dispatcher and anything that runs requests (a
+ * replica applying the log, a tunnel) look handlers up here.
+ */
+export class HandlerRegistry {
+  private readonly handlers = new Map<bigint, HandlerEntry>()
+  /** The built-in handlers, which an application may replace once. */
+  private readonly builtins = new Set<HandlerEntry>()
+
+  constructor(
+    /** Constructor id ↔ type, for request and reply types. */
+    readonly messages: MessageRegistry,
+  ) {}
+
+  get(ctor: bigint): HandlerEntry | undefined {
+    return this.handlers.get(ctor)
+  }
+
+  /**
+   * Registers `handler` for requests of `type`. Throws `TypeError` for a constructor that
+   * has a handler already, or for bad options. A handler added as a `builtin` (the edge's
+   * Ping, GetNodes, GetAllNodes) may be replaced, once.
+   */
+  add<Req, Res>(
+    type: MessageType<Req> | RawRequestType<Req>,
+    handler: Handler<Req, Res>,
+    options: HandleOptions,
+    builtin = false,
+  ): void {
+    if (typeof handler !== 'function') throw new TypeError('handle: handler must be a function')
+    const request = isRawRequestType(type) ? rawType(type) : this.typedType(type)
+    const rest = options.rest === undefined ? undefined : this.checkRest(options.rest, request)
+    const existing = this.handlers.get(request.ctor)
+    if (existing && !this.builtins.has(existing)) {
+      throw new TypeError(
+        `a handler for ${request.name} (constructor ${request.ctor}) already exists`,
+      )
+    }
+    if (options.returns) this.messages.ensure(options.returns)
+    const entry: HandlerEntry = {
+      ...request,
+      handler: handler as Handler,
+      returns: options.returns,
+      rest,
+    }
+    this.handlers.set(entry.ctor, entry)
+    if (existing) this.builtins.delete(existing)
+    if (builtin) this.builtins.add(entry)
+  }
+
+  /** The REST routes of the registered handlers, as gateways get them. */
+  restRoutes(): RestRoute[] {
+    const routes: RestRoute[] = []
+    for (const entry of this.handlers.values()) {
+      if (entry.rest) routes.push({ ...entry.rest, cmd: entry.name })
+    }
+    return routes
+  }
+
+  /**
+   * A constructor for people: `EchoRequest (634453994073422796)` when its handler or the
+   * message registry knows its name, else `constructor 634453994073422796` (the id in
+   * decimal, as the generated `C_…` constants, Go's and ours, spell it).
+   */
+  describe(ctor: bigint): string {
+    const name = this.handlers.get(ctor)?.name ?? this.messages.get(ctor)?.name
+    // A raw `{ ctor, decode }` type without a name is named by its id already.
+    return name === undefined || name === String(ctor) ? `constructor ${ctor}` : `${name} (${ctor})`
+  }
+
+  private typedType(type: MessageType): RequestType {
+    const { ctor, name } = this.messages.ensure(type)
+    return { ctor, name, type, decode: (bytes) => decodeMessage(type, bytes, name) }
+  }
+
+  private checkRest(rest: RestBinding, request: RequestType): RestBinding {
+    if (request.type === undefined) {
+      throw new TypeError(
+        `handle: ${request.name} has no JSON mapping, so it cannot have a REST route`,
+      )
+    }
+    const method = typeof rest.method === 'string' ? rest.method.toUpperCase() : ''
+    if (!REST_METHODS.has(method)) {
+      throw new TypeError(
+        `handle: rest.method must be one of ${[...REST_METHODS].join(', ')}, got ${String(rest.method)}`,
+      )
+    }
+    if (typeof rest.path !== 'string' || !rest.path.startsWith('/')) {
+      throw new TypeError(`handle: rest.path must start with '/', got ${String(rest.path)}`)
+    }
+    for (const other of this.handlers.values()) {
+      if (
+        other.rest?.method === method &&
+        other.rest.path === rest.path &&
+        other.ctor !== request.ctor
+      ) {
+        throw new TypeError(`handle: ${method} ${rest.path} is already the route of ${other.name}`)
+      }
+    }
+    return { method: method as RestMethod, path: rest.path }
+  }
+}
+
+/**
+ * The request message of `envelope`, decoded by its handler's type. Throws a `RonyError`
+ * for a payload that does not fit.
+ */
+export function decodeRequest(entry: HandlerEntry, envelope: Envelope): unknown {
+  return entry.decode(
+    envelope.jsonEncoded ? jsonPayload(entry, envelope.message) : envelope.message,
+  )
+}
+
+/**
+ * A `JsonEncoded` envelope's payload (protobuf JSON text) as binary protobuf of the
+ * handler's request type. Replies stay binary, as in the Go framework.
+ */
+function jsonPayload(entry: HandlerEntry, bytes: Uint8Array): Uint8Array {
+  if (entry.type === undefined) {
+    throw new RonyError('E13', 'JSON', `${entry.name} takes binary protobuf only`, {
+      code: 'RONY_ERR_JSON_UNSUPPORTED',
+    })
+  }
+  let json: unknown
+  try {
+    json = parseJson(decoder.decode(bytes)) // exact past 2^53, for 64-bit fields
+  } catch (cause) {
+    throw new RonyError('E01', 'MESSAGE', `invalid JSON payload for ${entry.name}`, {
+      code: 'RONY_ERR_INVALID_MESSAGE',
+      cause,
+    })
+  }
+  return messageFromJson(entry.type, entry.name, json)
+}
+
+function isRawRequestType(type: unknown): type is RawRequestType {
+  return typeof (type as RawRequestType).ctor === 'bigint'
+}
+
+function rawType(type: RawRequestType): RequestType {
+  const name = type.name ?? String(type.ctor)
+  return {
+    ctor: type.ctor,
+    name,
+    type: undefined,
+    decode: (bytes) => decodeMessage(type, bytes, name),
+  }
+}
