@@ -269,6 +269,19 @@ describe('start and stop', () => {
   })
 })
 
+/** An edge whose memory gateway starts only once `gate` is resolved. */
+function gatedEdge() {
+  const gate = deferred()
+  const gw = memoryGateway()
+  const slow = wrapGateway(gw, {
+    start: async () => {
+      await gate.promise
+      gw.start()
+    },
+  })
+  return { gate, gw, edge: createEdge({ id: 'n1', gateways: [slow] }) }
+}
+
 describe('regressions', () => {
   it('after a stop that gave up on a handler, the next stop() does not wait for it again', async () => {
     const started = deferred()
@@ -294,15 +307,7 @@ describe('regressions', () => {
   })
 
   it('a start() while another start() is pending resolves only once the edge is started', async () => {
-    const gate = deferred()
-    const gw = memoryGateway()
-    const slow = wrapGateway(gw, {
-      start: async () => {
-        await gate.promise
-        gw.start()
-      },
-    })
-    const edge = createEdge({ id: 'n1', gateways: [slow] })
+    const { gate, gw, edge } = gatedEdge()
     const first = edge.start()
     const second = track(edge.start())
     await turns()
@@ -316,15 +321,7 @@ describe('regressions', () => {
   })
 
   it('start(), stop(), start() in a row: the last call wins, and its start() resolves on a started edge', async () => {
-    const gate = deferred()
-    const gw = memoryGateway()
-    const slow = wrapGateway(gw, {
-      start: async () => {
-        await gate.promise
-        gw.start()
-      },
-    })
-    const edge = createEdge({ id: 'n1', gateways: [slow] })
+    const { gate, gw, edge } = gatedEdge()
     const first = edge.start()
     const stopped = edge.stop()
     const last = edge.start()
