@@ -307,7 +307,7 @@ describe('regressions', () => {
   })
 
   it('a start() while another start() is pending resolves only once the edge is started', async () => {
-    const { gate, gw, edge } = gatedEdge()
+    const { gate, edge } = gatedEdge()
     const first = edge.start()
     const second = track(edge.start())
     await turns()
