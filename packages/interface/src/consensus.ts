@@ -279,6 +279,12 @@ export interface Consensus extends Startable, TypedEmitter<ConsensusEvents> {
    * in no group (`configuration()` empty); the others join when a leader adds them
    * (`addLearner`, `addVoter`).
    *
+   * The list is durable once the group's first entry (the configuration, written by its
+   * first leader) is in this server's log: a server restarted before that is in no group
+   * again. Found a group from one server, or from each founder with the same list: a server
+   * in no group still grants votes, so two bootstrappers with different, overlapping lists
+   * can each win an election and form two groups.
+   *
    * A second call with the same servers (in any order) is a no-op. Rejects with
    * `RONY_ERR_ALREADY_IN_GROUP` when this server is in a group already (its storage holds a
    * configuration, or it was bootstrapped with another list), and with a `TypeError` when
