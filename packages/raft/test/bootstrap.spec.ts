@@ -193,6 +193,18 @@ describe('bootstrap()', () => {
     expect(leader.role).toBe('leader')
   })
 
+  it('every founder may bootstrap the same list: one group, one leader per term', async () => {
+    const s = fresh()
+    for (const id of ['a', 'b', 'c']) await s.start(id)
+    for (const id of ['a', 'b', 'c']) await s.node(id).bootstrap(s.info('a', 'b', 'c'))
+    const leader = await s.leader(['a', 'b', 'c'])
+    await s.settle(leader.propose(command('k', 'v')))
+    await s.until(() => ['a', 'b', 'c'].every((id) => s.machines.get(id)!.data.get('k') === 'v'))
+    for (const id of ['a', 'b', 'c']) {
+      expect(ids(s.node(id))).toEqual(['a:voter', 'b:voter', 'c:voter'])
+    }
+  })
+
   it('rejects a different list, and a server in a group by a leader’s replication', async () => {
     const s = fresh()
     for (const id of ['a', 'b', 'c']) await s.start(id)
@@ -280,5 +292,25 @@ describe('bootstrap()', () => {
     expect(a.term).toBe(6)
     await s.settle(a.propose(command('k', 'v')))
     expect(ids(a)).toEqual(['a:voter'])
+  })
+})
+
+describe('bootstrap() with different lists (the hazard the edge must avoid)', () => {
+  // Pins today's behaviour, the reproducer for the rule that will forbid it (a unanimous
+  // first election and a durable group identity): servers in no group still grant votes, so
+  // b votes x in and c votes a in, each a majority of a different configuration.
+  it('today, two bootstrappers with overlapping lists both lead term 1 and both commit', async () => {
+    const s = fresh()
+    for (const id of ['x', 'a', 'b', 'c']) await s.start(id)
+    s.net.partition(['memory:x', 'memory:b'], ['memory:a', 'memory:c'])
+    await s.node('x').bootstrap(s.info('x', 'b', 'c'))
+    await s.node('a').bootstrap(s.info('a', 'b', 'c'))
+    await s.until(() => s.node('x').role === 'leader' && s.node('a').role === 'leader')
+    expect([s.node('x').term, s.node('a').term]).toEqual([1, 1])
+    await s.settle(s.node('x').propose(command('k', 'x')))
+    await s.settle(s.node('a').propose(command('k', 'a')))
+    // b applies x's group's write, c a's: one replica set, two diverging states.
+    const value = (id: string) => s.machines.get(id)!.data.get('k')
+    await s.until(() => value('b') === 'x' && value('c') === 'a')
   })
 })
