@@ -263,7 +263,9 @@ export class RaftNode extends Emitter implements Consensus {
     try {
       await this.#drained
       const core = this.#running('bootstrap')
-      if (core.configuration.voters.length + core.configuration.learners.length > 0) {
+      const { voters: v, learners: l } = core.configuration
+      // A log without a configuration cannot happen (a group's first entry is one); keep it.
+      if (v.length + l.length > 0 || core.lastIndex > 0) {
         if (this.#bootstrapped !== undefined && sameServers(this.#bootstrapped, founders)) return
         throw raftError(
           'RONY_ERR_ALREADY_IN_GROUP',
