@@ -30,7 +30,7 @@ const text = new TextEncoder()
 const data = new Map<string, Uint8Array>()
 const node = raft({
   id,
-  address,
+  bind: address,
   peers: JSON.parse(peersJson) as { id: string; address: string }[],
   bootstrap: true,
   dataDir,

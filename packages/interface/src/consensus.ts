@@ -13,6 +13,7 @@
 import type { CodedError } from './errors.js'
 import type { TypedEmitter } from './events.js'
 import type { AbortOptions, Startable } from './lifecycle.js'
+import type { ComponentLogger } from './logger.js'
 
 /**
  * Where a command sits in the replicated log.
@@ -168,6 +169,13 @@ export interface Consensus extends Startable, TypedEmitter<ConsensusEvents> {
   /** This server's id, as in the configuration. */
   readonly id: string
 
+  /**
+   * The address the other servers reach this one at (what goes into a configuration, and
+   * what a cluster directory advertises before any group exists). Valid once `start()`
+   * resolved: before, it may be the configured one (a port 0 not yet resolved).
+   */
+  readonly address: string
+
   /** This server's current role. */
   readonly role: RaftRole
 
@@ -256,9 +264,58 @@ export interface Consensus extends Startable, TypedEmitter<ConsensusEvents> {
 
   /**
    * The configuration this server currently uses (the latest in its log, committed or
-   * not).
+   * not). Empty while the server is in no group: it was never bootstrapped and no leader
+   * added it yet. So `configuration().length > 0` tells whether this server is in a group
+   * (for example after a restart on a data directory, where it must not bootstrap again).
    *
    * @returns A fresh array; the caller may keep or modify it.
    */
   configuration(): ClusterServer[]
+
+  /**
+   * Starts a new group whose voters are `voters` (this server among them): the first
+   * leader elected writes this configuration as the group's first entry. Call it after
+   * `start()`, on one server or on each founder with the same list, and only on a server
+   * in no group (`configuration()` empty); the others join when a leader adds them
+   * (`addLearner`, `addVoter`).
+   *
+   * The list is durable once the group's first entry (the configuration, written by its
+   * first leader) is in this server's log: a server restarted before that is in no group
+   * again. Found a group from one server, or from each founder with the same list: a server
+   * in no group still grants votes, so two bootstrappers with different, overlapping lists
+   * can each win an election and form two groups.
+   *
+   * A second call with the same servers (in any order) is a no-op. Rejects with
+   * `RONY_ERR_ALREADY_IN_GROUP` when this server is in a group already (its storage holds a
+   * configuration, or it was bootstrapped with another list), and with a `TypeError` when
+   * the list is empty, has a duplicate id, or lacks this server.
+   *
+   * @param voters - The founding voters, this server included.
+   */
+  bootstrap(voters: readonly Pick<ClusterServer, 'id' | 'address'>[]): Promise<void>
 }
+
+/**
+ * What the edge gives a consensus factory when it composes a clustered server: everything
+ * that is the edge's to decide (its id, the state machine that dispatches replicated
+ * handlers, its logger). The rest (listen address, storage, timing) is the factory's own
+ * configuration, given when the factory was made.
+ */
+export interface ConsensusComponents {
+  /** The server id, the edge's id: unique and stable across restarts. */
+  readonly id: string
+  /** The state the group replicates. */
+  readonly stateMachine: StateMachine
+  /** The edge's logger; the component takes its own channel (`forComponent`). */
+  readonly logger: ComponentLogger
+}
+
+/**
+ * Builds the consensus server once the edge supplies its components, as in
+ * `createEdge({ id, cluster: { consensus: raft({ bind, dataDir }) } })`. Nothing runs
+ * until the returned server's `start()`; whether and when it bootstraps a group is the
+ * edge's decision ({@link Consensus.bootstrap}).
+ */
+export type ConsensusFactory<C extends Consensus = Consensus> = (
+  components: ConsensusComponents,
+) => C

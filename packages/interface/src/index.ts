@@ -78,7 +78,9 @@ export type { Clock, Random, TimerHandle } from './clock.js'
 export type {
   ClusterServer,
   Consensus,
+  ConsensusComponents,
   ConsensusEvents,
+  ConsensusFactory,
   LogPosition,
   ProposeOptions,
   ProposeResult,

@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { raft } from '@rony/raft'
+import { type RaftNode, raft } from '@rony/raft'
 
 const text = new TextEncoder()
 const untext = new TextDecoder()
@@ -53,7 +53,7 @@ const start = async (id: string) => {
   const machine = kvMachine()
   const node = raft({
     id,
-    address: servers.find((s) => s.id === id)!.address,
+    bind: servers.find((s) => s.id === id)!.address,
     peers: servers.filter((s) => s.id !== id),
     bootstrap: true,
     dataDir: join(dir, id),
@@ -73,7 +73,7 @@ const leaderOf = async (nodes: Awaited<ReturnType<typeof start>>[]) => {
   }
   throw new Error('no leader elected in 5 s')
 }
-const put = (n: { node: ReturnType<typeof raft> }, key: string, value: string) =>
+const put = (n: { node: RaftNode }, key: string, value: string) =>
   n.node.propose(text.encode(JSON.stringify([key, value])))
 
 try {

@@ -12,6 +12,7 @@
  * | `RONY_ERR_MESSAGE_TOO_LARGE` | A command over `maxCommandBytes`. | Send less, or raise the limit. |
  * | `RONY_ERR_TIMEOUT` | The call's default timeout elapsed (`requestTimeout`). | The side effect may or may not have happened. |
  * | `RONY_ERR_NOT_STARTED`, `RONY_ERR_STOPPED` | Called before `start()`, or cut short by `stop()` (also `start()` after `stop()`: a node does not restart). | Start the node / nothing (create a new node to restart). |
+ * | `RONY_ERR_ALREADY_IN_GROUP` | `bootstrap()` on a server in a group already: its storage holds a configuration (a restart on its data directory), or this run bootstrapped another list. | Nothing: it is a member; `configuration()` shows of what. |
  * | `RONY_ERR_STATE_MACHINE` | `apply`, `snapshot` or `restore` threw: the node stopped (replicas must not diverge); pending and later calls reject with it, and `raft:error` fires. | Fix the state machine; its error is the `cause`. |
  *
  * Storage adds `RONY_ERR_WAL_CORRUPT`, `RONY_ERR_SNAPSHOT_CORRUPT`,
@@ -34,6 +35,7 @@ export type RaftErrorCode =
   | 'RONY_ERR_NOT_STARTED'
   | 'RONY_ERR_STOPPED'
   | 'RONY_ERR_STATE_MACHINE'
+  | 'RONY_ERR_ALREADY_IN_GROUP'
 
 /** A leader-only call reached another server. */
 export class NotLeaderError extends CodedError<'RONY_ERR_NOT_LEADER'> {

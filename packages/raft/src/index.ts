@@ -15,7 +15,7 @@
  * const store = new Map<string, string>()
  * const node = raft({
  *   id: 'n1',
- *   address: '127.0.0.1:9001',
+ *   bind: '127.0.0.1:9001',
  *   peers: [
  *     { id: 'n2', address: '127.0.0.1:9002' },
  *     { id: 'n3', address: '127.0.0.1:9003' },
@@ -40,12 +40,13 @@
  * ```
  */
 
+import type { ConsensusFactory } from '@rony/interface'
 import { RaftNode } from './node/node.js'
-import type { RaftInit } from './options.js'
+import type { RaftInit, RaftOptions } from './options.js'
 
 export { NotLeaderError, type RaftErrorCode } from './errors.js'
 export type { RaftNode } from './node/node.js'
-export { RAFT_DEFAULTS, type RaftInit } from './options.js'
+export { RAFT_DEFAULTS, type RaftInit, type RaftOptions } from './options.js'
 export {
   DataDirLockedError,
   type StorageErrorCode,
@@ -73,10 +74,19 @@ export {
 } from './transport/stream-transport.js'
 
 /**
- * Creates a Raft server. Nothing runs until `start()`.
+ * Creates a standalone Raft server (given `id` and `stateMachine`), or the factory an edge
+ * completes with its id, state machine and logger (without them), as in
+ * `createEdge({ id, cluster: { consensus: raft({ bind, dataDir }) } })`. Nothing runs until
+ * `start()`.
  *
- * @throws TypeError or RangeError for invalid options.
+ * @throws TypeError or RangeError for invalid options (the factory: when it is called).
  */
-export function raft(init: RaftInit): RaftNode {
-  return new RaftNode(init)
+export function raft(init: RaftInit): RaftNode
+export function raft(
+  init: RaftOptions & { id?: never; stateMachine?: never },
+): ConsensusFactory<RaftNode>
+export function raft(init: RaftInit | RaftOptions): RaftNode | ConsensusFactory<RaftNode> {
+  if ('id' in init || 'stateMachine' in init) return new RaftNode(init as RaftInit)
+  return ({ id, stateMachine, logger }) =>
+    new RaftNode({ ...init, id, stateMachine, logger: init.logger ?? logger })
 }

@@ -3,15 +3,28 @@ import { integerOption } from '@rony/interface'
 import type { LogStorage, ServerInfo } from './storage/types.js'
 import type { RaftTransport } from './transport/stream-transport.js'
 
-/** Options of {@link raft}; every time is in milliseconds. */
-export interface RaftInit {
+/**
+ * Options of a standalone {@link raft} server: the server's own ones and what the edge
+ * supplies under an edge (`ConsensusComponents` of `@rony/interface`). Every time is in milliseconds.
+ */
+export interface RaftInit extends RaftOptions {
   /** This server's id, unique and stable across restarts. */
   id: string
+  /** The replicated state machine. */
+  stateMachine: StateMachine
+}
+
+/**
+ * Options of `raft()` under an edge: the edge supplies the id, the state machine and the
+ * logger (`logger` here overrides the edge's). Every time is in milliseconds.
+ */
+export interface RaftOptions {
   /**
-   * Where the default TCP transport listens and what the other servers dial, `host:port`.
-   * Required unless `transport` is given.
+   * Where the default TCP transport listens and what the other servers dial, `host:port`
+   * (port 0: any free port; read the chosen one from `address` once started). Required
+   * unless `transport` is given.
    */
-  address?: string | undefined
+  bind?: string | undefined
   /** The other servers of a new cluster (with `bootstrap`). */
   peers?: readonly ServerInfo[] | undefined
   /**
@@ -24,8 +37,6 @@ export interface RaftInit {
   dataDir?: string | undefined
   /** Storage instead of `dataDir`, such as `memoryStorage()` for tests. */
   storage?: LogStorage | undefined
-  /** The replicated state machine. */
-  stateMachine: StateMachine
   /**
    * Minimum election timeout: a follower that hears no leader for a random time in
    * `[electionTimeout, 2 × electionTimeout)` starts an election. Default 150.

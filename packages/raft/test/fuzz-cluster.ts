@@ -211,7 +211,7 @@ export class FuzzCluster {
     let life: Lifetime | undefined
     const node = raft({
       id,
-      address,
+      bind: address,
       peers: server.founder ? founders.map((s) => ({ id: s.id, address: s.address })) : [],
       bootstrap: server.founder,
       storage: watched === undefined ? storage : watchedStorage(id, storage, watched),

@@ -91,7 +91,7 @@ export class SimCluster {
     const founder = this.founders.some((s) => s.id === id)
     const node = raft({
       id,
-      address: `memory:${id}`,
+      bind: `memory:${id}`,
       peers: founder ? this.founders.filter((s) => s.id !== id) : [],
       bootstrap: founder,
       storage,

@@ -108,7 +108,7 @@ describe('raft node lifecycle', () => {
     const { storage, release } = heldOpen()
     const node = raft({
       id: 'solo',
-      address: `127.0.0.1:${port}`,
+      bind: `127.0.0.1:${port}`,
       storage,
       stateMachine: new KvMachine(),
     })
@@ -129,7 +129,7 @@ describe('raft node lifecycle', () => {
     try {
       const node = raft({
         id: 'solo',
-        address: `127.0.0.1:${port}`,
+        bind: `127.0.0.1:${port}`,
         dataDir,
         stateMachine: new KvMachine(),
       })

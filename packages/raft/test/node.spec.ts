@@ -174,7 +174,7 @@ describe('raft node (simulated network and clock)', () => {
   it('rejects calls before start and in-flight calls on stop, with coded errors', async () => {
     const idle = raft({
       id: 'solo',
-      address: '127.0.0.1:0',
+      bind: '127.0.0.1:0',
       storage: memoryStorage(),
       stateMachine: new KvMachine(),
     })
@@ -194,7 +194,7 @@ describe('raft node (simulated network and clock)', () => {
   it('validates its options', () => {
     const base = {
       id: 'v',
-      address: 'memory:v',
+      bind: 'memory:v',
       storage: memoryStorage(),
       stateMachine: new KvMachine(),
     }

@@ -64,7 +64,7 @@ export async function follower(
   const error = Object.assign((...args: unknown[]) => void errors.push(args), { enabled: true })
   const node = raft({
     id: 'n1',
-    address: 'memory:n1',
+    bind: 'memory:n1',
     peers,
     bootstrap: true,
     storage,

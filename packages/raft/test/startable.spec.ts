@@ -25,7 +25,7 @@ startableSuite('raft node', {
     const port = await freePort()
     const node = raft({
       id: 'n1',
-      address: `127.0.0.1:${port}`,
+      bind: `127.0.0.1:${port}`,
       bootstrap: true,
       storage: memoryStorage(),
       stateMachine: stateless,

@@ -28,6 +28,7 @@ import { type RaftInit, type ResolvedTiming, resolveTiming } from '../options.js
 import { fileStorage } from '../storage/file-storage.js'
 import type {
   Configuration,
+  HardState,
   LogEntry,
   LogStorage,
   RecoveredState,
@@ -101,6 +102,12 @@ export class RaftNode extends Emitter implements Consensus {
   #changes: Promise<void> = Promise.resolve()
   #role: RaftRole = 'follower'
   #leaderId: string | undefined = undefined
+  /** The term and vote last made durable: what a core rebuilt by `bootstrap()` starts from. */
+  #hardState: HardState = { term: 0, votedFor: undefined }
+  /** The configuration this run bootstrapped (option or `bootstrap()`), for idempotence. */
+  #bootstrapped: Configuration | undefined = undefined
+  /** `bootstrap()` waits for the Ready in flight: no new one is taken meanwhile. */
+  #paused = false
 
   constructor(init: RaftInit) {
     super()
@@ -117,15 +124,15 @@ export class RaftNode extends Emitter implements Consensus {
       throw new TypeError('give dataDir (durable storage) or storage')
     }
     this.#storage = init.storage ?? fileStorage(init.dataDir as string, { logger: init.logger })
-    if (init.transport === undefined && init.address === undefined) {
-      throw new TypeError('give address (the TCP transport listens there) or transport')
+    if (init.transport === undefined && init.bind === undefined) {
+      throw new TypeError('give bind (the TCP transport listens there) or transport')
     }
     this.#transport =
       init.transport ??
       raftStreamTransport({
         id: init.id,
         streams: tcpTransport({
-          bind: init.address as string,
+          bind: init.bind as string,
           logger: init.logger?.forComponent(`rony:raft:${init.id}:tcp`),
         }),
         clock: this.#clock,
@@ -155,7 +162,7 @@ export class RaftNode extends Emitter implements Consensus {
     return this.#applied
   }
 
-  /** The transport's address (valid once started). */
+  /** The address the other servers reach this one at (valid once started). */
   get address(): string {
     return this.#transport.address
   }
@@ -211,23 +218,68 @@ export class RaftNode extends Emitter implements Consensus {
       this.#applied = recovered.snapshot.meta.index
       this.#snapshotIndex = this.#applied
     }
-    const self: ServerInfo = { id: this.id, address: this.#init.address ?? '' }
-    this.#core = new RaftCore({
-      id: this.id,
-      recovered,
-      ...(this.#init.bootstrap === true
-        ? { bootstrap: { voters: [self, ...(this.#init.peers ?? [])], learners: [] } }
-        : {}),
-      random: () => this.#random.next(),
-      electionTicks: this.#timing.electionTicks,
-      heartbeatTicks: this.#timing.heartbeatTicks,
-      maxUncommittedBytes: this.#timing.maxUncommittedBytes,
-    })
+    this.#hardState = recovered.hardState
+    const self: ServerInfo = { id: this.id, address: this.#init.bind ?? '' }
+    const founders =
+      this.#init.bootstrap === true
+        ? { voters: [self, ...(this.#init.peers ?? [])], learners: [] }
+        : undefined
+    this.#core = this.#newCore(recovered, founders)
     this.#run = Math.floor(this.#random.next() * 2 ** 52).toString(36)
     await this.#transport.start((m) => this.#onMessage(m))
     this.#state = 'running'
     this.#tick = this.#clock.setTimeout(this.#onTick, this.#timing.tickInterval)
     this.#kick()
+  }
+
+  /**
+   * The core, on `recovered` state; `founders` is the configuration of a new group, used
+   * only while the storage holds none (remembered then, for `bootstrap()`'s idempotence).
+   */
+  #newCore(recovered: RecoveredState, founders: Configuration | undefined): RaftCore {
+    const core = new RaftCore({
+      id: this.id,
+      recovered,
+      ...(founders === undefined ? {} : { bootstrap: founders }),
+      random: () => this.#random.next(),
+      electionTicks: this.#timing.electionTicks,
+      heartbeatTicks: this.#timing.heartbeatTicks,
+      maxUncommittedBytes: this.#timing.maxUncommittedBytes,
+    })
+    if (founders !== undefined && core.configuration === founders) this.#bootstrapped = founders
+    return core
+  }
+
+  /**
+   * Starts a new group on a running server in none. The core takes a bootstrap
+   * configuration only when it is built, so this one is rebuilt from the durable state
+   * (term and vote; a server in no group has no log): what the old core did since its
+   * last Ready was neither written nor sent, as if those messages had been lost.
+   */
+  async bootstrap(voters: readonly Pick<ClusterServer, 'id' | 'address'>[]): Promise<void> {
+    this.#running('bootstrap')
+    const founders = foundingConfiguration(this.id, voters)
+    this.#paused = true
+    try {
+      await this.#drained
+      const core = this.#running('bootstrap')
+      const { voters: v, learners: l } = core.configuration
+      // A log without a configuration cannot happen (a group's first entry is one); keep it.
+      if (v.length + l.length > 0 || core.lastIndex > 0) {
+        if (this.#bootstrapped !== undefined && sameServers(this.#bootstrapped, founders)) return
+        throw raftError(
+          'RONY_ERR_ALREADY_IN_GROUP',
+          `server ${this.id} is in a group already (configuration: ${describe(core.configuration)})`,
+        )
+      }
+      const recovered = { hardState: this.#hardState, entries: [], snapshot: undefined }
+      this.#core = this.#newCore(recovered, founders)
+      this.#setLeader(undefined, this.term)
+      this.emit('raft:membership', this.configuration())
+    } finally {
+      this.#paused = false
+      this.#kick()
+    }
   }
 
   async #stop(): Promise<void> {
@@ -251,7 +303,7 @@ export class RaftNode extends Emitter implements Consensus {
    * `NotLeaderError` naming the leader; still none at the timeout: `NotLeaderError` too.
    */
   async propose(command: Uint8Array, opts?: ProposeOptions): Promise<ProposeResult> {
-    const core = this.#running('propose')
+    this.#running('propose')
     if (command.byteLength > this.#timing.maxCommandBytes) {
       throw raftError(
         'RONY_ERR_MESSAGE_TOO_LARGE',
@@ -267,6 +319,8 @@ export class RaftNode extends Emitter implements Consensus {
       () => (placed ? undefined : noLeader()),
     )
     this.#whenLed(pending, () => {
+      // The core of the moment: `bootstrap()` may have replaced the one of the call.
+      const core = this.#core as RaftCore
       // A follower's proposal is sent to the leader; it resolves once applied here.
       if (opts?.forward === true && core.role !== 'leader') {
         const context = this.#nextContext()
@@ -434,7 +488,7 @@ export class RaftNode extends Emitter implements Consensus {
 
   /** Handles Readys until there are none; one loop at a time. */
   #kick(): void {
-    if (this.#driving || this.#state !== 'running') return
+    if (this.#driving || this.#paused || this.#state !== 'running') return
     const core = this.#core
     if (core === undefined || !core.hasReady()) return
     this.#driving = true
@@ -445,7 +499,7 @@ export class RaftNode extends Emitter implements Consensus {
 
   async #drive(core: RaftCore): Promise<void> {
     try {
-      while (this.#state === 'running' && core.hasReady()) {
+      while (this.#state === 'running' && !this.#paused && core.hasReady()) {
         const ready = core.ready()
         await this.#handle(core, ready)
         core.advance(ready)
@@ -533,7 +587,13 @@ export class RaftNode extends Emitter implements Consensus {
   #write(ready: Ready): Promise<unknown> {
     const writes: Promise<void>[] = []
     if (ready.entries.length > 0) writes.push(this.#storage.append(ready.entries))
-    if (ready.hardState !== undefined) writes.push(this.#storage.setHardState(ready.hardState))
+    const { hardState } = ready
+    if (hardState !== undefined) {
+      const durable = (): void => {
+        this.#hardState = hardState
+      }
+      writes.push(this.#storage.setHardState(hardState).then(durable))
+    }
     return Promise.all(writes)
   }
 
@@ -649,6 +709,37 @@ export class RaftNode extends Emitter implements Consensus {
     const known = c?.voters.find((s) => s.id === id) ?? c?.learners.find((s) => s.id === id)
     return known?.address ?? this.#init.peers?.find((s) => s.id === id)?.address ?? ''
   }
+}
+
+/** The bootstrap configuration `voters` make; a TypeError when it cannot found a group. */
+function foundingConfiguration(
+  self: string,
+  voters: readonly Pick<ClusterServer, 'id' | 'address'>[],
+): Configuration {
+  const ids = new Set(voters.map((v) => v.id))
+  if (ids.size !== voters.length) throw new TypeError('bootstrap: the voters have a duplicate id')
+  if (!ids.has(self))
+    throw new TypeError(`bootstrap: the voters must include this server (${self})`)
+  for (const v of voters) {
+    if (typeof v.id !== 'string' || v.id === '' || typeof v.address !== 'string') {
+      throw new TypeError('bootstrap: every voter needs a non-empty id and an address')
+    }
+  }
+  return { voters: voters.map(({ id, address }) => ({ id, address })), learners: [] }
+}
+
+/** Same voters and learners, whatever the order. */
+function sameServers(a: Configuration, b: Configuration): boolean {
+  return describe(a) === describe(b)
+}
+
+function describe(c: Configuration): string {
+  const list = (servers: readonly ServerInfo[]) =>
+    servers
+      .map((s) => `${s.id}@${s.address}`)
+      .sort()
+      .join(',')
+  return `voters [${list(c.voters)}], learners [${list(c.learners)}]`
 }
 
 function noLeader(): NotLeaderError {
