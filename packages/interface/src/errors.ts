@@ -20,6 +20,7 @@
  * | `RONY_ERR_TIMEOUT` | The operation's default timeout elapsed. | Retry if the operation is idempotent; its side effect may or may not have happened. |
  * | `RONY_ERR_NOT_LEADER` | A leader-only Raft operation ran on a node that is not the leader (or no leader is known). | Send it to `consensus.leaderId`, or wait for `raft:leader` and retry. |
  * | `RONY_ERR_LEADERSHIP_LOST` | The node lost leadership after accepting a proposal and before it committed. | The outcome is unknown: retry only if the command is idempotent. |
+ * | `RONY_ERR_ALREADY_IN_GROUP` | `Consensus.bootstrap()` on a server that is in a group already (its storage holds a configuration, a leader added it, or it bootstrapped another list). | Nothing to do: it is a member; never bootstrap a server with data. |
  * | `RONY_ERR_UNKNOWN_SERVER` | A Raft membership or transfer call named a server that is not in the configuration. | Check the id against `consensus.configuration()`. |
  * | `RONY_ERR_MESSAGE_TOO_LARGE` | A message, command, metadata or broadcast exceeds the component's size limit. | Send less, or raise the limit on both sides. |
  * | `RONY_ERR_STREAM_CLOSED` | `send` on a `MessageStream` that is closed or aborted. | Dial a new stream. |
@@ -32,6 +33,7 @@ export type RonyErrorCode =
   | 'RONY_ERR_TIMEOUT'
   | 'RONY_ERR_NOT_LEADER'
   | 'RONY_ERR_LEADERSHIP_LOST'
+  | 'RONY_ERR_ALREADY_IN_GROUP'
   | 'RONY_ERR_UNKNOWN_SERVER'
   | 'RONY_ERR_MESSAGE_TOO_LARGE'
   | 'RONY_ERR_STREAM_CLOSED'
