@@ -24,6 +24,7 @@
  * ```
  */
 
+export type { ClusterInit, EdgeCluster, EdgeClusterEvents } from './cluster/cluster.js'
 export {
   type ClusterMember,
   Directory,
