@@ -15,7 +15,7 @@ class RecordingMembership extends ScriptedMembership {
   ) {
     super(id)
   }
-  override start(): void {
+  override start(): void | Promise<void> {
     this.events.push(`start gateways=${this.gatewayUp()}`)
     if (this.failStart) throw this.failStart
   }
@@ -141,6 +141,32 @@ describe('a clustered edge', () => {
     await edge.start() // a later start tries again
     expect(gateway.addresses()).toEqual(['memory://mem'])
     await edge.stop()
+  })
+
+  it('a stop during the join waits for it, then leaves and releases the gateways', async () => {
+    const { edge, gateway, membership } = clusterEdge({})
+    let release = () => {}
+    const joining = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    let joinCalled = () => {}
+    const called = new Promise<void>((resolve) => {
+      joinCalled = resolve
+    })
+    membership.start = () => {
+      membership.events.push('start')
+      joinCalled()
+      return joining
+    }
+    const starting = edge.start()
+    await called
+    const stopping = edge.stop()
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(membership.events).toEqual(['start'])
+    release()
+    await Promise.all([starting, stopping])
+    expect(membership.events).toEqual(['start', 'leave gateways=true', 'stop gateways=true'])
+    expect(gateway.addresses()).toEqual([])
   })
 
   it('reports members and emits cluster:member events through edge.cluster', async () => {
