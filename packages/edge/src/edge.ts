@@ -198,8 +198,8 @@ export class EdgeServer extends EventEmitter<EdgeEvents> implements Startable {
     this.work.draining = true
     const failures: unknown[] = []
     try {
-      // Leave first, so the other edges stop sending clients here while this one drains.
-      await this.clusterNode?.stop().catch((error: unknown) => failures.push(error))
+      // Leave while draining, so the other edges stop sending clients here meanwhile.
+      const leaving = this.clusterNode?.stop().catch((error: unknown) => failures.push(error))
       const idle = await this.work.whenIdle(timeout)
       if (!idle) {
         this.log.warn(
@@ -212,6 +212,9 @@ export class EdgeServer extends EventEmitter<EdgeEvents> implements Startable {
         code: 'RONY_ERR_STOPPED',
       })
       for (const state of this.connections.values()) state.abort(() => reason)
+      // Gateways stop only after the leave: until the others hear of it they may still send
+      // clients here, who then get a clear E02 rather than a refused connection.
+      await leaving
       failures.push(
         ...(await settleGateways(this.gateways, (gateway) => gateway.beforeStop?.())),
         ...(await settleGateways(this.gateways, (gateway) => gateway.stop())),

@@ -3,7 +3,7 @@ import type { ComponentLogger, MembershipComponents } from '@rony/interface'
 import { describe, expect, it } from 'vitest'
 import { type ClusterInit, createEdge, memoryGateway, silentLogger } from '../src/index.js'
 import { ScriptedMembership } from './cluster-membership.js'
-import { Peer, request } from './helpers.js'
+import { EchoRequest, EchoResponse, Peer, request } from './helpers.js'
 
 /** A scripted membership that writes what happens to it, and what the edge looked like then. */
 class RecordingMembership extends ScriptedMembership {
@@ -130,6 +130,40 @@ describe('a clustered edge', () => {
       'leave gateways=true',
       'stop gateways=true',
     ])
+  })
+
+  it('leaves while a handler is still running, and stops the gateways after it answers', async () => {
+    const { edge, gateway, membership } = clusterEdge({})
+    let finish = () => {}
+    const gate = new Promise<void>((resolve) => {
+      finish = resolve
+    })
+    let handlerStarted = () => {}
+    const running = new Promise<void>((resolve) => {
+      handlerStarted = resolve
+    })
+    edge.handle(EchoRequest, async (req) => {
+      handlerStarted()
+      await gate
+      return EchoResponse.create({ text: req.text })
+    })
+    await edge.start()
+    const peer = new Peer(gateway)
+    peer.send(request(EchoRequest, { text: 'hi' }, 1n))
+    await running
+    const stopping = edge.stop()
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(membership.events).toEqual([
+      'start gateways=true',
+      'leave gateways=true',
+      'stop gateways=true',
+    ])
+    expect(peer.inbox).toEqual([]) // the handler is still running
+    expect(gateway.addresses()).toEqual(['memory://mem'])
+    finish()
+    expect((await peer.next()).requestId).toBe(1n)
+    await stopping
+    expect(gateway.addresses()).toEqual([])
   })
 
   it('stops its gateways again when the membership fails to start, and says why', async () => {
