@@ -203,6 +203,14 @@ describe('a clustered edge', () => {
     expect(gateway.addresses()).toEqual([])
   })
 
+  it('fails the start when its record cannot be published, leaving nothing running', async () => {
+    const { edge, gateway, membership } = clusterEdge({})
+    membership.updateMeta = () => Promise.reject(new Error('meta refused'))
+    await expect(edge.start()).rejects.toThrow('meta refused')
+    expect(membership.events).toEqual(['start gateways=true', 'stop gateways=true'])
+    expect(gateway.addresses()).toEqual([])
+  })
+
   it('reports members and emits cluster:member events through edge.cluster', async () => {
     const { edge, membership } = clusterEdge({})
     const seen: string[] = []
