@@ -17,6 +17,8 @@ import {
   type RestRoute,
   type Startable,
 } from '@rony/interface'
+import { type EdgeCluster, EdgeClusterNode } from './cluster/cluster.js'
+import type { ReplicaSetKey } from './cluster/edges.js'
 import { ConnectionState, EMPTY_HEADERS } from './connection.js'
 import type { Handler, Middleware, RequestContext } from './context.js'
 import { Dispatcher } from './dispatcher.js'
@@ -59,6 +61,7 @@ export class EdgeServer extends EventEmitter<EdgeEvents> implements Startable {
   private readonly work = new WorkCounter()
   private readonly dispatcher: Dispatcher
   private readonly log: Logger
+  private readonly clusterNode: EdgeClusterNode | undefined
   /** Where the lifecycle is, for what may be changed and who may connect. */
   private state: 'idle' | 'starting' | 'started' | 'stopping' = 'idle'
   /** The shared start/stop bookkeeping; the edge supplies the two steps. */
@@ -77,15 +80,28 @@ export class EdgeServer extends EventEmitter<EdgeEvents> implements Startable {
     this.limits = Object.freeze(resolveEdgeLimits(init.limits))
     this.stopTimeout = this.limits.stopTimeout
     this.registry = init.registry ?? createRegistry()
-    this.log = (init.logger ?? consoleLogger()).forComponent(`rony:edge:${init.id}`)
+    const logger = init.logger ?? consoleLogger()
+    this.log = logger.forComponent(`rony:edge:${init.id}`)
+    this.clusterNode =
+      init.cluster &&
+      new EdgeClusterNode(init.cluster, { id: this.id, logger, addresses: () => this.addresses() })
     this.handlers = new HandlerRegistry(this.registry)
     const pipeline = new Pipeline(this.id, this.handlers, this.middleware, this.work, this.log, {
       handlerError: (error, ctx) => this.reportHandlerError(error, ctx),
     })
     this.dispatcher = new Dispatcher(this.handlers, pipeline, this.work, this.limits, this.log)
     this.handlers.add(rony.Ping, (ping) => rony.Pong.create({ ID: ping.ID }), {}, true)
-    this.handlers.add(rony.GetNodes, () => this.edges(), {}, true)
-    this.handlers.add(rony.GetAllNodes, () => this.edges(), {}, true)
+    this.handlers.add(rony.GetNodes, (req) => this.edges(req.ReplicaSet ?? []), {}, true)
+    this.handlers.add(rony.GetAllNodes, () => this.edges('all'), {}, true)
+  }
+
+  /**
+   * The cluster as this edge sees it: every edge, each replica set and its leader, and
+   * `cluster:member`/`cluster:leader` events. `undefined` on a single-node edge (no
+   * `cluster` option).
+   */
+  get cluster(): EdgeCluster | undefined {
+    return this.clusterNode
   }
 
   /**
@@ -149,6 +165,8 @@ export class EdgeServer extends EventEmitter<EdgeEvents> implements Startable {
         started.push(gateway)
       }
       await eachGateway(this.gateways, (gateway) => gateway.afterStart?.())
+      // Joined once clients can connect, so the addresses it publishes answer.
+      await this.clusterNode?.start()
     } catch (error) {
       await settleGateways(started, (gateway) => gateway.stop())
       this.state = 'idle'
@@ -178,7 +196,10 @@ export class EdgeServer extends EventEmitter<EdgeEvents> implements Startable {
     const timeout = this.stopTimeout
     this.state = 'stopping'
     this.work.draining = true
+    const failures: unknown[] = []
     try {
+      // Leave while draining, so the other edges stop sending clients here meanwhile.
+      const leaving = this.clusterNode?.stop().catch((error: unknown) => failures.push(error))
       const idle = await this.work.whenIdle(timeout)
       if (!idle) {
         this.log.warn(
@@ -191,11 +212,14 @@ export class EdgeServer extends EventEmitter<EdgeEvents> implements Startable {
         code: 'RONY_ERR_STOPPED',
       })
       for (const state of this.connections.values()) state.abort(() => reason)
-      const failures = [
+      // Gateways stop only after the leave: until the others hear of it they may still send
+      // clients here, who then get a clear E02 rather than a refused connection.
+      await leaving
+      failures.push(
         ...(await settleGateways(this.gateways, (gateway) => gateway.beforeStop?.())),
         ...(await settleGateways(this.gateways, (gateway) => gateway.stop())),
         ...(await settleGateways(this.gateways, (gateway) => gateway.afterStop?.())),
-      ]
+      )
       if (failures.length > 0) throw failures[0]
     } finally {
       this.connections.clear()
@@ -230,7 +254,9 @@ export class EdgeServer extends EventEmitter<EdgeEvents> implements Startable {
     }
   }
 
-  private edges(): rony.Edges {
+  /** The `Edges` answer: the cluster's, or this single node with replica set 0. */
+  private edges(replicaSets: readonly ReplicaSetKey[] | 'all'): rony.Edges {
+    if (this.clusterNode) return this.clusterNode.edges(replicaSets)
     return rony.Edges.create({
       Nodes: [{ ReplicaSet: 0, ServerID: this.id, HostPorts: this.addresses() }],
     })

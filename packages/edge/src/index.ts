@@ -24,6 +24,9 @@
  * ```
  */
 
+export type { ClusterInit, EdgeCluster, EdgeClusterEvents } from './cluster/cluster.js'
+// The Directory behind `edge.cluster`, exported for the simulation tests of leader views
+// (they publish Raft roles, which no edge does until the Raft wiring): use `edge.cluster`.
 export {
   type ClusterMember,
   Directory,

@@ -1,5 +1,6 @@
 import type { MessageRegistry } from '@rony/envelope'
 import type { ComponentLogger, Gateway } from '@rony/interface'
+import { type ClusterInit, checkLocalId } from './cluster/cluster.js'
 
 /** Limits the edge enforces; every field has a safe default. */
 export interface EdgeLimits {
@@ -51,6 +52,12 @@ export interface EdgeInit {
    * registry holding the built-in messages.
    */
   registry?: MessageRegistry
+  /**
+   * Joins this edge to a cluster (see {@link ClusterInit}): it then publishes its replica
+   * set and gateway addresses, knows every other edge (`edge.cluster`), and answers
+   * `GetNodes`/`GetAllNodes` from the whole cluster. Default: none, a single node.
+   */
+  cluster?: ClusterInit
 }
 
 /** The longest delay a JavaScript timer honours (a longer one fires after 1 ms). */
@@ -100,4 +107,28 @@ export function validateInit(init: EdgeInit): void {
     }
     names.add(gateway.name)
   }
+  if (init.cluster !== undefined) validateCluster(init.cluster, init.id)
+}
+
+function validateCluster(cluster: ClusterInit, edgeId: string): void {
+  if (typeof cluster !== 'object' || cluster === null) {
+    throw new TypeError('createEdge: `cluster` must be an object')
+  }
+  const { replicaSet, membership } = cluster
+  if (!Number.isSafeInteger(replicaSet) || replicaSet < 0) {
+    throw new RangeError(
+      `createEdge: cluster.replicaSet must be a non-negative safe integer, got ${String(replicaSet)}`,
+    )
+  }
+  if (typeof membership === 'function') return
+  if (
+    typeof membership !== 'object' ||
+    membership === null ||
+    typeof membership.start !== 'function'
+  ) {
+    throw new TypeError(
+      'createEdge: cluster.membership must be a Membership component or a factory (such as gossip({ bind, seeds }))',
+    )
+  }
+  checkLocalId(membership, edgeId)
 }

@@ -28,12 +28,14 @@
  * ```
  */
 
-import type { Membership } from '@rony/interface'
+import type { Membership, MembershipFactory } from '@rony/interface'
+import { completeGossip, type GossipFactoryInit } from './factory.js'
 import { Gossip } from './gossip.js'
-import type { GossipInit } from './options.js'
+import { type GossipInit, resolveConfig } from './options.js'
 import type { GossipStats } from './stats.js'
 
 export { Keyring } from './codec/crypto.js'
+export type { GossipFactoryInit } from './factory.js'
 export type { GossipInit, GossipProfile, GossipTransports } from './options.js'
 export { PROFILES } from './options.js'
 export type { DropReason, GossipStats } from './stats.js'
@@ -47,9 +49,25 @@ export interface GossipMembership extends Membership {
 /**
  * Creates a SWIM + Lifeguard membership component. Nothing happens until `start()`.
  *
- * @param init - Options; only `id` is required.
+ * @param init - Options; `id` is required for a standalone component.
  * @throws `CodedError` `RONY_ERR_MESSAGE_TOO_LARGE` when `meta` is above `maxMetaBytes`.
  */
-export function gossip(init: GossipInit): GossipMembership {
-  return new Gossip(init)
+export function gossip(init: GossipInit): GossipMembership
+/**
+ * Without an `id`, returns a {@link MembershipFactory} for a host to complete: the edge
+ * calls it with its server id (the member id) and its logger (used unless `init.logger` is
+ * set). The options are checked at once, the id when the host calls it.
+ *
+ * @example
+ * ```ts
+ * createEdge({ id: 'n1', gateways, cluster: { replicaSet: 1, membership: gossip({ bind: '127.0.0.1:7946' }) } })
+ * ```
+ */
+export function gossip(init: GossipFactoryInit): MembershipFactory
+export function gossip(init: GossipInit | GossipFactoryInit): GossipMembership | MembershipFactory {
+  if (init.id !== undefined) return new Gossip(init as GossipInit)
+  const options: GossipFactoryInit = { ...init }
+  // Fail on bad options now, where the caller wrote them, not at the host's start().
+  resolveConfig({ ...options, id: 'check' })
+  return (components) => completeGossip(options, components)
 }

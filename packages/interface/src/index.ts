@@ -123,7 +123,9 @@ export type {
   Member,
   MemberState,
   Membership,
+  MembershipComponents,
   MembershipEvents,
+  MembershipFactory,
 } from './membership.js'
 export { integerOption, truncateCloseReason } from './options.js'
 export type { MessageStream, PacketTransport, StreamTransport } from './transport.js'

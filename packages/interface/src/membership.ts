@@ -9,6 +9,7 @@
 
 import type { TypedEmitter } from './events.js'
 import type { AbortOptions, Startable } from './lifecycle.js'
+import type { ComponentLogger } from './logger.js'
 
 /**
  * What the local node believes about a member:
@@ -173,3 +174,21 @@ export interface Membership extends Startable, TypedEmitter<MembershipEvents> {
    */
   leave(opts?: AbortOptions): Promise<void>
 }
+
+/**
+ * What a host (the edge) supplies to a {@link MembershipFactory}: the parts of a membership
+ * component it owns, so the user does not repeat them.
+ */
+export interface MembershipComponents {
+  /** The local member id: the edge's server id. */
+  readonly id: string
+  /** The host's logger factory; the component scopes its own logger from it. */
+  readonly logger: ComponentLogger
+}
+
+/**
+ * A membership component not yet completed: the host calls it with what it owns (its id,
+ * its logger) and gets the component. `gossip({ bind, seeds })` without an `id` returns one;
+ * with an `id` it returns a ready-made, standalone component.
+ */
+export type MembershipFactory = (components: MembershipComponents) => Membership

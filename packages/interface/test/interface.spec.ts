@@ -17,7 +17,9 @@ import {
   type Logger,
   type Member,
   type Membership,
+  type MembershipComponents,
   type MembershipEvents,
+  type MembershipFactory,
   type MessageStream,
   type PacketTransport,
   type ProposeResult,
@@ -256,6 +258,12 @@ describe('contracts (compile-time)', () => {
   it('types the other contracts as documented', () => {
     expectTypeOf<Gateway>().toExtend<Startable>()
     expectTypeOf<Membership>().toExtend<Startable & TypedEmitter<MembershipEvents>>()
+    expectTypeOf<MembershipFactory>().parameter(0).toEqualTypeOf<MembershipComponents>()
+    expectTypeOf<MembershipFactory>().returns.toEqualTypeOf<Membership>()
+    expectTypeOf<MembershipComponents>().toEqualTypeOf<{
+      readonly id: string
+      readonly logger: ComponentLogger
+    }>()
     expectTypeOf<Consensus>().toExtend<Startable & TypedEmitter<ConsensusEvents>>()
     expectTypeOf<PacketTransport>().toExtend<Startable>()
     expectTypeOf<StreamTransport>().toExtend<Startable>()
