@@ -1,22 +1,9 @@
 import { type ClusterMember, Directory, type EdgeMeta, edgesAnswer } from '@rony/edge'
 import { type GossipInit, type GossipMembership, gossip } from '@rony/gossip'
 import type { MemberState } from '@rony/interface'
-import {
-  type MemoryNetwork,
-  memoryNetwork,
-  seededRandom,
-  type VirtualClock,
-  virtualClock,
-} from '@rony/transport'
+import { type MemoryNetwork, seededRandom, type VirtualClock } from '@rony/transport'
 import { afterEach, describe, expect, it } from 'vitest'
-
-/**
- * The directory on real gossip, on the in-memory network with a virtual clock: simulated
- * minutes, no wall-clock waits. CPU-bound, so a generous bound for a loaded CI machine.
- */
-const SIM_TIMEOUT_MS = 60_000
-
-const addr = (id: string) => `memory:${id}`
+import { addr, SIM_TIMEOUT_MS, simNetwork } from './network.js'
 
 interface Node {
   id: string
@@ -28,17 +15,15 @@ interface Node {
 
 /** A simulated cluster of edges: one gossip node and one directory each. */
 class Sim {
-  readonly clock: VirtualClock = virtualClock({ now: 1_700_000_000_000 })
+  readonly clock: VirtualClock
   readonly net: MemoryNetwork
   readonly nodes = new Map<string, Node>()
   private first: string | undefined
 
   constructor(private readonly seed: number) {
-    this.net = memoryNetwork({
-      clock: this.clock,
-      random: seededRandom(seed),
-      faults: { delay: { min: 1, max: 5 } },
-    })
+    const { clock, net } = simNetwork(seed)
+    this.clock = clock
+    this.net = net
   }
 
   /** Starts an edge that publishes `meta`, or a plain gossip node with `plain` metadata. */

@@ -2,19 +2,9 @@ import { createEdge, type Edge, type MemoryGateway, memoryGateway, silentLogger 
 import { C_Edges, C_GetAllNodes, decodeEnvelope, encodeEnvelope, rony } from '@rony/envelope'
 import { gossip } from '@rony/gossip'
 import type { MemberState } from '@rony/interface'
-import {
-  type MemoryNetwork,
-  memoryNetwork,
-  seededRandom,
-  type VirtualClock,
-  virtualClock,
-} from '@rony/transport'
+import { type MemoryNetwork, seededRandom, type VirtualClock } from '@rony/transport'
 import { afterEach, describe, expect, it } from 'vitest'
-
-/** Simulated minutes on the virtual clock; CPU-bound, so a generous bound for a loaded machine. */
-const SIM_TIMEOUT_MS = 60_000
-
-const addr = (id: string) => `memory:${id}`
+import { addr, SIM_TIMEOUT_MS, simNetwork } from './network.js'
 
 interface Node {
   id: string
@@ -27,16 +17,14 @@ interface Node {
  * its id, over the memory network with a virtual clock.
  */
 class Sim {
-  readonly clock: VirtualClock = virtualClock({ now: 1_700_000_000_000 })
+  readonly clock: VirtualClock
   readonly net: MemoryNetwork
   readonly nodes = new Map<string, Node>()
 
   constructor(private readonly seed: number) {
-    this.net = memoryNetwork({
-      clock: this.clock,
-      random: seededRandom(seed),
-      faults: { delay: { min: 1, max: 5 } },
-    })
+    const { clock, net } = simNetwork(seed)
+    this.clock = clock
+    this.net = net
   }
 
   async spawn(id: string, replicaSet: number): Promise<Node> {
