@@ -25,6 +25,8 @@
  * | `RONY_ERR_MESSAGE_TOO_LARGE` | A message, command, metadata or broadcast exceeds the component's size limit. | Send less, or raise the limit on both sides. |
  * | `RONY_ERR_STREAM_CLOSED` | `send` on a `MessageStream` that is closed or aborted. | Dial a new stream. |
  * | `RONY_ERR_DIAL_FAILED` | A transport could not open a stream to the address. | Retry later with backoff; the peer may be down. |
+ * | `RONY_ERR_BUSY` | A component is at its bound of concurrent work (a tunnel's requests in flight or handlers running). | Back off and retry. |
+ * | `RONY_ERR_REMOTE` | A peer's handler failed (a tunnel request); the message is the peer's. | Treat as the handler's failure. |
  * | `RONY_ERR_NOT_ATTACHED` | A gateway was started before `attach(handlers)`. | Call `attach` before `start`. |
  */
 export type RonyErrorCode =
@@ -39,6 +41,8 @@ export type RonyErrorCode =
   | 'RONY_ERR_STREAM_CLOSED'
   | 'RONY_ERR_DIAL_FAILED'
   | 'RONY_ERR_NOT_ATTACHED'
+  | 'RONY_ERR_BUSY'
+  | 'RONY_ERR_REMOTE'
 
 /**
  * Base class of every error Rony throws on purpose: an `Error` with a stable, documented

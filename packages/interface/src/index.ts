@@ -13,6 +13,7 @@
  * | {@link Membership} | who is in the cluster, with metadata | `@rony/gossip` |
  * | {@link Consensus}, {@link StateMachine} | replicated log and the user's state | `@rony/raft`; the edge supplies the state machine |
  * | {@link LogStorage} | the durable log, term and vote of a Raft node | `@rony/raft` (`memoryStorage`, `fileStorage`), or yours |
+ * | {@link Tunnel} | request/response between nodes (forwarding, sharding) | `@rony/transport` (`tunnel`) |
  * | {@link PacketTransport}, {@link StreamTransport} | the network gossip and Raft use | `@rony/gossip`, `@rony/raft`; in-memory ones in `@rony/testing` |
  * | {@link ComponentLogger}, {@link Logger} | scoped debug-style logging | `@rony/edge` (default), or yours |
  * | {@link Clock}, {@link Random} | injectable time and randomness | real ones by default; simulated ones in `@rony/testing` |
@@ -129,3 +130,11 @@ export type {
 } from './membership.js'
 export { integerOption, truncateCloseReason } from './options.js'
 export type { MessageStream, PacketTransport, StreamTransport } from './transport.js'
+export type {
+  Tunnel,
+  TunnelComponents,
+  TunnelFactory,
+  TunnelHandler,
+  TunnelPeer,
+  TunnelRequestOptions,
+} from './tunnel.js'

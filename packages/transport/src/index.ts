@@ -15,6 +15,8 @@
  * - {@link peerLinks}: one connection per peer over any stream transport, dialed on demand,
  *   redialed with backoff, with a bounded queue per peer (Raft's transport and the edge's
  *   inter-node tunnel run on it).
+ * - {@link tunnel}: the inter-node tunnel, request/response between nodes on peer links
+ *   over TCP (the `Tunnel` contract of `@rony/interface`): framed, bounded in flight.
  *
  * The memory network, clocks and random sources use no Node built-ins (they run in
  * browsers too); only the UDP and TCP transports do.
@@ -54,6 +56,9 @@ export { PEER_LINKS_DEFAULTS, type PeerLinksInit } from './peer/options.js'
 // The simulation half (no Node built-ins) is also its own entry, `@rony/transport/sim`.
 export * from './sim.js'
 export { TCP_DEFAULTS, type TcpTransportInit, tcpTransport } from './tcp/transport.js'
+export { type TunnelFactoryInit, tunnel } from './tunnel/index.js'
+export { TUNNEL_DEFAULTS, type TunnelInit } from './tunnel/options.js'
+export { TUNNEL_PROTOCOL } from './tunnel/tunnel.js'
 export {
   UDP_DEFAULTS,
   type UdpStats,
