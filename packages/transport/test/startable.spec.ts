@@ -5,6 +5,7 @@ import {
   peerLinks,
   seededRandom,
   tcpTransport,
+  tunnel,
   udpTransport,
   virtualClock,
 } from '../src/index.js'
@@ -96,6 +97,34 @@ startableSuite('peerLinks', {
       component: peerLinks({ id: 'a', transport: net.stream('memory:a'), clock: net.clock }),
       isRunning: memoryProbe(() => net.stream('memory:a')),
       pendingCall: undefined, // send() queues and returns
+    }
+  },
+})
+
+startableSuite('tunnel', {
+  restart: 'restarts',
+  create() {
+    const net = memoryNetwork({ clock: virtualClock(), random: seededRandom(1) })
+    const a = tunnel({ id: 'a', transport: net.stream('memory:a'), clock: net.clock })
+    return {
+      component: a,
+      isRunning: memoryProbe(() => net.stream('memory:a')),
+      // A request to a peer that is never reached: pending until its timeout.
+      pendingCall: async () => ({
+        call: a.request({ id: 'b', address: 'memory:b' }, new Uint8Array([1])),
+      }),
+    }
+  },
+})
+
+startableSuite('tunnel on TCP', {
+  restart: 'rejects',
+  async create() {
+    const port = await freePort()
+    return {
+      component: tunnel({ id: 'a', bind: `127.0.0.1:${port}` }),
+      isRunning: () => portInUse(port),
+      pendingCall: undefined, // covered on the memory network above
     }
   },
 })
