@@ -242,6 +242,24 @@ describe('tunnel on the memory network', () => {
     )
   })
 
+  it('a node restarted under the same id is not mistaken for its previous run', async () => {
+    const env = simulation()
+    const b = node(env, 'b')
+    b.onRequest((request) => (request[0] === 1 ? new Promise<Uint8Array>(() => {}) : request))
+    await b.start()
+    const first = node(env, 'a', { random: seededRandom(1) })
+    await first.start()
+    void first.request(at(b), new Uint8Array([1])).catch(() => {}) // b runs it on
+    await env.clock.advanceAsync(20)
+    env.net.crash('memory:a') // gone without a cancel
+    await first.stop()
+    const second = node(env, 'a', { random: seededRandom(2) })
+    await second.start()
+    const got = outcome(second.request(at(b), new Uint8Array([2])))
+    await env.clock.advanceAsync(1_000)
+    expect(got.value).toEqual(new Uint8Array([2]))
+  })
+
   it('checks the peer it is given', async () => {
     const env = simulation()
     const a = node(env, 'a')

@@ -1,4 +1,10 @@
-import { type Clock, integerOption, type Logger, type StreamTransport } from '@rony/interface'
+import {
+  type Clock,
+  integerOption,
+  type Logger,
+  type Random,
+  type StreamTransport,
+} from '@rony/interface'
 
 /** Options of {@link tunnel}. Sizes are in bytes, durations in milliseconds. */
 export interface TunnelInit {
@@ -28,6 +34,11 @@ export interface TunnelInit {
   requestTimeout?: number | undefined
   /** Timers for timeouts and the peer links' backoff. Default: the system clock. */
   clock?: Clock | undefined
+  /**
+   * Draws the first request id at each start, so that a restarted node does not reuse the
+   * ids of requests a peer may still be running for its previous run. Default: `Math.random`.
+   */
+  random?: Random | undefined
   /** Logger, e.g. `components.logger.forComponent('rony:tunnel:n1')`. Default: silent. */
   logger?: Logger | undefined
 }
@@ -46,6 +57,7 @@ const KNOWN = new Set([
   'bind',
   'transport',
   'clock',
+  'random',
   'logger',
   ...Object.keys(TUNNEL_DEFAULTS),
 ])

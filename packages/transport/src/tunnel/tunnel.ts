@@ -5,6 +5,7 @@ import {
   integerOption,
   Lifecycle,
   type Logger,
+  type Random,
   type StreamTransport,
   type Tunnel,
   type TunnelHandler,
@@ -15,6 +16,7 @@ import { systemClock } from '../clock.js'
 import { messageTooLarge, notStarted, stopped, timedOut } from '../errors.js'
 import { peerHandshake } from '../peer/handshake.js'
 import { type PeerLinks, peerLinks } from '../peer/links.js'
+import { systemRandom } from '../random.js'
 import { tcpTransport } from '../tcp/transport.js'
 import { decodeFrame, encodeFrame, FRAME_HEADER_BYTES, FrameKind } from './frame.js'
 import { resolveTunnelLimits, type TunnelInit, type TunnelLimits } from './options.js'
@@ -44,6 +46,7 @@ export class TunnelNode implements Tunnel {
   readonly #limits: TunnelLimits
   readonly #clock: Clock
   readonly #log: Logger
+  readonly #random: Random
   readonly #links: PeerLinks
   #handler: TunnelHandler | undefined
   #up = false
@@ -53,6 +56,7 @@ export class TunnelNode implements Tunnel {
   readonly #serving = new Map<string, AbortController>()
   readonly #lifecycle = new Lifecycle({
     start: async () => {
+      this.#nextId = Math.floor(this.#random.next() * 2 ** 32) >>> 0
       await this.#links.start()
       this.#up = true
     },
@@ -74,6 +78,7 @@ export class TunnelNode implements Tunnel {
     this.id = init.id
     this.#clock = init.clock ?? systemClock
     this.#log = init.logger ?? disabledLogger
+    this.#random = init.random ?? systemRandom
     let transport: StreamTransport
     if (init.transport === undefined) {
       this.maxMessageSize = limits.maxMessageSize
