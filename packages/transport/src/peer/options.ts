@@ -1,4 +1,5 @@
-import { type Clock, integerOption, type Logger, type StreamTransport } from '@rony/interface'
+import type { Clock, Logger, StreamTransport } from '@rony/interface'
+import { resolveIntegerLimits } from '../limits.js'
 import type { PeerHandshake } from './handshake.js'
 
 /** Options of {@link peerLinks}. Sizes are in bytes, durations in milliseconds. */
@@ -58,29 +59,17 @@ export const PEER_LINKS_DEFAULTS = Object.freeze({
 
 export type PeerLinksLimits = { readonly [K in keyof typeof PEER_LINKS_DEFAULTS]: number }
 
-const KNOWN = new Set([
-  'id',
-  'transport',
-  'handshake',
-  'clock',
-  'logger',
-  ...Object.keys(PEER_LINKS_DEFAULTS),
-])
-
 /** The numeric options over their defaults; throws for unknown keys and out-of-range values. */
 export function resolveLimits(init: PeerLinksInit): PeerLinksLimits {
-  for (const key of Object.keys(init)) {
-    if (!KNOWN.has(key)) {
-      throw new TypeError(`peerLinks: unknown option ${key}; known: ${[...KNOWN].join(', ')}`)
-    }
-  }
-  const limits: Record<string, number> = { ...PEER_LINKS_DEFAULTS }
-  for (const key of Object.keys(PEER_LINKS_DEFAULTS) as (keyof PeerLinksLimits)[]) {
-    const value = init[key]
-    if (value !== undefined) limits[key] = integerOption(key, value, key === 'dialGrace' ? 0 : 1)
-  }
-  if ((limits.maxBackoff as number) < (limits.minBackoff as number)) {
+  const limits = resolveIntegerLimits(
+    'peerLinks',
+    init,
+    PEER_LINKS_DEFAULTS,
+    ['id', 'transport', 'handshake', 'clock', 'logger'],
+    (key) => (key === 'dialGrace' ? 0 : 1),
+  )
+  if (limits.maxBackoff < limits.minBackoff) {
     throw new RangeError('maxBackoff must be at least minBackoff')
   }
-  return limits as PeerLinksLimits
+  return limits
 }

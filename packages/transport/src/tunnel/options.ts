@@ -1,10 +1,5 @@
-import {
-  type Clock,
-  integerOption,
-  type Logger,
-  type Random,
-  type StreamTransport,
-} from '@rony/interface'
+import type { Clock, Logger, Random, StreamTransport } from '@rony/interface'
+import { resolveIntegerLimits } from '../limits.js'
 
 /** Options of {@link tunnel}. Sizes are in bytes, durations in milliseconds. */
 export interface TunnelInit {
@@ -52,30 +47,18 @@ export const TUNNEL_DEFAULTS = Object.freeze({
 
 export type TunnelLimits = { readonly [K in keyof typeof TUNNEL_DEFAULTS]: number }
 
-const KNOWN = new Set([
-  'id',
-  'bind',
-  'transport',
-  'clock',
-  'random',
-  'logger',
-  ...Object.keys(TUNNEL_DEFAULTS),
-])
-
 /** The numeric options over their defaults; throws for unknown keys and out-of-range values. */
 export function resolveTunnelLimits(init: Omit<TunnelInit, 'id'>): TunnelLimits {
-  for (const key of Object.keys(init)) {
-    if (!KNOWN.has(key)) {
-      throw new TypeError(`tunnel: unknown option ${key}; known: ${[...KNOWN].join(', ')}`)
-    }
-  }
+  const limits = resolveIntegerLimits('tunnel', init, TUNNEL_DEFAULTS, [
+    'id',
+    'bind',
+    'transport',
+    'clock',
+    'random',
+    'logger',
+  ])
   if (init.transport === undefined && typeof init.bind !== 'string') {
     throw new TypeError('tunnel: bind (host:port) or transport is required')
   }
-  const limits: Record<string, number> = { ...TUNNEL_DEFAULTS }
-  for (const key of Object.keys(TUNNEL_DEFAULTS) as (keyof TunnelLimits)[]) {
-    const value = init[key]
-    if (value !== undefined) limits[key] = integerOption(key, value, 1)
-  }
-  return limits as TunnelLimits
+  return limits
 }
