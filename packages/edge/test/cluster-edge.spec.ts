@@ -3,7 +3,7 @@ import type { ComponentLogger, MembershipComponents } from '@rony/interface'
 import { describe, expect, it } from 'vitest'
 import { type ClusterInit, createEdge, memoryGateway, silentLogger } from '../src/index.js'
 import { ScriptedMembership } from './cluster-membership.js'
-import { EchoRequest, EchoResponse, Peer, request } from './helpers.js'
+import { deferred, EchoRequest, EchoResponse, Peer, request } from './helpers.js'
 
 /** A scripted membership that writes what happens to it, and what the edge looked like then. */
 class RecordingMembership extends ScriptedMembership {
@@ -134,23 +134,17 @@ describe('a clustered edge', () => {
 
   it('leaves while a handler is still running, and stops the gateways after it answers', async () => {
     const { edge, gateway, membership } = clusterEdge({})
-    let finish = () => {}
-    const gate = new Promise<void>((resolve) => {
-      finish = resolve
-    })
-    let handlerStarted = () => {}
-    const running = new Promise<void>((resolve) => {
-      handlerStarted = resolve
-    })
+    const gate = deferred()
+    const running = deferred()
     edge.handle(EchoRequest, async (req) => {
-      handlerStarted()
-      await gate
+      running.resolve()
+      await gate.promise
       return EchoResponse.create({ text: req.text })
     })
     await edge.start()
     const peer = new Peer(gateway)
     peer.send(request(EchoRequest, { text: 'hi' }, 1n))
-    await running
+    await running.promise
     const stopping = edge.stop()
     await new Promise((resolve) => setImmediate(resolve))
     expect(membership.events).toEqual([
@@ -160,7 +154,7 @@ describe('a clustered edge', () => {
     ])
     expect(peer.inbox).toEqual([]) // the handler is still running
     expect(gateway.addresses()).toEqual(['memory://mem'])
-    finish()
+    gate.resolve()
     expect((await peer.next()).requestId).toBe(1n)
     await stopping
     expect(gateway.addresses()).toEqual([])
@@ -179,25 +173,19 @@ describe('a clustered edge', () => {
 
   it('a stop during the join waits for it, then leaves and releases the gateways', async () => {
     const { edge, gateway, membership } = clusterEdge({})
-    let release = () => {}
-    const joining = new Promise<void>((resolve) => {
-      release = resolve
-    })
-    let joinCalled = () => {}
-    const called = new Promise<void>((resolve) => {
-      joinCalled = resolve
-    })
+    const joining = deferred()
+    const called = deferred()
     membership.start = () => {
       membership.events.push('start')
-      joinCalled()
-      return joining
+      called.resolve()
+      return joining.promise
     }
     const starting = edge.start()
-    await called
+    await called.promise
     const stopping = edge.stop()
     await new Promise((resolve) => setImmediate(resolve))
     expect(membership.events).toEqual(['start'])
-    release()
+    joining.resolve()
     await Promise.all([starting, stopping])
     expect(membership.events).toEqual(['start', 'leave gateways=true', 'stop gateways=true'])
     expect(gateway.addresses()).toEqual([])
