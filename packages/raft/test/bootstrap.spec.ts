@@ -15,7 +15,7 @@ import { type RaftNode, raft } from '../src/index.js'
 import { memoryStorage } from '../src/storage/memory-storage.js'
 import type { LogStorage } from '../src/storage/types.js'
 import { raftStreamTransport } from '../src/transport/stream-transport.js'
-import { command, KvMachine } from './node-harness.js'
+import { advanceUntil, command, KvMachine, settleOn } from './node-harness.js'
 
 const logger: ComponentLogger = { forComponent: () => disabledLogger }
 
@@ -68,22 +68,12 @@ class Servers {
     return ids.map((id) => ({ id, address: this.node(id).address }))
   }
 
-  async until(check: () => boolean, maxMs = 10_000): Promise<void> {
-    const end = this.clock.now() + maxMs
-    while (!check()) {
-      if (this.clock.now() >= end) throw new Error(`not reached within ${maxMs} simulated ms`)
-      await this.clock.advanceAsync(5)
-    }
+  until(check: () => boolean, maxMs = 10_000): Promise<void> {
+    return advanceUntil(this.clock, check, maxMs)
   }
 
-  async settle<T>(promise: Promise<T>, maxMs = 10_000): Promise<T> {
-    let done = false
-    const watched = promise.finally(() => {
-      done = true
-    })
-    watched.catch(() => {})
-    await this.until(() => done, maxMs)
-    return watched
+  settle<T>(promise: Promise<T>, maxMs = 10_000): Promise<T> {
+    return settleOn(this.clock, promise, maxMs)
   }
 
   /** The one leader every node in `ids` follows. */

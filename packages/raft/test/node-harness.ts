@@ -60,6 +60,34 @@ export interface ClusterOptions {
   snapshotThreshold?: number
 }
 
+/** Advances simulated time in 5 ms steps until `check` holds; throws after `maxMs`. */
+export async function advanceUntil(
+  clock: VirtualClock,
+  check: () => boolean,
+  maxMs = 10_000,
+): Promise<void> {
+  const end = clock.now() + maxMs
+  while (!check()) {
+    if (clock.now() >= end) throw new Error(`not reached within ${maxMs} simulated ms`)
+    await clock.advanceAsync(5)
+  }
+}
+
+/** Resolves `promise` while advancing simulated time (it may need timers to settle). */
+export async function settleOn<T>(
+  clock: VirtualClock,
+  promise: Promise<T>,
+  maxMs = 10_000,
+): Promise<T> {
+  let done = false
+  const watched = promise.finally(() => {
+    done = true
+  })
+  watched.catch(() => {})
+  await advanceUntil(clock, () => done, maxMs)
+  return watched
+}
+
 export class SimCluster {
   readonly clock: VirtualClock = virtualClock()
   readonly net: MemoryNetwork
@@ -131,13 +159,8 @@ export class SimCluster {
     return [...this.members.values()].filter((m) => m.node.role === 'leader')
   }
 
-  /** Advances simulated time in 5 ms steps until `check` holds; throws after `maxMs`. */
-  async until(check: () => boolean, maxMs = 10_000): Promise<void> {
-    const end = this.clock.now() + maxMs
-    while (!check()) {
-      if (this.clock.now() >= end) throw new Error(`not reached within ${maxMs} simulated ms`)
-      await this.clock.advanceAsync(5)
-    }
+  until(check: () => boolean, maxMs = 10_000): Promise<void> {
+    return advanceUntil(this.clock, check, maxMs)
   }
 
   /** Waits for one leader that every running node follows. */
@@ -150,15 +173,8 @@ export class SimCluster {
     return this.leaders()[0]!
   }
 
-  /** Resolves `promise` while advancing simulated time (it may need timers to settle). */
-  async settle<T>(promise: Promise<T>, maxMs = 10_000): Promise<T> {
-    let done = false
-    const watched = promise.finally(() => {
-      done = true
-    })
-    watched.catch(() => {})
-    await this.until(() => done, maxMs)
-    return watched
+  settle<T>(promise: Promise<T>, maxMs = 10_000): Promise<T> {
+    return settleOn(this.clock, promise, maxMs)
   }
 
   async stop(): Promise<void> {
