@@ -51,7 +51,10 @@ export function* fuzzInputs(
   for (let i = 0; i < 5_000; i++) {
     const bytes = valid.slice()
     bytes[int(bytes.length)] = int(256)
-    if (i % 3 === 0) bytes[int(bytes.length)] ^= 1 << int(8)
+    if (i % 3 === 0) {
+      const at = int(bytes.length)
+      bytes[at] = bytes[at]! ^ (1 << int(8))
+    }
     yield bytes
   }
 }
