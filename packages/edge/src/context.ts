@@ -1,4 +1,10 @@
-import type { Envelope, KeyValue, MessageRegistry, MessageType } from '@rony/envelope'
+import {
+  type Envelope,
+  type KeyValue,
+  type MessageRegistry,
+  type MessageType,
+  RonyError,
+} from '@rony/envelope'
 import type { GatewayConn } from '@rony/interface'
 import type { RequestOrigin } from './connection.js'
 import { messageReply, type ReplySink } from './reply.js'
@@ -7,6 +13,34 @@ import { messageReply, type ReplySink } from './reply.js'
 export interface EdgeScope {
   readonly serverId: string
   readonly messages: MessageRegistry
+  /** Runs a request on another replica set; absent on an edge without a tunnel. */
+  readonly execute?: Executor | undefined
+}
+
+/** Sends a request to an edge of `replicaSet` and resolves with its reply. */
+export type Executor = (
+  replicaSet: number,
+  message: object,
+  options: ExecuteOptions,
+) => Promise<unknown>
+
+/** Options of `ctx.execute`. */
+export interface ExecuteOptions {
+  /** The request's type, when `message` is a plain object rather than an instance. */
+  type?: MessageType | undefined
+  /** How long to wait for the reply, in ms. Default: the tunnel's (10 000). */
+  timeout?: number | undefined
+  /** Aborts the wait. Default: the request's own `ctx.signal`. */
+  signal?: AbortSignal | undefined
+}
+
+/**
+ * What a replicated command fixes for every replica: the leader's clock when it stamped the
+ * command, and a random sequence from the leader's seed.
+ */
+export interface CommandStamp {
+  readonly now: number
+  readonly random: () => number
 }
 
 /**
@@ -37,6 +71,8 @@ export class RequestContext<Req = unknown> {
     responseType: MessageType | undefined,
     /** Where answers go (the connection, a reply batch, nowhere), chosen by the origin; internal. */
     readonly sink: ReplySink,
+    /** The replicated command's time and seed; undefined for a request run once, here. */
+    private readonly stamp?: CommandStamp,
   ) {
     this.request = request
     this.responseType = responseType
@@ -111,6 +147,49 @@ export class RequestContext<Req = unknown> {
   /** Aborted when the connection closes or the edge stops waiting for handlers. */
   get signal(): AbortSignal {
     return this.origin.signal
+  }
+
+  /**
+   * The request's time, in ms since the epoch. A `replicated` handler gets the time the
+   * leader stamped on the command: the same on every replica, and never earlier than the
+   * previous command's. Any other handler gets `Date.now()`.
+   */
+  now(): number {
+    return this.stamp === undefined ? Date.now() : this.stamp.now
+  }
+
+  /**
+   * A float in [0, 1), as `Math.random()`. A `replicated` handler draws from the command's
+   * seed, so every replica draws the same sequence; any other handler gets `Math.random()`.
+   */
+  random(): number {
+    return this.stamp === undefined ? Math.random() : this.stamp.random()
+  }
+
+  /**
+   * Sends `message` to an edge of replica set `replicaSet` over the inter-node tunnel, as a
+   * request of its own (its handler's mode applies there: a replicated one goes through that
+   * set's leader), and resolves with the reply. Rejects with the reply's `RonyError` when
+   * the answer is an error, `E02/TUNNEL` when the edge has no tunnel or no edge of the set
+   * is known, and `E06/TUNNEL` when no answer came in time (the request may have run).
+   */
+  execute<Res = unknown>(
+    replicaSet: number,
+    message: object,
+    options: ExecuteOptions = {},
+  ): Promise<Res> {
+    const execute = this.scope.execute
+    if (execute === undefined) {
+      return Promise.reject(
+        new RonyError('E02', 'TUNNEL', 'ctx.execute needs cluster.tunnel', {
+          code: 'RONY_ERR_NO_TUNNEL',
+        }),
+      )
+    }
+    return execute(replicaSet, message, {
+      ...options,
+      signal: options.signal ?? this.signal,
+    }) as Promise<Res>
   }
 
   /**

@@ -8,10 +8,10 @@ import {
   RonyError,
 } from '@rony/envelope'
 import type { Logger, PayloadFormat } from '@rony/interface'
-import type { ConnectionState } from './connection.js'
+import type { ConnectionState, RequestOrigin } from './connection.js'
 import type { EdgeLimits } from './options.js'
 import type { Pipeline } from './pipeline.js'
-import type { HandlerRegistry } from './registry.js'
+import type { HandlerEntry, HandlerRegistry } from './registry.js'
 import {
   BatchSink,
   type ConnectionSink,
@@ -20,6 +20,16 @@ import {
   type ReplySink,
 } from './reply.js'
 import type { WorkCounter } from './work.js'
+
+/** Runs requests of the handler modes that involve the replica set. */
+export interface ModeRunner {
+  runRequest(
+    entry: HandlerEntry,
+    envelope: Envelope,
+    origin: RequestOrigin,
+    sink: ReplySink,
+  ): PromiseLike<void>
+}
 
 const EMPTY_CONTAINER = (): RonyError =>
   new RonyError('E01', 'ENVELOPES', 'a MessageContainer with no envelopes', {
@@ -36,6 +46,9 @@ const SHUTTING_DOWN = (): RonyError =>
  * of a non-persistent connection); the requests themselves run in the `Pipeline`.
  */
 export class Dispatcher {
+  /** Runs `replicated` and `read` requests: set on a clustered edge with consensus. */
+  modes: ModeRunner | undefined
+
   constructor(
     private readonly handlers: HandlerRegistry,
     private readonly pipeline: Pipeline,
@@ -108,12 +121,14 @@ export class Dispatcher {
   }
 
   /**
-   * One request envelope of the connection: looked up, held to `maxInFlight`, run by the
-   * pipeline. Returns a promise only when its handler (or the middleware chain) is
-   * asynchronous. Envelopes of a container accepted before a stop began all run.
+   * One request envelope of an origin (a connection, or another edge over the tunnel):
+   * looked up, held to `maxInFlight`, run by the pipeline, or by the cluster for
+   * `replicated` and `read` handlers. Returns a promise only when its handler (or the
+   * middleware chain) is asynchronous. Envelopes of a container accepted before a stop
+   * began all run.
    */
-  private dispatchEnvelope(
-    state: ConnectionState,
+  dispatchEnvelope(
+    state: RequestOrigin,
     envelope: Envelope,
     sink: ReplySink,
   ): PromiseLike<void> | undefined {
@@ -138,7 +153,10 @@ export class Dispatcher {
       )
       return undefined
     }
-    return this.pipeline.run(entry, envelope, state, sink)
+    if (entry.mode === 'local' || this.modes === undefined) {
+      return this.pipeline.run(entry, envelope, state, sink)
+    }
+    return this.modes.runRequest(entry, envelope, state, sink)
   }
 
   /**

@@ -82,14 +82,25 @@ export class EdgeServer extends EventEmitter<EdgeEvents> implements Startable {
     this.registry = init.registry ?? createRegistry()
     const logger = init.logger ?? consoleLogger()
     this.log = logger.forComponent(`rony:edge:${init.id}`)
-    this.clusterNode =
-      init.cluster &&
-      new EdgeClusterNode(init.cluster, { id: this.id, logger, addresses: () => this.addresses() })
     this.handlers = new HandlerRegistry(this.registry)
     const pipeline = new Pipeline(this.id, this.handlers, this.middleware, this.work, this.log, {
       handlerError: (error, ctx) => this.reportHandlerError(error, ctx),
     })
     this.dispatcher = new Dispatcher(this.handlers, pipeline, this.work, this.limits, this.log)
+    this.clusterNode =
+      init.cluster &&
+      new EdgeClusterNode(init.cluster, {
+        id: this.id,
+        logger,
+        addresses: () => this.addresses(),
+        handlers: this.handlers,
+        pipeline,
+        work: this.work,
+        limits: this.limits,
+        dispatch: (envelope, origin, sink) =>
+          this.dispatcher.dispatchEnvelope(origin, envelope, sink),
+      })
+    if (this.clusterNode?.replicated) this.dispatcher.modes = this.clusterNode
     this.handlers.add(rony.Ping, (ping) => rony.Pong.create({ ID: ping.ID }), {}, true)
     this.handlers.add(rony.GetNodes, (req) => this.edges(req.ReplicaSet ?? []), {}, true)
     this.handlers.add(rony.GetAllNodes, () => this.edges('all'), {}, true)
@@ -115,6 +126,12 @@ export class EdgeServer extends EventEmitter<EdgeEvents> implements Startable {
   ): this {
     if (options.rest !== undefined && this.state !== 'idle') {
       throw new Error('handle: declare REST routes before start()')
+    }
+    const mode = options.mode ?? 'local'
+    if (mode !== 'local' && !this.clusterNode?.replicated) {
+      throw new TypeError(
+        `handle: mode '${String(mode)}' needs a replica set: give createEdge a cluster with consensus`,
+      )
     }
     this.handlers.add(type, handler, options)
     return this
@@ -199,7 +216,7 @@ export class EdgeServer extends EventEmitter<EdgeEvents> implements Startable {
     const failures: unknown[] = []
     try {
       // Leave while draining, so the other edges stop sending clients here meanwhile.
-      const leaving = this.clusterNode?.stop().catch((error: unknown) => failures.push(error))
+      const leaving = this.clusterNode?.leave().catch((error: unknown) => failures.push(error))
       const idle = await this.work.whenIdle(timeout)
       if (!idle) {
         this.log.warn(
@@ -220,6 +237,8 @@ export class EdgeServer extends EventEmitter<EdgeEvents> implements Startable {
         ...(await settleGateways(this.gateways, (gateway) => gateway.stop())),
         ...(await settleGateways(this.gateways, (gateway) => gateway.afterStop?.())),
       )
+      // Last, so the requests that drained could still reach the replica set.
+      await this.clusterNode?.stop().catch((error: unknown) => failures.push(error))
       if (failures.length > 0) throw failures[0]
     } finally {
       this.connections.clear()

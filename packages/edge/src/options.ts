@@ -1,6 +1,6 @@
 import type { MessageRegistry } from '@rony/envelope'
 import type { ComponentLogger, Gateway } from '@rony/interface'
-import { type ClusterInit, checkLocalId } from './cluster/cluster.js'
+import { type ClusterInit, checkLocalId, DEFAULT_MAX_VOTERS } from './cluster/cluster.js'
 
 /** Limits the edge enforces; every field has a safe default. */
 export interface EdgeLimits {
@@ -120,6 +120,7 @@ function validateCluster(cluster: ClusterInit, edgeId: string): void {
       `createEdge: cluster.replicaSet must be a non-negative safe integer, got ${String(replicaSet)}`,
     )
   }
+  validateConsensus(cluster)
   if (typeof membership === 'function') return
   if (
     typeof membership !== 'object' ||
@@ -131,4 +132,67 @@ function validateCluster(cluster: ClusterInit, edgeId: string): void {
     )
   }
   checkLocalId(membership, edgeId)
+}
+
+const FOLLOWER_POLICIES: ReadonlySet<string> = new Set(['forward', 'redirect'])
+
+/** The consensus half of `cluster`: its options make sense only together. */
+function validateConsensus(cluster: ClusterInit): void {
+  const { consensus, bootstrapExpect, maxVoters, state, tunnel, onFollower, leaderWait } = cluster
+  if (consensus === undefined) {
+    for (const key of [
+      'bootstrapExpect',
+      'maxVoters',
+      'state',
+      'onFollower',
+      'leaderWait',
+    ] as const) {
+      if (cluster[key] !== undefined) {
+        throw new TypeError(`createEdge: cluster.${key} needs cluster.consensus`)
+      }
+    }
+  } else if (typeof consensus !== 'function') {
+    throw new TypeError(
+      'createEdge: cluster.consensus must be a consensus factory (such as raft({ bind, dataDir })), which the edge completes with its state machine',
+    )
+  }
+  const voters = maxVoters ?? DEFAULT_MAX_VOTERS
+  if (!Number.isSafeInteger(voters) || voters < 1) {
+    throw new RangeError(
+      `createEdge: cluster.maxVoters must be a positive integer, got ${String(maxVoters)}`,
+    )
+  }
+  if (
+    consensus !== undefined &&
+    (!Number.isSafeInteger(bootstrapExpect) ||
+      (bootstrapExpect as number) < 1 ||
+      (bootstrapExpect as number) > voters)
+  ) {
+    throw new RangeError(
+      `createEdge: cluster.bootstrapExpect must be an integer in [1, maxVoters = ${voters}] (how many edges of the set found its group; the same on each), got ${String(bootstrapExpect)}`,
+    )
+  }
+  if (
+    state !== undefined &&
+    (typeof state?.snapshot !== 'function' || typeof state.restore !== 'function')
+  ) {
+    throw new TypeError(
+      'createEdge: cluster.state must have snapshot() and restore(bytes) functions',
+    )
+  }
+  if (
+    tunnel !== undefined &&
+    typeof tunnel !== 'function' &&
+    typeof tunnel?.request !== 'function'
+  ) {
+    throw new TypeError(
+      'createEdge: cluster.tunnel must be a Tunnel or a factory (such as tunnel({ bind }))',
+    )
+  }
+  if (onFollower !== undefined && !FOLLOWER_POLICIES.has(onFollower)) {
+    throw new TypeError(
+      `createEdge: cluster.onFollower must be 'forward' or 'redirect', got ${String(onFollower)}`,
+    )
+  }
+  if (leaderWait !== undefined) checkTimeout(leaderWait, 'cluster.leaderWait')
 }

@@ -2,7 +2,13 @@ import type { Envelope, MessageRegistry } from '@rony/envelope'
 import { RonyError } from '@rony/envelope'
 import type { Logger } from '@rony/interface'
 import type { RequestOrigin } from './connection.js'
-import { type EdgeScope, type Middleware, RequestContext } from './context.js'
+import {
+  type CommandStamp,
+  type EdgeScope,
+  type Executor,
+  type Middleware,
+  RequestContext,
+} from './context.js'
 import { decodeRequest, type HandlerEntry, type HandlerRegistry } from './registry.js'
 import { errorReply, messageReply, type ReplySink } from './reply.js'
 import type { WorkCounter } from './work.js'
@@ -29,6 +35,8 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
  */
 export class Pipeline implements EdgeScope {
   readonly messages: MessageRegistry
+  /** Set by the edge's cluster part when it has a tunnel (`ctx.execute`). */
+  execute: Executor | undefined
 
   constructor(
     readonly serverId: string,
@@ -45,13 +53,14 @@ export class Pipeline implements EdgeScope {
    * Runs `envelope`, a request for `entry`'s handler, answering through `sink`. A payload
    * that does not decode, a throw and a missing reply are answers too, so every request
    * gets one. Returns a promise (that never rejects) only when the handler or the
-   * middleware chain is asynchronous.
+   * middleware chain is asynchronous. `stamp` is a replicated command's time and seed.
    */
   run(
     entry: HandlerEntry,
     envelope: Envelope,
     origin: RequestOrigin,
     sink: ReplySink,
+    stamp?: CommandStamp,
   ): PromiseLike<void> | undefined {
     let request: unknown
     try {
@@ -60,7 +69,7 @@ export class Pipeline implements EdgeScope {
       sink.reply(errorReply(envelope.requestId, error as RonyError))
       return undefined
     }
-    const ctx = new RequestContext(this, origin, envelope, request, entry.returns, sink)
+    const ctx = new RequestContext(this, origin, envelope, request, entry.returns, sink, stamp)
     origin.inFlight++
     const generation = this.work.begin()
     let result: unknown

@@ -18,9 +18,34 @@ export interface RawRequestType<Req = unknown> {
   name?: string
 }
 
+/**
+ * Where a handler runs in a clustered edge (`cluster.consensus` set):
+ * - `'local'`: on the edge that received the request; nothing is replicated.
+ * - `'replicated'`: the request is a command in the replica set's Raft log; every replica
+ *   runs the handler in log order (it must be deterministic: `ctx.now()`, `ctx.random()`),
+ *   and only the edge that received the request answers and pushes.
+ * - `'read'`: on the edge that received it, against its replica's state; see
+ *   {@link ReadConsistency}.
+ */
+export type HandlerMode = 'local' | 'replicated' | 'read'
+
+/**
+ * What a `read` handler sees: `'linearizable'` (default) waits for a ReadIndex barrier, so
+ * the read reflects every replicated write acknowledged before it began; `'local'` reads
+ * what this replica has applied, which may lag the leader.
+ */
+export type ReadConsistency = 'linearizable' | 'local'
+
 export interface HandleOptions {
   /** The reply type, so the handler may return plain objects instead of instances. */
   returns?: MessageType
+  /**
+   * Where the handler runs in a clustered edge; see {@link HandlerMode}. Default
+   * `'local'`. `'replicated'` and `'read'` need `cluster.consensus`.
+   */
+  mode?: HandlerMode
+  /** For `mode: 'read'`: see {@link ReadConsistency}. Default `'linearizable'`. */
+  consistency?: ReadConsistency
   /**
    * Also serve the handler as a REST route on gateways that speak HTTP: `{ method: 'GET',
    * path: '/users/:id' }` builds the request message from the JSON body, the query string
@@ -48,6 +73,10 @@ export interface HandlerEntry {
   readonly returns: MessageType | undefined
   /** The handler's REST binding, if it has one. */
   readonly rest: RestBinding | undefined
+  /** Where it runs in a clustered edge. */
+  readonly mode: HandlerMode
+  /** For `read` handlers: the consistency asked for. */
+  readonly consistency: ReadConsistency
 }
 
 type RequestType = Pick<HandlerEntry, 'ctor' | 'name' | 'decode' | 'type'>
@@ -88,6 +117,7 @@ export class HandlerRegistry {
     if (typeof handler !== 'function') throw new TypeError('handle: handler must be a function')
     const request = isRawRequestType(type) ? rawType(type) : this.typedType(type)
     const rest = options.rest === undefined ? undefined : this.checkRest(options.rest, request)
+    const { mode, consistency } = checkMode(options)
     const existing = this.handlers.get(request.ctor)
     if (existing && !this.builtins.has(existing)) {
       throw new TypeError(
@@ -100,6 +130,8 @@ export class HandlerRegistry {
       handler: handler as Handler,
       returns: options.returns,
       rest,
+      mode,
+      consistency,
     }
     this.handlers.set(entry.ctor, entry)
     if (existing) this.builtins.delete(existing)
@@ -189,6 +221,25 @@ function jsonPayload(entry: HandlerEntry, bytes: Uint8Array): Uint8Array {
     })
   }
   return messageFromJson(entry.type, entry.name, json)
+}
+
+const MODES: ReadonlySet<string> = new Set<HandlerMode>(['local', 'replicated', 'read'])
+const CONSISTENCIES: ReadonlySet<string> = new Set<ReadConsistency>(['linearizable', 'local'])
+
+function checkMode(options: HandleOptions): Pick<HandlerEntry, 'mode' | 'consistency'> {
+  const { mode = 'local', consistency } = options
+  if (!MODES.has(mode)) {
+    throw new TypeError(`handle: mode must be one of ${[...MODES].join(', ')}, got ${String(mode)}`)
+  }
+  if (consistency !== undefined && mode !== 'read') {
+    throw new TypeError(`handle: consistency applies to mode 'read' only, not '${mode}'`)
+  }
+  if (consistency !== undefined && !CONSISTENCIES.has(consistency)) {
+    throw new TypeError(
+      `handle: consistency must be one of ${[...CONSISTENCIES].join(', ')}, got ${String(consistency)}`,
+    )
+  }
+  return { mode, consistency: consistency ?? 'linearizable' }
 }
 
 function isRawRequestType(type: unknown): type is RawRequestType {

@@ -65,27 +65,28 @@ export class ConnectionSink implements ReplySink {
 
 /**
  * Collects the answers of one or more requests, for whoever sends them on as one message:
- * a container's batch, an HTTP request's reply, an answer kept for a retry or relayed to
- * another edge. Pushes bypass the batch and go to `connection` at once, if there is one.
+ * a container's batch, an HTTP request's reply, a replicated request's answers (kept for a
+ * retry, relayed to another edge). Pushes bypass the batch and go to `client` at once, if
+ * there is one.
  */
 export class BatchSink implements ReplySink {
   /** The answers so far, in the order given. */
   readonly replies: EnvelopeInit[] = []
 
-  constructor(private readonly connection?: ConnectionSink) {}
+  constructor(private readonly client?: ReplySink) {}
 
   get canPush(): boolean {
-    return this.connection?.canPush ?? false
+    return this.client?.canPush ?? false
   }
 
   /** Always collected; false when the connection they are for has closed. */
   reply(envelope: EnvelopeInit): boolean {
     this.replies.push(envelope)
-    return this.connection?.open ?? true
+    return !(this.client instanceof ConnectionSink) || this.client.open
   }
 
   push(envelope: EnvelopeInit): boolean {
-    return this.connection?.push(envelope) ?? false
+    return this.client?.push(envelope) ?? false
   }
 }
 
