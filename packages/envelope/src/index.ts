@@ -45,6 +45,7 @@ export {
   type FrameDecoderInit,
 } from './framing.js'
 export { rony } from './gen/envelope.js'
+export { SESSION_HEADER } from './headers.js'
 export * from './ids.js'
 export {
   encodeJsonEnvelope,
