@@ -16,7 +16,8 @@ export interface RequestOptions {
   /**
    * The request may safely run twice: if the connection drops before the reply, it is
    * sent again (same request id) once reconnected, instead of rejecting with
-   * `RONY_ERR_CONNECTION_LOST`. Default: false.
+   * `RONY_ERR_CONNECTION_LOST`. It carries the client's session (`rony-session` header), so
+   * a clustered edge's `replicated` handler applies it once. Default: false.
    */
   idempotent?: boolean
   /** Headers for this request, merged over the client's `header` (this one wins per key). */
@@ -43,6 +44,11 @@ export interface Client {
   readonly state: ClientState
   /** Decodes replies and updates by constructor; register your reply and update types here. */
   readonly registry: MessageRegistry
+  /**
+   * This client's session id (the `session` option, or a random one), sent in the
+   * `rony-session` header of idempotent requests.
+   */
+  readonly session: string
   /**
    * Connects if not yet connected and resolves once open, waiting across attempts (with
    * the backoff) for a server that is not up yet. Optional: `request()` connects on

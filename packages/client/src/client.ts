@@ -14,6 +14,7 @@ import {
   type RegisteredType,
   RonyError,
   rony,
+  SESSION_HEADER,
 } from '@rony/envelope'
 import type { Client, ConnectOptions, RequestOptions } from './api.js'
 import { clientClosed, tooManyPending, unexpectedResponse } from './errors.js'
@@ -52,6 +53,7 @@ interface OpenWaiter {
 export class RonyClient implements Client, LinkHost {
   readonly url: string
   readonly registry: MessageRegistry
+  readonly session: string
   private readonly options: ResolvedOptions
   private readonly link: Link
   private readonly events = new Emitter<ClientEvents>()
@@ -68,6 +70,7 @@ export class RonyClient implements Client, LinkHost {
     const transport = transportFor(url, this.options)
     this.url = transport.url
     this.registry = this.options.registry
+    this.session = this.options.session
     this.pending = new PendingTable(
       this.options.clock,
       (pending) => {
@@ -188,11 +191,16 @@ export class RonyClient implements Client, LinkHost {
     const entry = this.registry.entryOf(message) // a TypeError for a plain object
     const response = responseType === undefined ? undefined : this.responseEntry(responseType)
     const id = this.nextRequestId()
+    const idempotent = options.idempotent === true
+    let header = mergeHeader(this.options.header, options.header)
+    // Only an idempotent request may be re-sent, so only it needs the session that lets a
+    // clustered edge recognize the re-send; the client's session wins over a header's.
+    if (idempotent) header = mergeHeader(header, [{ key: SESSION_HEADER, value: this.session }])
     const init: EnvelopeInit = {
       ctor: entry.ctor,
       requestId: id,
       message: entry.type.encode(message).finish(),
-      header: mergeHeader(this.options.header, options.header),
+      header,
     }
     const auth = options.auth === undefined ? this.options.auth : authBytes(options.auth)
     if (auth !== undefined) init.auth = auth
@@ -204,7 +212,7 @@ export class RonyClient implements Client, LinkHost {
       entry.name,
       deadline,
       timeout,
-      options.idempotent === true,
+      idempotent,
       response,
       signal,
     )

@@ -87,6 +87,15 @@ export interface ClientInit {
   clock?: ClientClock
   /** Random numbers for backoff jitter and the first request id. Default: `Math.random`. */
   random?: ClientRandom
+  /**
+   * This client's session id, sent in the `rony-session` header of idempotent requests so
+   * that a clustered edge applies each of them once (see the README, "Exactly once with a
+   * clustered edge"). 1 to 128 printable ASCII characters, unique to this client among
+   * those using the cluster (clients sharing a session could be given each other's
+   * answers). Default: 128 random bits from `crypto.getRandomValues`, as 22 base64url
+   * characters.
+   */
+  session?: string
 }
 
 /** `ClientInit` with every default applied and checked. */
@@ -103,6 +112,7 @@ export interface ResolvedOptions {
   WebSocket: WebSocketConstructor | undefined
   clock: ClientClock
   random: ClientRandom
+  session: string
 }
 
 export const systemClock: ClientClock = {
@@ -170,5 +180,36 @@ export function resolveOptions(init: ClientInit = {}): ResolvedOptions {
     WebSocket: init.WebSocket,
     clock: init.clock ?? systemClock,
     random: init.random ?? mathRandom,
+    session: init.session === undefined ? randomSession() : checkSession(init.session),
   }
+}
+
+/** Printable ASCII, 1 to 128 characters: safe in any header, log line or JSON. */
+const SESSION = /^[\x20-\x7e]{1,128}$/
+
+function checkSession(session: string): string {
+  if (typeof session !== 'string' || !SESSION.test(session)) {
+    throw new RangeError(
+      `createClient: session must be 1 to 128 printable ASCII characters, got ${JSON.stringify(session)}`,
+    )
+  }
+  return session
+}
+
+const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+
+/**
+ * 128 random bits as 22 base64url characters (the last one carries 2 bits). From
+ * `crypto.getRandomValues`, which browsers and Node both have: session ids of different
+ * clients must not meet, which `Math.random` does not promise.
+ */
+function randomSession(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16))
+  let id = ''
+  for (let i = 0; i < 15; i += 3) {
+    const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!
+    id += BASE64URL[n >>> 18]! + BASE64URL[(n >>> 12) & 63]! + BASE64URL[(n >>> 6) & 63]!
+    id += BASE64URL[n & 63]!
+  }
+  return id + BASE64URL[bytes[15]! >>> 2]! + BASE64URL[(bytes[15]! & 3) << 4]!
 }
