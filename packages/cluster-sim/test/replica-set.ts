@@ -312,7 +312,7 @@ export class SimClient {
 
   /** Sends and decodes a `Value` answer; an `Error` answer rejects as a `RonyError`. */
   async call(type: MessageType, message: object, requestId?: bigint): Promise<ValueMsg> {
-    return valueOf(await this.send(type, message, requestId))
+    return decodeValue(await this.send(type, message, requestId))
   }
 
   close(): void {
@@ -320,7 +320,7 @@ export class SimClient {
   }
 }
 
-export function valueOf(envelope: Envelope): ValueMsg {
+export function decodeValue(envelope: Envelope): ValueMsg {
   if (envelope.ctor === C_Error) throw RonyError.fromWire(rony.Error.decode(envelope.message))
   if (envelope.ctor !== C_Value) throw new Error(`unexpected answer ${envelope.ctor}`)
   return Value.decode(envelope.message) as unknown as ValueMsg

@@ -184,6 +184,8 @@ export class EdgeClusterNode extends EventEmitter<EdgeClusterEvents> implements 
   private readonly replicator: Replicator
   private run: Run | undefined
   private formation: Formation | undefined
+  /** Whether this run left the cluster already (stop() after leave()). */
+  private left = false
   /** The directory of the last run, kept after stop for `members()`. */
   private directory: Directory | undefined
 
@@ -341,13 +343,15 @@ export class EdgeClusterNode extends EventEmitter<EdgeClusterEvents> implements 
 
   /**
    * Leaves the cluster gracefully while the edge drains: stops forming the group, takes
-   * this edge out of it if it leads (others remove a follower that left), and announces
-   * the leave (others see `left`, not a failure). The consensus and the tunnel keep running
-   * for the requests still draining, until {@link stop}. Failures are logged.
+   * this edge out of it if it leads (others remove a follower that left), announces the
+   * leave (others see `left`, not a failure) and stops the membership. The consensus and
+   * the tunnel keep running for the requests still draining, until {@link stop}; the view
+   * is kept as it was. A failed leave is logged and the rest goes on.
    */
   async leave(): Promise<void> {
     const run = this.run
-    if (!run) return
+    if (!run || this.left) return
+    this.left = true
     await this.formation?.stop()
     this.formation = undefined
     if (run.consensus) await this.removeSelf(run.consensus, run.directory)
@@ -356,17 +360,20 @@ export class EdgeClusterNode extends EventEmitter<EdgeClusterEvents> implements 
     } catch (error) {
       if (this.log.warn.enabled) this.log.warn('leaving the cluster failed: %O', error)
     }
+    await run.directory.stop()
+    await run.membership.stop()
   }
 
-  /** Stops the directory, the membership, the consensus and the tunnel, in that order. */
+  /** Stops the consensus and the tunnel (after {@link leave}, which it runs if need be). */
   async stop(): Promise<void> {
+    await this.leave()
     const run = this.run
     if (!run) return
     this.run = undefined
+    this.left = false
     this.changes.notify()
-    await run.directory.stop()
     const failures: unknown[] = []
-    for (const component of [run.membership, run.consensus, run.tunnel]) {
+    for (const component of [run.consensus, run.tunnel]) {
       if (component) failures.push(...(await settle(() => component.stop())))
     }
     if (failures.length > 0) throw failures[0]
@@ -452,7 +459,7 @@ export class EdgeClusterNode extends EventEmitter<EdgeClusterEvents> implements 
   /** Publishes this edge's record as it is now (coalesced by the directory). */
   private publish(): void {
     const run = this.run
-    if (run === undefined) return
+    if (run === undefined || this.left) return
     const { consensus, tunnel } = run
     run.directory.publish({
       replicaSet: this.ownReplicaSet,
