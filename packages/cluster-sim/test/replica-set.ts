@@ -26,9 +26,17 @@ import {
   SESSION_HEADER,
 } from '@rony/envelope'
 import { gossip } from '@rony/gossip'
+import type { Clock } from '@rony/interface'
 import { type LogStorage, memoryStorage, raft, raftStreamTransport } from '@rony/raft'
 import { seededRandom, tunnel } from '@rony/transport'
 import protobuf from 'protobufjs'
+import {
+  type Chaos,
+  calm,
+  faultyRaftTransport,
+  type LifetimeStorage,
+  lifetimeStorage,
+} from './faults.js'
 import { addr, type SimNetwork, simNetwork } from './network.js'
 
 const root = protobuf.parse(`
@@ -85,21 +93,42 @@ export interface SimEdge {
   readonly edge: Edge
   readonly gateway: MemoryGateway
   readonly state: KvState
+  /** This lifetime's handle on the node's kept Raft storage. */
+  readonly storage: LifetimeStorage
 }
 
 export interface ReplicaSetInit {
   readonly seed: number
   readonly bootstrapExpect?: number
+  readonly maxVoters?: number
   readonly onFollower?: 'forward' | 'redirect'
+  /** How long a request waits for a leader, in ms. Default: the edge's. */
+  readonly leaderWait?: number
   /** Raft's snapshot threshold, in entries. Default: Raft's. */
   readonly snapshotThreshold?: number
+}
+
+/** A node's addresses on the memory network: gossip (packets and streams), Raft, tunnel. */
+const addresses = (id: string): string[] => [addr(id), `memory:raft-${id}`, `memory:tun-${id}`]
+
+/** Resolves after `ms` of the clock. */
+export function sleep(clock: Clock, ms: number): Promise<void> {
+  return new Promise((resolve) => clock.setTimeout(resolve, ms))
 }
 
 /** A replica set of whole edges on the simulated network. */
 export class ReplicaSetSim {
   readonly sim: SimNetwork
+  /** The running edges (a crashed or stopped one is not here). */
   readonly nodes = new Map<string, SimEdge>()
+  /** Raft message faults, read at every message. */
+  readonly chaos: Chaos = calm()
   private readonly storages = new Map<string, LogStorage>()
+  /** Every id spawned once: the gossip seeds of later spawns. */
+  private readonly known = new Set<string>()
+  /** Crashed edges still stopping in the background, by id. */
+  private readonly dying = new Map<string, Promise<void>>()
+  private readonly clients = new Map<string, Set<SimClient>>()
   private spawned = 0
 
   constructor(private readonly init: ReplicaSetInit) {
@@ -114,14 +143,28 @@ export class ReplicaSetSim {
     return this.sim.net
   }
 
-  /** Builds and starts edge `id` (its storage survives a stop, as a data dir would). */
-  async spawn(id: string, seeds: readonly string[] = ['n1']): Promise<SimEdge> {
+  /** Builds and starts edge `id` while the clock runs (its storage survives, as a data dir would). */
+  spawn(id: string, seeds?: readonly string[]): Promise<SimEdge> {
+    return this.whileRunning(this.launch(id, seeds))
+  }
+
+  /**
+   * Builds and starts edge `id` without running the clock (for starts that overlap); a
+   * crashed edge of that id is first let finish stopping. Seeds: every id spawned before.
+   */
+  async launch(id: string, seeds?: readonly string[]): Promise<SimEdge> {
+    await this.dying.get(id)
+    this.dying.delete(id)
+    this.known.add(id)
     const { clock, net } = this.sim
     const seed = this.init.seed * 101 + this.spawned++
-    const storage = this.storages.get(id) ?? memoryStorage()
-    this.storages.set(id, storage)
+    const kept = this.storages.get(id) ?? memoryStorage()
+    this.storages.set(id, kept)
+    const storage = lifetimeStorage(kept)
+    const random = seededRandom(seed + 13)
     const state = new KvState()
     const gateway = memoryGateway({ name: `gw-${id}` })
+    const gossipSeeds = (seeds ?? [...this.known]).filter((s) => s !== id).map(addr)
     const edge = createEdge({
       id,
       gateways: [gateway],
@@ -130,36 +173,44 @@ export class ReplicaSetSim {
         replicaSet: 1,
         membership: (c) =>
           gossip({
-            seeds: seeds.filter((s) => s !== id).map(addr),
+            seeds: gossipSeeds,
             transport: { packet: net.packet(addr(id)), stream: net.stream(addr(id)) },
             clock,
             random: seededRandom(seed),
           })(c),
         consensus: (c) =>
           raft({
-            storage,
-            transport: raftStreamTransport({
-              id,
-              streams: net.stream(`memory:raft-${id}`),
-              clock,
-            }),
+            storage: storage.storage,
+            transport: faultyRaftTransport(
+              raftStreamTransport({ id, streams: net.stream(`memory:raft-${id}`), clock }),
+              random,
+              this.chaos,
+            ),
             clock,
             random: seededRandom(seed + 7),
             ...(this.init.snapshotThreshold === undefined
               ? {}
               : { snapshotThreshold: this.init.snapshotThreshold }),
           })(c),
-        tunnel: (c) => tunnel({ ...c, transport: net.stream(`memory:tun-${id}`), clock }),
+        tunnel: (c) =>
+          tunnel({
+            id: c.id,
+            transport: net.stream(`memory:tun-${id}`),
+            clock,
+            random,
+          }),
         bootstrapExpect: this.init.bootstrapExpect ?? 3,
         state,
         clock,
+        ...(this.init.maxVoters === undefined ? {} : { maxVoters: this.init.maxVoters }),
+        ...(this.init.leaderWait === undefined ? {} : { leaderWait: this.init.leaderWait }),
         ...(this.init.onFollower === undefined ? {} : { onFollower: this.init.onFollower }),
       },
     })
     kvService(edge, state)
-    const node: SimEdge = { id, edge, gateway, state }
+    const node: SimEdge = { id, edge, gateway, state, storage }
     this.nodes.set(id, node)
-    await this.whileRunning(edge.start())
+    await edge.start()
     return node
   }
 
@@ -193,16 +244,80 @@ export class ReplicaSetSim {
     return node
   }
 
+  /** The running leader of the highest term, if any. */
   leader(): SimEdge | undefined {
+    let best: SimEdge | undefined
     for (const node of this.nodes.values()) {
-      if (node.edge.cluster?.consensus?.role === 'leader') return node
+      const consensus = node.edge.cluster?.consensus
+      if (consensus?.role !== 'leader') continue
+      if (best === undefined || consensus.term > (best.edge.cluster?.consensus?.term ?? 0)) {
+        best = node
+      }
     }
-    return undefined
+    return best
   }
 
   async waitForLeader(): Promise<SimEdge> {
     await this.until(() => this.leader() !== undefined, 60_000, 'a leader')
     return this.leader() as SimEdge
+  }
+
+  /** Every running edge's configuration, as `id suffrage` sorted. */
+  configurations(): string[][] {
+    return [...this.nodes.values()].map((n) =>
+      (n.edge.cluster?.consensus?.configuration() ?? []).map((s) => `${s.id} ${s.suffrage}`).sort(),
+    )
+  }
+
+  /** Runs the clock until every running edge has `expected` (`id suffrage`) as its configuration. */
+  untilConfiguration(expected: readonly string[], maxMs = 60_000): Promise<void> {
+    const want = JSON.stringify([...expected].sort())
+    return this.until(
+      () => this.configurations().every((c) => JSON.stringify(c) === want),
+      maxMs,
+      `configuration ${want} everywhere (have ${JSON.stringify(this.configurations())})`,
+    )
+  }
+
+  /** A client connected to edge `id`; a crash of that edge closes its connection. */
+  client(id: string, session?: string): SimClient {
+    const client = new SimClient(this.node(id).gateway, session)
+    const clients = this.clients.get(id) ?? new Set()
+    this.clients.set(id, clients.add(client))
+    return client
+  }
+
+  /**
+   * The process of edge `id` dies: its addresses drop everything from now on (streams abort),
+   * its storage keeps what was written, its clients' connections close; it stops in the
+   * background without being heard (no leave reaches anyone).
+   */
+  crash(id: string): void {
+    const node = this.nodes.get(id)
+    if (!node) return
+    this.nodes.delete(id)
+    for (const address of addresses(id)) this.net.crash(address)
+    node.storage.crash()
+    for (const client of this.clients.get(id) ?? []) client.close()
+    this.clients.delete(id)
+    this.dying.set(
+      id,
+      node.edge.stop().catch(() => {}),
+    )
+  }
+
+  /** Cuts edge `id` off from every other (all its addresses), until {@link heal}. */
+  isolate(id: string): void {
+    for (const address of addresses(id)) this.net.isolate(address)
+  }
+
+  /** Cuts every link between the edges of `a` and those of `b`, until {@link heal}. */
+  partition(a: readonly string[], b: readonly string[]): void {
+    this.net.partition(a.flatMap(addresses), b.flatMap(addresses))
+  }
+
+  heal(): void {
+    this.net.heal()
   }
 
   /** Stops an edge gracefully (it leaves) while the clock runs. */
@@ -214,7 +329,17 @@ export class ReplicaSetSim {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.nodes.keys()].map((id) => this.stop(id)))
+    for (const clients of this.clients.values()) for (const client of clients) client.close()
+    this.clients.clear()
+    this.heal()
+    await this.whileRunning(
+      Promise.all([
+        ...[...this.nodes.values()].map((node) => node.edge.stop()),
+        ...this.dying.values(),
+      ]),
+    )
+    this.nodes.clear()
+    this.dying.clear()
   }
 }
 
@@ -304,10 +429,15 @@ export class SimClient {
       this.session === undefined ? [] : [{ key: SESSION_HEADER, value: this.session }]
     const payload = (type as unknown as protobuf.Type).encode(message).finish()
     const ctor = constructorOf((type as unknown as protobuf.Type).name)
+    if (this.conn.closed) return Promise.resolve(closedEnvelope())
     return new Promise((resolve) => {
       this.waiting.set(requestId, resolve)
       this.conn.send(encodeEnvelope({ ctor, requestId, message: payload, header }))
     })
+  }
+
+  get closed(): boolean {
+    return this.conn.closed
   }
 
   /** Sends and decodes a `Value` answer; an `Error` answer rejects as a `RonyError`. */

@@ -1,0 +1,9 @@
+/**
+ * The seeds a seeded spec runs: `count` of them from `offset + 1` by default (the CI
+ * count), `SEEDS=n` for more or fewer, `SEED=s` to replay one.
+ */
+export function seeds(count: number, offset: number): number[] {
+  if (process.env.SEED) return [Number(process.env.SEED)]
+  const n = Number(process.env.SEEDS ?? count)
+  return Array.from({ length: n }, (_, i) => offset + i + 1)
+}
