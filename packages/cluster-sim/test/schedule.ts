@@ -142,8 +142,8 @@ class Nemesis {
 
   private crash(): void {
     const running = this.ids.filter((id) => !this.down.has(id) && this.sim.nodes.has(id))
-    if (this.down.size + 1 > Math.floor((this.ids.length - 1) / 2) || running.length === 0) return
     const id = this.pick(running)
+    if (this.down.size + 1 > Math.floor((this.ids.length - 1) / 2) || id === undefined) return
     this.down.add(id)
     this.note(`crash ${id}`, () => this.sim.crash(id))
   }
