@@ -26,7 +26,7 @@ import {
   SESSION_HEADER,
 } from '@rony/envelope'
 import { gossip } from '@rony/gossip'
-import type { Clock } from '@rony/interface'
+import type { Clock, Consensus } from '@rony/interface'
 import { type LogStorage, memoryStorage, raft, raftStreamTransport } from '@rony/raft'
 import { seededRandom, tunnel } from '@rony/transport'
 import protobuf from 'protobufjs'
@@ -73,6 +73,8 @@ export class KvState {
   data = new Map<string, string>()
   /** How many times each Incr key was applied (counts duplicates, if any). */
   counters = new Map<string, number>()
+  /** How many times a snapshot was restored into this state. */
+  restores = 0
 
   snapshot(): Uint8Array {
     return new TextEncoder().encode(JSON.stringify([[...this.data], [...this.counters]]))
@@ -85,6 +87,7 @@ export class KvState {
     ]
     this.data = new Map(data)
     this.counters = new Map(counters)
+    this.restores++
   }
 }
 
@@ -123,6 +126,14 @@ export class ReplicaSetSim {
   readonly nodes = new Map<string, SimEdge>()
   /** Raft message faults, read at every message. */
   readonly chaos: Chaos = calm()
+  /** The ids of the edges that bootstrapped a group, in order. */
+  readonly bootstraps: string[] = []
+  /**
+   * Election safety across the set: two leaders reported for one term (by any edge, in any
+   * lifetime) are two groups or a broken election. Empty when all is well.
+   */
+  readonly violations: string[] = []
+  private readonly leaders = new Map<number, string>()
   private readonly storages = new Map<string, LogStorage>()
   /** Every id spawned once: the gossip seeds of later spawns. */
   private readonly known = new Set<string>()
@@ -179,19 +190,22 @@ export class ReplicaSetSim {
             random: seededRandom(seed),
           })(c),
         consensus: (c) =>
-          raft({
-            storage: storage.storage,
-            transport: faultyRaftTransport(
-              raftStreamTransport({ id, streams: net.stream(`memory:raft-${id}`), clock }),
-              random,
-              this.chaos,
-            ),
-            clock,
-            random: seededRandom(seed + 7),
-            ...(this.init.snapshotThreshold === undefined
-              ? {}
-              : { snapshotThreshold: this.init.snapshotThreshold }),
-          })(c),
+          this.watch(
+            id,
+            raft({
+              storage: storage.storage,
+              transport: faultyRaftTransport(
+                raftStreamTransport({ id, streams: net.stream(`memory:raft-${id}`), clock }),
+                random,
+                this.chaos,
+              ),
+              clock,
+              random: seededRandom(seed + 7),
+              ...(this.init.snapshotThreshold === undefined
+                ? {}
+                : { snapshotThreshold: this.init.snapshotThreshold }),
+            })(c),
+          ),
         tunnel: (c) =>
           tunnel({
             id: c.id,
@@ -212,6 +226,24 @@ export class ReplicaSetSim {
     this.nodes.set(id, node)
     await edge.start()
     return node
+  }
+
+  /** Records the edge's bootstraps and the leaders it sees (see {@link violations}). */
+  private watch<C extends Consensus>(id: string, consensus: C): C {
+    consensus.on('raft:leader', (leader, term) => {
+      if (leader === undefined) return
+      const known = this.leaders.get(term)
+      if (known === undefined) this.leaders.set(term, leader)
+      else if (known !== leader) {
+        this.violations.push(`${id} sees ${leader} lead term ${term}, which ${known} led`)
+      }
+    })
+    const bootstrap = consensus.bootstrap.bind(consensus)
+    consensus.bootstrap = (voters) => {
+      this.bootstraps.push(id)
+      return bootstrap(voters)
+    }
+    return consensus
   }
 
   /** Runs the virtual clock until `done` settles (bounded), then returns its outcome. */

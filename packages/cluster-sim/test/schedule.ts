@@ -261,6 +261,7 @@ export async function runKvSchedule(init: ScheduleInit): Promise<ScheduleResult>
     const result: CheckResult<KvInput, KvOutput> = check(history, kvModel)
     if (result.result !== 'ok') failures.push(result.message)
     await converged(sim, ids, failures, (n) => JSON.stringify([...n.state.data].sort()))
+    failures.push(...sim.violations)
   } catch (error) {
     failures.push(`the harness threw: ${(error as Error).stack ?? String(error)}`)
   } finally {
@@ -322,6 +323,7 @@ export async function runCounterSchedule(init: ScheduleInit): Promise<ScheduleRe
     }
     const seen = new Set(counts)
     if (seen.size !== counts.length) failures.push(`two acknowledged increments saw one count`)
+    failures.push(...sim.violations)
   } catch (error) {
     failures.push(`the harness threw: ${(error as Error).stack ?? String(error)}`)
   } finally {

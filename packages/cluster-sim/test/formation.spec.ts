@@ -1,0 +1,129 @@
+/**
+ * Forming a replica set and keeping its configuration in step, on whole edges: overlapping
+ * fresh starts form exactly one group; later edges join as learners and are promoted up to
+ * `maxVoters`; a graceful leave removes an edge, a crash does not; `edge.cluster.remove`
+ * works from a follower; a restart with kept storage never bootstraps again.
+ */
+import { seededRandom } from '@rony/transport'
+import { afterEach, describe, expect, it } from 'vitest'
+import { SIM_TIMEOUT_MS } from './network.js'
+import { ReplicaSetSim, sleep } from './replica-set.js'
+import { seeds } from './seeds.js'
+
+const voters = (ids: readonly string[]): string[] => ids.map((id) => `${id} voter`)
+const range = (n: number): string[] => Array.from({ length: n }, (_, i) => `n${i + 1}`)
+
+describe('forming a replica set of whole edges (simulation)', { timeout: SIM_TIMEOUT_MS }, () => {
+  let rs: ReplicaSetSim
+  afterEach(async () => {
+    await rs?.close()
+  })
+
+  /** Starts `ids` at once and runs until they are the voters everywhere. */
+  async function formed(seed: number, ids: readonly string[]): Promise<void> {
+    rs = new ReplicaSetSim({ seed, bootstrapExpect: ids.length })
+    await rs.whileRunning(Promise.all(ids.map((id) => rs.launch(id))))
+    await rs.untilConfiguration(voters(ids))
+  }
+
+  for (const size of [3, 5]) {
+    it(`${size} fresh edges started in a random order with random delays form exactly one group`, async () => {
+      for (const seed of seeds(10, size * 100)) {
+        rs = new ReplicaSetSim({ seed, bootstrapExpect: size })
+        const random = seededRandom(seed)
+        const ids = range(size)
+        const order = ids.map((id) => ({ id, at: random.int(0, 1500) }))
+        await rs.whileRunning(
+          Promise.all(order.map(({ id, at }) => sleep(rs.clock, at).then(() => rs.launch(id)))),
+        )
+        await rs.untilConfiguration(voters(ids))
+        expect(rs.bootstraps, `seed ${seed}`).toHaveLength(1)
+        const leader = await rs.waitForLeader()
+        await rs.run(2000)
+        // Still one group: the same leader, every edge a voter of the one configuration.
+        expect(rs.leader()?.id, `seed ${seed}`).toBe(leader.id)
+        expect(rs.configurations(), `seed ${seed}`).toEqual(ids.map(() => voters(ids).sort()))
+        expect(rs.violations, `seed ${seed}`).toEqual([])
+        await rs.close()
+      }
+    })
+  }
+
+  it('5 fresh edges with bootstrapExpect 3 (views that overlap) end as one group of the 5', async () => {
+    for (const seed of seeds(10, 700)) {
+      rs = new ReplicaSetSim({ seed, bootstrapExpect: 3 })
+      const random = seededRandom(seed)
+      const ids = range(5)
+      await rs.whileRunning(
+        Promise.all(ids.map((id) => sleep(rs.clock, random.int(0, 300)).then(() => rs.launch(id)))),
+      )
+      await rs.untilConfiguration(voters(ids))
+      await rs.run(2000)
+      expect(rs.configurations(), `seed ${seed}`).toEqual(ids.map(() => voters(ids)))
+      expect(rs.violations, `seed ${seed}`).toEqual([])
+      await rs.close()
+    }
+  })
+
+  it('later edges join as learners and are promoted while voters < maxVoters; beyond, they stay learners', async () => {
+    await formed(11, range(3))
+    const suffrages = new Map<string, Set<string>>()
+    const watch = (): boolean => {
+      for (const server of rs.leader()?.edge.cluster?.consensus?.configuration() ?? []) {
+        const seen = suffrages.get(server.id) ?? new Set()
+        suffrages.set(server.id, seen.add(server.suffrage))
+      }
+      return false
+    }
+    await rs.spawn('n4')
+    await rs.until(() => watch() || rs.configurations().every((c) => c.includes('n4 voter')))
+    await rs.spawn('n5')
+    await rs.spawn('n6')
+    await rs.untilConfiguration([...voters(range(5)), 'n6 learner'])
+    await rs.run(5000)
+    expect(rs.configurations()[0]).toEqual([...voters(range(5)), 'n6 learner'])
+    expect([...(suffrages.get('n4') ?? [])]).toEqual(['learner', 'voter'])
+    expect(rs.bootstraps).toEqual(['n1'])
+  })
+
+  it('a graceful stop of a follower, then of the leader, takes each out of the configuration', async () => {
+    await formed(12, range(5))
+    const leader = await rs.waitForLeader()
+    const follower = range(5).find((id) => id !== leader.id) as string
+    await rs.stop(follower)
+    const rest = range(5).filter((id) => id !== follower)
+    await rs.untilConfiguration(voters(rest))
+    await rs.stop(leader.id)
+    const left = rest.filter((id) => id !== leader.id)
+    await rs.untilConfiguration(voters(left))
+    expect((await rs.waitForLeader()).id).not.toBe(leader.id)
+  })
+
+  it('a crashed edge stays in the configuration; edge.cluster.remove on a follower takes it out through the leader', async () => {
+    await formed(13, range(3))
+    const leader = await rs.waitForLeader()
+    const [crashed, follower] = range(3).filter((id) => id !== leader.id) as [string, string]
+    rs.crash(crashed)
+    await rs.run(30_000)
+    expect(rs.configurations()).toEqual([voters(range(3)), voters(range(3))])
+    await rs.whileRunning(rs.node(follower).edge.cluster?.remove(crashed) as Promise<void>)
+    await rs.untilConfiguration(voters([leader.id, follower].sort()))
+  })
+
+  it('edges restarted with their storage rejoin their group and never bootstrap again', async () => {
+    await formed(14, range(3))
+    const before = rs.configurations()
+    rs.crash('n2')
+    await rs.run(2000)
+    await rs.spawn('n2')
+    await rs.untilConfiguration(voters(range(3)))
+    // The whole set down at once, then up again.
+    for (const id of range(3)) rs.crash(id)
+    await rs.run(1000)
+    await rs.whileRunning(Promise.all(range(3).map((id) => rs.launch(id))))
+    await rs.waitForLeader()
+    await rs.run(3000)
+    expect(rs.configurations()).toEqual(before)
+    expect(rs.bootstraps).toEqual(['n1'])
+  })
+})
