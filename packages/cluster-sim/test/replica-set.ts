@@ -246,7 +246,7 @@ export class ReplicaSetSim {
     return consensus
   }
 
-  /** Runs the virtual clock until `done` settles (bounded), then returns its outcome. */
+  /** Runs the virtual clock until `done` settles, then returns its outcome; throws after `maxMs` of simulated time. */
   async whileRunning<T>(done: Promise<T>, maxMs = 120_000): Promise<T> {
     let settled = false
     const watched = done.finally(() => {
@@ -254,6 +254,7 @@ export class ReplicaSetSim {
     })
     watched.catch(() => {})
     for (let t = 0; t < maxMs && !settled; t += 50) await this.clock.advanceAsync(50)
+    if (!settled) throw new Error(`not settled in ${maxMs} simulated ms`)
     return watched
   }
 
