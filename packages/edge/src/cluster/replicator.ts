@@ -156,7 +156,9 @@ export class Replicator {
     if (leaderId === undefined) return RETRY
     if (this.init.onFollower === 'redirect') {
       const leader = directory.member(leaderId)
-      return leader === undefined ? RETRY : redirectTo(leader.replicaSet, leaderId, leader.gateways)
+      return leader === undefined
+        ? RETRY
+        : redirectTo(unstamped.requestId, leader.replicaSet, leaderId, leader.gateways)
     }
     // Without a tunnel, Raft's own forwarding: the answers come from applying it here.
     if (tunnel === undefined) return this.propose(consensus, unstamped, true)
@@ -393,14 +395,20 @@ class TunnelOrigin implements RequestOrigin {
   }
 }
 
-function redirectTo(replicaSet: number, leaderId: string, gateways: readonly string[]): Outcome {
+/** A `Redirect` answer to request `requestId` (the client pairs it with its request by id). */
+function redirectTo(
+  requestId: bigint,
+  replicaSet: number,
+  leaderId: string,
+  gateways: readonly string[],
+): Outcome {
   const redirect = rony.Redirect.create({
     Reason: rony.RedirectReason.ReplicaSetRequest,
     Edges: [{ ReplicaSet: replicaSet, ServerID: leaderId, HostPorts: [...gateways] }],
     WaitInSec: 0,
   })
   const message = rony.Redirect.encode(redirect).finish()
-  return { kind: 'answers', answers: [{ ctor: C_Redirect, message }] }
+  return { kind: 'answers', answers: [{ ctor: C_Redirect, requestId, message }] }
 }
 
 function noLeader(waited: number): RonyError {
