@@ -1,0 +1,130 @@
+/**
+ * The soak runner of the clustered edge's fault schedules (test/schedule.ts, the code the
+ * specs run): many seeds, one after another, progress every 10 s, and a stop at the first
+ * failing seed with its report.
+ *
+ *   node packages/cluster-sim/scripts/soak.ts --seeds 100000 [--from 1] [--size 3|5]
+ *     [--scenario kv|counter] [--minutes 60] [--verbose]
+ *
+ * Without `--size` each seed runs on 3 and on 5 edges; without `--scenario` both the
+ * linearizable key-value schedule and the exactly-once counter. `--minutes` bounds the
+ * wall time (default 60). Replay a failure with
+ * `SEED=<seed> ./node_modules/.bin/vitest run packages/cluster-sim/test/linearizable.spec.ts`
+ * (or exactly-once.spec.ts).
+ *
+ * No build: module hooks load the TypeScript sources as vitest.config.ts does
+ * (`@rony/<pkg>` and `@rony/<pkg>/<sub>` to packages/<pkg>/src, `./x.js` to `./x.ts`), so a
+ * seed behaves here exactly as in the specs.
+ */
+import { existsSync, readFileSync } from 'node:fs'
+import { registerHooks, stripTypeScriptTypes } from 'node:module'
+import { parseArgs } from 'node:util'
+import type { ScheduleInit, ScheduleResult } from '../test/schedule.js'
+
+const PROGRESS_MS = 10_000
+
+const { values } = parseArgs({
+  options: {
+    seeds: { type: 'string', default: '1000' },
+    from: { type: 'string', default: '1' },
+    size: { type: 'string' },
+    scenario: { type: 'string' },
+    minutes: { type: 'string', default: '60' },
+    verbose: { type: 'boolean', default: false },
+  },
+})
+const count = Number(values.seeds)
+const from = Number(values.from)
+const minutes = Number(values.minutes)
+const sizes = values.size === undefined ? [3, 5] : [Number(values.size)]
+const scenarios = values.scenario === undefined ? ['kv', 'counter'] : [values.scenario]
+if (![count, from].every(Number.isSafeInteger) || count < 1 || !(minutes > 0)) {
+  throw new RangeError('--seeds and --from take integers (seeds >= 1), --minutes a positive number')
+}
+if (!sizes.every((s) => s === 3 || s === 5)) throw new RangeError('--size is 3 or 5')
+if (!scenarios.every((s) => s === 'kv' || s === 'counter')) {
+  throw new RangeError('--scenario is kv or counter')
+}
+
+// `stripTypeScriptTypes` is experimental in Node 24: its warning would only be noise here.
+process.removeAllListeners('warning')
+typeScriptSourceHooks()
+const schedule: typeof import('../test/schedule.js') = await import(
+  new URL('../test/schedule.ts', import.meta.url).href
+)
+const run: Record<string, (init: ScheduleInit) => Promise<ScheduleResult>> = {
+  kv: schedule.runKvSchedule,
+  counter: schedule.runCounterSchedule,
+}
+
+const started = performance.now()
+const deadline = started + minutes * 60_000
+let done = 0
+let seed = from
+let failed: { scenario: string; result: ScheduleResult } | undefined
+let interrupted = false
+process.once('SIGINT', () => {
+  interrupted = true
+})
+console.log(`soaking seeds ${from}..${from + count - 1}: ${scenarios} on ${sizes} edges`)
+let lastProgress = started
+for (; seed < from + count && !failed && !interrupted; seed++) {
+  if (performance.now() > deadline) break
+  for (const scenario of scenarios) {
+    for (const size of sizes) {
+      const result = await (run[scenario] as (init: ScheduleInit) => Promise<ScheduleResult>)({
+        seed,
+        size,
+      })
+      done++
+      if (values.verbose) console.log(`${scenario} ${result.summary}`)
+      if (result.failures.length > 0 && !failed) failed = { scenario, result }
+    }
+  }
+  if (performance.now() - lastProgress > PROGRESS_MS) {
+    lastProgress = performance.now()
+    const seconds = (lastProgress - started) / 1000
+    const heap = Math.round(process.memoryUsage().heapUsed / 2 ** 20)
+    console.log(
+      `${Math.round(seconds)} s: seed ${seed}, ${done} schedules, ${(done / seconds).toFixed(1)}/s, heap ${heap} MiB`,
+    )
+  }
+}
+const seconds = ((performance.now() - started) / 1000).toFixed(1)
+if (failed) {
+  console.log(`FAILED: ${failed.scenario} ${failed.result.summary}`)
+  console.log(failed.result.failures.join('\n\n'))
+  process.exitCode = 1
+}
+const why = interrupted ? ', interrupted' : seed < from + count && !failed ? ', out of time' : ''
+console.log(
+  `${done} schedules (seeds ${from}..${seed - 1}), ${failed ? `first failing seed ${failed.result.seed}` : 'no failure'}, ${seconds} s${why}`,
+)
+
+/** Resolves and loads the monorepo's TypeScript sources as vitest.config.ts does. */
+function typeScriptSourceHooks(): void {
+  const packages = new URL('../../', import.meta.url)
+  registerHooks({
+    resolve(specifier, context, nextResolve) {
+      const name = /^@rony\/([a-z0-9-]+)(?:\/([\w-]+))?$/.exec(specifier)
+      if (name !== null) {
+        const path = name[2] === undefined ? 'index.ts' : `${name[2]}/index.ts`
+        return { url: new URL(`${name[1]}/src/${path}`, packages).href, shortCircuit: true }
+      }
+      const parent = context.parentURL
+      if (specifier.startsWith('.') && specifier.endsWith('.js') && parent?.endsWith('.ts')) {
+        const ts = new URL(`${specifier.slice(0, -3)}.ts`, parent)
+        if (!existsSync(new URL(specifier, parent)) && existsSync(ts)) {
+          return { url: ts.href, shortCircuit: true }
+        }
+      }
+      return nextResolve(specifier, context)
+    },
+    load(url, context, nextLoad) {
+      if (!url.endsWith('.ts')) return nextLoad(url, context)
+      const code = readFileSync(new URL(url), 'utf8')
+      const source = stripTypeScriptTypes(code, { mode: 'transform', sourceUrl: url })
+      return { format: 'module', source, shortCircuit: true }
+    },
+  })
+}
