@@ -357,12 +357,17 @@ async function converged(
   key: (node: ReturnType<ReplicaSetSim['node']>) => string,
 ): Promise<void> {
   await sim.until(() => ids.every((id) => sim.nodes.has(id)), 30_000, 'every edge running')
-  const leader = await sim.waitForLeader()
-  const client = sim.client(leader.id)
-  const last = await sim.whileRunning(request(sim, client, Put, { key: 'last', value: 'write' }))
-  if (last.kind !== 'ok') {
-    failures.push(`the last write failed after healing: ${JSON.stringify(last)}`)
-    return
+  // Restarted edges may still be catching up, and the leader may lose its quorum while its
+  // links to them redial (backoff up to 2 s): a few tries, each on the leader of the moment.
+  const tries: Outcome[] = []
+  while (tries.at(-1)?.kind !== 'ok') {
+    if (tries.length === 5) {
+      failures.push(`the last write failed after healing: ${JSON.stringify(tries)}`)
+      return
+    }
+    const leader = await sim.waitForLeader()
+    const client = sim.client(leader.id)
+    tries.push(await sim.whileRunning(request(sim, client, Put, { key: 'last', value: 'write' })))
   }
   const states = (): string[] => ids.map((id) => key(sim.node(id)))
   try {
