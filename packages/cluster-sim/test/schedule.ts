@@ -276,7 +276,8 @@ export async function runKvSchedule(init: ScheduleInit): Promise<ScheduleResult>
 
 /**
  * Exactly once under client re-sends: clients with a session increment one counter; a
- * request that fails or times out is re-sent with the same request id to another edge. At
+ * request that fails or times out is re-sent with the same request id to another edge, and
+ * some are sent twice at once through two edges (both must get the same answer). At
  * the end the counter (on every replica alike) is at least the acknowledged increments and
  * at most those plus the ones whose outcome stayed unknown, and no two acknowledged
  * increments saw the same count.
@@ -290,14 +291,19 @@ export async function runCounterSchedule(init: ScheduleInit): Promise<ScheduleRe
   const counts: number[] = []
   let unknown = 0
   let resent = 0
+  let duplicated = 0
   const nemesis = new Nemesis(sim, ids, random.fork(), failures)
   try {
     await formed(sim, ids)
     const end = sim.clock.now() + (init.duration ?? 3000)
     const client = async (c: number, random: SeededRandom): Promise<void> => {
       const connector = new Connector(sim, random, `session-${c}`)
+      // A second connection of the same session, for duplicates sent at the same time.
+      const twin = new Connector(sim, random, `session-${c}`)
       for (let requestId = 1n; sim.clock.now() < end; requestId++) {
         await sleep(sim.clock, random.int(0, 40))
+        const duplicate = random.next() < 0.2 ? twin.connect(true) : undefined
+        const twice = duplicate && request(sim, duplicate.client, Incr, { key: 'c' }, requestId)
         let outcome: Outcome | undefined
         for (let attempt = 0; attempt < 4 && outcome?.kind !== 'ok'; attempt++) {
           const conn = connector.connect(attempt > 0)
@@ -308,6 +314,13 @@ export async function runCounterSchedule(init: ScheduleInit): Promise<ScheduleRe
           if (attempt > 0) resent++
           outcome = await request(sim, conn.client, Incr, { key: 'c' }, requestId)
         }
+        const other = await twice
+        if (other !== undefined) duplicated++
+        if (other?.kind === 'ok' && outcome?.kind === 'ok') {
+          const [a, b] = [numberOf(other.value), numberOf(outcome.value)]
+          if (a !== b) failures.push(`client ${c} request ${requestId} answered ${a} and ${b}`)
+        }
+        if (outcome?.kind !== 'ok' && other?.kind === 'ok') outcome = other
         if (outcome?.kind === 'ok') counts.push(numberOf(outcome.value))
         else unknown++
       }
@@ -332,7 +345,7 @@ export async function runCounterSchedule(init: ScheduleInit): Promise<ScheduleRe
   return {
     seed,
     failures: failures.map((f) => `${f}\nfaults:\n  ${nemesis.log.join('\n  ')}`),
-    summary: `seed ${seed} (${size} nodes): ${counts.length} acknowledged, ${unknown} unknown, ${resent} re-sent, ${nemesis.log.length} faults`,
+    summary: `seed ${seed} (${size} nodes): ${counts.length} acknowledged, ${unknown} unknown, ${resent} re-sent, ${duplicated} duplicated, ${nemesis.log.length} faults`,
   }
 }
 
