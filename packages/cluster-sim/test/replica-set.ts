@@ -137,8 +137,8 @@ export class ReplicaSetSim {
   private readonly storages = new Map<string, LogStorage>()
   /** Every id spawned once: the gossip seeds of later spawns. */
   private readonly known = new Set<string>()
-  /** Crashed edges still stopping in the background, by id. */
-  private readonly dying = new Map<string, Promise<void>>()
+  /** Crashed or leaving edges still stopping in the background, by id. */
+  private readonly stopping = new Map<string, Promise<void>>()
   private readonly clients = new Map<string, Set<SimClient>>()
   private spawned = 0
 
@@ -164,8 +164,8 @@ export class ReplicaSetSim {
    * crashed edge of that id is first let finish stopping. Seeds: every id spawned before.
    */
   async launch(id: string, seeds?: readonly string[]): Promise<SimEdge> {
-    await this.dying.get(id)
-    this.dying.delete(id)
+    await this.stopping.get(id)
+    this.stopping.delete(id)
     this.known.add(id)
     const { clock, net } = this.sim
     const seed = this.init.seed * 101 + this.spawned++
@@ -333,7 +333,18 @@ export class ReplicaSetSim {
     node.storage.crash()
     for (const client of this.clients.get(id) ?? []) client.close()
     this.clients.delete(id)
-    this.dying.set(
+    this.stopping.set(
+      id,
+      node.edge.stop().catch(() => {}),
+    )
+  }
+
+  /** Stops edge `id` gracefully (it leaves) in the background, without running the clock. */
+  leave(id: string): void {
+    const node = this.nodes.get(id)
+    if (!node) return
+    this.nodes.delete(id)
+    this.stopping.set(
       id,
       node.edge.stop().catch(() => {}),
     )
@@ -368,11 +379,11 @@ export class ReplicaSetSim {
     await this.whileRunning(
       Promise.all([
         ...[...this.nodes.values()].map((node) => node.edge.stop()),
-        ...this.dying.values(),
+        ...this.stopping.values(),
       ]),
     )
     this.nodes.clear()
-    this.dying.clear()
+    this.stopping.clear()
   }
 }
 

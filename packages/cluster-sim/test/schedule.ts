@@ -100,8 +100,8 @@ export interface ScheduleResult {
 }
 
 /**
- * The faults of a schedule, drawn from its random: crashes (at most a minority down at
- * once), restarts with kept storage, partitions (one node or a minority cut off, the leader
+ * The faults of a schedule, drawn from its random: crashes and graceful stops (at most a
+ * minority down at once), restarts with kept storage, partitions (one node or a minority cut off, the leader
  * more often than not), heals, and periods of Raft and gossip message loss and duplication.
  * Ends with everything healed, calm and running again.
  */
@@ -122,7 +122,8 @@ class Nemesis {
     while (sim.clock.now() < end) {
       await sleep(sim.clock, random.int(200, 1000))
       const r = random.next()
-      if (r < 0.25) this.crash()
+      if (r < 0.2) this.stop('crash')
+      else if (r < 0.27) this.stop('leave')
       else if (r < 0.45) this.restart()
       else if (r < 0.6) this.partition()
       else if (r < 0.75) this.note('heal', () => sim.heal())
@@ -140,12 +141,13 @@ class Nemesis {
     await Promise.all(this.restarting)
   }
 
-  private crash(): void {
+  /** Crashes an edge, or stops it gracefully (it leaves the group), if a minority is down. */
+  private stop(how: 'crash' | 'leave'): void {
     const running = this.ids.filter((id) => !this.down.has(id) && this.sim.nodes.has(id))
     const id = this.pick(running)
     if (this.down.size + 1 > Math.floor((this.ids.length - 1) / 2) || id === undefined) return
     this.down.add(id)
-    this.note(`crash ${id}`, () => this.sim.crash(id))
+    this.note(`${how} ${id}`, () => (how === 'crash' ? this.sim.crash(id) : this.sim.leave(id)))
   }
 
   private restart(id = this.pick([...this.down])): void {
@@ -176,6 +178,16 @@ class Nemesis {
       this.sim.chaos.duplicate = duplicate
       this.sim.net.configure({ delay: { min: 1, max: 5 }, loss, duplicate })
     })
+  }
+
+  /** How many faults of each kind ran, e.g. `2 crash, 1 leave, 3 partition`. */
+  tally(): string {
+    const kinds = new Map<string, number>()
+    for (const line of this.log) {
+      const kind = line.split(' ')[1] as string
+      kinds.set(kind, (kinds.get(kind) ?? 0) + 1)
+    }
+    return [...kinds].map(([kind, n]) => `${n} ${kind}`).join(', ')
   }
 
   private note(what: string, act: () => void): void {
@@ -270,7 +282,7 @@ export async function runKvSchedule(init: ScheduleInit): Promise<ScheduleResult>
   return {
     seed,
     failures: failures.map((f) => `${f}\nfaults:\n  ${nemesis.log.join('\n  ')}`),
-    summary: `seed ${seed} (${size} nodes): ${history.length} operations (${outcomes.ok} ok, ${outcomes.failed} failed, ${outcomes.unknown} unknown), ${nemesis.log.length} faults`,
+    summary: `seed ${seed} (${size} nodes): ${history.length} operations (${outcomes.ok} ok, ${outcomes.failed} failed, ${outcomes.unknown} unknown), faults: ${nemesis.tally()}`,
   }
 }
 
@@ -345,7 +357,7 @@ export async function runCounterSchedule(init: ScheduleInit): Promise<ScheduleRe
   return {
     seed,
     failures: failures.map((f) => `${f}\nfaults:\n  ${nemesis.log.join('\n  ')}`),
-    summary: `seed ${seed} (${size} nodes): ${counts.length} acknowledged, ${unknown} unknown, ${resent} re-sent, ${duplicated} duplicated, ${nemesis.log.length} faults`,
+    summary: `seed ${seed} (${size} nodes): ${counts.length} acknowledged, ${unknown} unknown, ${resent} re-sent, ${duplicated} duplicated, faults: ${nemesis.tally()}`,
   }
 }
 
@@ -381,6 +393,13 @@ async function converged(
     const leader = await sim.waitForLeader()
     const client = sim.client(leader.id)
     tries.push(await sim.whileRunning(request(sim, client, Put, { key: 'last', value: 'write' })))
+  }
+  // Edges that left were added back by the leader when they restarted: all voters again.
+  const all = ids.map((id) => `${id} voter`)
+  try {
+    await sim.untilConfiguration(all, 30_000)
+  } catch (error) {
+    failures.push(String(error))
   }
   const states = (): string[] => ids.map((id) => key(sim.node(id)))
   try {
