@@ -68,6 +68,20 @@ describe('a follower and replicated requests (simulation)', { timeout: SIM_TIMEO
     })
   }
 
+  // Known issue, for the edge and the tunnel: a follower that still names a crashed leader
+  // forwards into the void (the tunnel sends fire-and-forget, so the replicator's RETRY on
+  // RONY_ERR_DIAL_FAILED never happens) and answers E06/TUNNEL after the tunnel's 10 s
+  // request timeout, though a new leader is elected within a second. Remove `.fails` once
+  // such a request is retried on the new leader (nothing ran) or answered promptly.
+  it.fails('a request forwarded to a leader that just crashed is answered within leaderWait', async () => {
+    const { leader, follower } = await formed({})
+    const client = rs.client(follower.id)
+    rs.crash(leader.id)
+    const started = rs.clock.now()
+    await rs.whileRunning(client.send(Put, { key: 'k', value: 'v' }, 5n), 20_000)
+    expect(rs.clock.now() - started).toBeLessThanOrEqual(3000)
+  })
+
   it('a leaderWait of its own bounds the wait', async () => {
     const { follower } = await formed({ leaderWait: 500 })
     rs.isolate(follower.id)
