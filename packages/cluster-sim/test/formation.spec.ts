@@ -11,6 +11,14 @@ import { ReplicaSetSim, sleep } from './replica-set.js'
 import { seeds } from './seeds.js'
 
 const voters = (ids: readonly string[]): string[] => ids.map((id) => `${id} voter`)
+/** `done`, its failure naming the seed. */
+async function withSeed<T>(seed: number, done: Promise<T>): Promise<T> {
+  try {
+    return await done
+  } catch (error) {
+    throw new Error(`seed ${seed}: ${(error as Error).message}`)
+  }
+}
 const range = (n: number): string[] => Array.from({ length: n }, (_, i) => `n${i + 1}`)
 
 describe('forming a replica set of whole edges (simulation)', { timeout: SIM_TIMEOUT_MS }, () => {
@@ -36,7 +44,7 @@ describe('forming a replica set of whole edges (simulation)', { timeout: SIM_TIM
         await rs.whileRunning(
           Promise.all(order.map(({ id, at }) => sleep(rs.clock, at).then(() => rs.launch(id)))),
         )
-        await rs.untilConfiguration(voters(ids))
+        await withSeed(seed, rs.untilConfiguration(voters(ids)))
         expect(rs.bootstraps, `seed ${seed}`).toHaveLength(1)
         const leader = await rs.waitForLeader()
         await rs.run(2000)
@@ -57,7 +65,7 @@ describe('forming a replica set of whole edges (simulation)', { timeout: SIM_TIM
       await rs.whileRunning(
         Promise.all(ids.map((id) => sleep(rs.clock, random.int(0, 300)).then(() => rs.launch(id)))),
       )
-      await rs.untilConfiguration(voters(ids))
+      await withSeed(seed, rs.untilConfiguration(voters(ids)))
       await rs.run(2000)
       expect(rs.configurations(), `seed ${seed}`).toEqual(ids.map(() => voters(ids)))
       expect(rs.violations, `seed ${seed}`).toEqual([])
