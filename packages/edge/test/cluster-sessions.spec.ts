@@ -140,7 +140,7 @@ describe('session table', () => {
     expect(() => new SessionTable({ window: 0 })).toThrow(RangeError)
     expect(() => new SessionTable({ maxSessions: 1.5 })).toThrow(RangeError)
     expect(() => new SessionTable({ maxSession: 3 } as never)).toThrow(TypeError)
-    expect(DEFAULT_SESSION_LIMITS).toEqual({ maxSessions: 10_000, window: 256 })
+    expect(DEFAULT_SESSION_LIMITS).toEqual({ maxSessions: 4096, window: 128 })
   })
 
   it('evicts the same way on every replica for the same calls', () => {

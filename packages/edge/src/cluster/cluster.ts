@@ -26,6 +26,7 @@ import { Formation } from './formation.js'
 import { type ClusterMember, isLive } from './member.js'
 import { PendingRequests } from './pending.js'
 import { type ClusterRun, type FollowerPolicy, Replicator } from './replicator.js'
+import type { SessionLimits } from './sessions.js'
 import { EdgeStateMachine, type ReplicatedState } from './state-machine.js'
 import { readTunnelResponse, TunnelKind, tunnelRequest } from './tunnel-protocol.js'
 
@@ -67,6 +68,15 @@ export interface ClusterInit {
    * elsewhere, such as in the consensus log itself.
    */
   state?: ReplicatedState | undefined
+  /**
+   * Bounds of the session table that makes re-sent requests apply once: `maxSessions`
+   * client sessions (default 4096; one more evicts the least recently used) and, per
+   * session, the answers to its last `window` requests (default 128; a client that re-sends
+   * a request older than that may see it applied twice). The same on every edge of the set.
+   * The table is replicated state: it costs memory on every replica (at most maxSessions ×
+   * window answers) and is part of every snapshot.
+   */
+  sessions?: SessionLimits | undefined
   /**
    * The inter-node tunnel, such as `tunnel({ bind })` of `@rony/transport`: a follower
    * forwards replicated requests to the leader over it, and `ctx.execute` reaches other
@@ -204,6 +214,7 @@ export class EdgeClusterNode extends EventEmitter<EdgeClusterEvents> implements 
       pipeline: host.pipeline,
       pending: this.pending,
       state: init.state,
+      sessions: init.sessions,
       limits: host.limits,
       log: this.log,
     })
@@ -318,6 +329,8 @@ export class EdgeClusterNode extends EventEmitter<EdgeClusterEvents> implements 
         logger: this.host.logger,
       })
       if (consensus) {
+        // The consensus replays its log (or restores its snapshot) from the start.
+        this.stateMachine.reset()
         await consensus.start()
         started.push(consensus)
       }

@@ -178,8 +178,13 @@ export class Replicator {
       return { kind: 'answers', answers: result as EnvelopeInit[] }
     } catch (error) {
       // Refused before anything was appended: safe to try again once the leader is known.
-      if (isCodedError(error, 'RONY_ERR_NOT_LEADER')) return RETRY
-      return { kind: 'error', error: consensusError(error) }
+      if (
+        isCodedError(error, 'RONY_ERR_NOT_LEADER') ||
+        isCodedError(error, 'RONY_ERR_TRANSFERRING')
+      ) {
+        return RETRY
+      }
+      return { kind: 'error', error: this.consensusError(error) }
     }
   }
 
@@ -196,7 +201,7 @@ export class Replicator {
     } catch (error) {
       // The leader is down or unreachable: nothing ran; a new leader will be known soon.
       if (isCodedError(error, 'RONY_ERR_DIAL_FAILED')) return RETRY
-      return { kind: 'error', error: tunnelError(error) }
+      return { kind: 'error', error: this.tunnelError(error) }
     }
     const response = readTunnelResponse(bytes, this.init.limits)
     if (response.status === 'not-leader') return RETRY
@@ -226,7 +231,7 @@ export class Replicator {
       return { kind: 'answers', answers: [] }
     } catch (error) {
       if (isCodedError(error, 'RONY_ERR_NOT_LEADER')) return RETRY
-      return { kind: 'error', error: consensusError(error) }
+      return { kind: 'error', error: this.consensusError(error) }
     }
   }
 
@@ -244,6 +249,20 @@ export class Replicator {
       if (left <= 0 || signal.aborted) return { kind: 'error', error: noLeader(leaderWait) }
       await changes.next(Math.min(left, RETRY_MS), signal)
     }
+  }
+
+  private consensusError(error: unknown): RonyError {
+    return expectedConsensusError(error) ?? this.unexpected('the replica set', error)
+  }
+
+  private tunnelError(error: unknown): RonyError {
+    return expectedTunnelError(error) ?? this.unexpected('the tunnel', error)
+  }
+
+  /** A failure nobody expects: logged, answered E00 (its details stay here). */
+  private unexpected(where: string, error: unknown): RonyError {
+    this.init.log.error('a request failed in %s: %O', where, error)
+    return internalError()
   }
 
   /** The edge's side of the tunnel: what other edges ask of this one. */
@@ -289,7 +308,7 @@ export class Replicator {
     if (replicaSet === this.init.replicaSet) {
       const sink = new BatchSink()
       const origin = new TunnelOrigin(this.init.id, options.signal ?? NEVER_ABORTED)
-      await this.init.dispatch(decodeEnvelope(encodeEnvelope(request)), origin, sink)
+      await this.init.dispatch(asEnvelope(request), origin, sink)
       answers = sink.replies
     } else {
       answers = await this.executeRemote(replicaSet, request, options)
@@ -330,7 +349,7 @@ export class Replicator {
       return response.answers
     } catch (error) {
       if (error instanceof RonyError || options.signal?.aborted) throw error
-      throw tunnelError(error)
+      throw this.tunnelError(error)
     }
   }
 }
@@ -346,6 +365,18 @@ function answer(sink: ReplySink, requestId: bigint, outcome: Outcome): void {
     return
   }
   sink.reply(errorReply(requestId, internalError()))
+}
+
+/** A request built here, as if decoded. */
+function asEnvelope(init: EnvelopeInit): Envelope {
+  return {
+    ctor: init.ctor,
+    requestId: init.requestId ?? 0n,
+    jsonEncoded: false,
+    message: init.message ?? new Uint8Array(0),
+    auth: new Uint8Array(0),
+    header: [],
+  }
 }
 
 function sessionOf(envelope: Envelope): string | undefined {
@@ -413,8 +444,8 @@ function internalError(): RonyError {
   return new RonyError('E00', 'SERVER', 'internal server error')
 }
 
-/** A consensus failure as the client's answer. */
-function consensusError(error: unknown): RonyError {
+/** A consensus failure as the client's answer; `undefined` for one nobody expects. */
+function expectedConsensusError(error: unknown): RonyError | undefined {
   const code = isCodedError(error) ? error.code : ''
   switch (code) {
     case 'RONY_ERR_LEADERSHIP_LOST':
@@ -437,6 +468,11 @@ function consensusError(error: unknown): RonyError {
           cause: error,
         },
       )
+    case 'RONY_ERR_OVERLOADED':
+      return new RonyError('E09', 'LEADER', 'too much is waiting to be committed', {
+        code,
+        cause: error,
+      })
     case 'RONY_ERR_MESSAGE_TOO_LARGE':
       return new RonyError('E01', 'ENVELOPE', 'the request is too large to replicate', {
         code,
@@ -449,12 +485,12 @@ function consensusError(error: unknown): RonyError {
         cause: error,
       })
     default:
-      return new RonyError('E00', 'SERVER', 'internal server error', { cause: error })
+      return undefined
   }
 }
 
-/** A tunnel failure as the client's answer. */
-function tunnelError(error: unknown): RonyError {
+/** A tunnel failure as the client's answer; `undefined` for one nobody expects. */
+function expectedTunnelError(error: unknown): RonyError | undefined {
   const code = isCodedError(error) ? error.code : ''
   switch (code) {
     case 'RONY_ERR_TIMEOUT':
@@ -486,6 +522,6 @@ function tunnelError(error: unknown): RonyError {
         cause: error,
       })
     default:
-      return new RonyError('E00', 'SERVER', 'internal server error', { cause: error })
+      return undefined
   }
 }
