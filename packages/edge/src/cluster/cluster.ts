@@ -95,11 +95,14 @@ export interface ClusterInit {
    * in progress) before it is answered `E02/LEADER`, in ms. Default 3000.
    */
   leaderWait?: number | undefined
-  /** The clock for waits and for the time stamped on commands. Default: the system clock (for simulations). */
+  /**
+   * The clock for waits (`leaderWait`) and for the time the leader stamps on commands.
+   * Default: the system clock; a virtual one in simulations.
+   */
   clock?: Clock | undefined
 }
 
-/** What `edge.cluster.remove` and the defaults of {@link ClusterInit} resolve to. */
+/** Defaults of {@link ClusterInit}. */
 export const DEFAULT_MAX_VOTERS = 5
 export const DEFAULT_LEADER_WAIT = 3000
 
@@ -137,9 +140,12 @@ export interface EdgeCluster extends EventEmitter<EdgeClusterEvents> {
   readonly consensus: Consensus | undefined
   /**
    * Takes a server out of this edge's replica set (for a member that failed for good; a
-   * graceful leave needs no call). Asks the leader over the tunnel when this edge does not
-   * lead. Rejects with `RONY_ERR_NOT_LEADER` when no leader can be reached, and as
-   * `Consensus.removeServer` does.
+   * graceful leave needs no call). A server still alive in gossip is added back by the
+   * leader as a learner. Asks the leader over the tunnel when this edge does not lead.
+   * Rejects with `RONY_ERR_NOT_STARTED` without a running consensus, `RONY_ERR_NOT_LEADER`
+   * when no leader can be reached; on the leader as `Consensus.removeServer` does, through
+   * a follower as the tunnel does (`RONY_ERR_TIMEOUT`, or `RONY_ERR_REMOTE` carrying the
+   * leader's failure).
    */
   remove(id: string, options?: AbortOptions): Promise<void>
 }
