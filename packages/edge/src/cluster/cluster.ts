@@ -118,6 +118,11 @@ export interface EdgeClusterEvents {
    * or the same leader in a new term.
    */
   'cluster:leader': [replicaSet: number, leaderId: string | undefined, term: number]
+  /**
+   * Publishing this edge's record failed (the membership refused the update); the next
+   * change publishes again. The error is logged as a warning too.
+   */
+  'cluster:error': [error: unknown]
 }
 
 /**
@@ -169,11 +174,8 @@ export interface ClusterHost {
 }
 
 /** The components of one run. */
-interface Run {
+interface Run extends ClusterRun {
   readonly membership: Membership
-  readonly directory: Directory
-  readonly consensus: Consensus | undefined
-  readonly tunnel: Tunnel | undefined
 }
 
 /** How long a leaving leader waits for its own removal to commit, in ms. */
@@ -236,7 +238,7 @@ export class EdgeClusterNode extends EventEmitter<EdgeClusterEvents> implements 
       clock: this.clock,
       changes: this.changes,
       log: this.log,
-      run: () => this.running(),
+      run: () => this.run,
       dispatch: host.dispatch,
       remove: (id) => this.removeAsLeader(id),
     })
@@ -361,23 +363,26 @@ export class EdgeClusterNode extends EventEmitter<EdgeClusterEvents> implements 
   }
 
   /**
-   * Leaves the cluster gracefully while the edge drains: stops forming the group, takes
-   * this edge out of it if it leads (others remove a follower that left), announces the
-   * leave (others see `left`, not a failure) and stops the membership. The consensus and
+   * Leaves the cluster while the edge drains: stops forming the group, and, when
+   * `graceful`, takes this edge out of it if it leads (others remove a follower that left)
+   * and announces the leave (others see `left`, not a failure); then stops the membership
+   * (not graceful: others see this edge fail, and it keeps its place in the group). The consensus and
    * the tunnel keep running for the requests still draining, until {@link stop}; the view
    * is kept as it was. A failed leave is logged and the rest goes on.
    */
-  async leave(): Promise<void> {
+  async leave(graceful = true): Promise<void> {
     const run = this.run
     if (!run || this.left) return
     this.left = true
     await this.formation?.stop()
     this.formation = undefined
-    if (run.consensus) await this.removeSelf(run.consensus, run.directory)
-    try {
-      await run.membership.leave()
-    } catch (error) {
-      if (this.log.warn.enabled) this.log.warn('leaving the cluster failed: %O', error)
+    if (graceful) {
+      if (run.consensus) await this.removeSelf(run.consensus, run.directory)
+      try {
+        await run.membership.leave()
+      } catch (error) {
+        if (this.log.warn.enabled) this.log.warn('leaving the cluster failed: %O', error)
+      }
     }
     await run.directory.stop()
     await run.membership.stop()
@@ -398,15 +403,9 @@ export class EdgeClusterNode extends EventEmitter<EdgeClusterEvents> implements 
     if (failures.length > 0) throw failures[0]
   }
 
-  /** The running cluster components, for the replicator: only with consensus. */
-  private running(): ClusterRun | undefined {
-    const run = this.run
-    return run?.consensus === undefined ? undefined : (run as ClusterRun)
-  }
-
   private startFormation(): void {
-    const run = this.running()
-    if (run === undefined) return
+    const run = this.run
+    if (run?.consensus === undefined) return
     this.formation = new Formation({
       id: this.host.id,
       replicaSet: this.ownReplicaSet,
@@ -464,6 +463,7 @@ export class EdgeClusterNode extends EventEmitter<EdgeClusterEvents> implements 
     directory.on('cluster:leader', (set, leaderId, term) =>
       this.emit('cluster:leader', set, leaderId, term),
     )
+    directory.on('cluster:error', (error) => this.emit('cluster:error', error))
     if (consensus === undefined) return
     const changed = (): void => {
       this.publish()

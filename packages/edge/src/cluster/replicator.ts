@@ -44,7 +44,7 @@ import {
 
 /** The cluster components of one run of the edge. */
 export interface ClusterRun {
-  readonly consensus: Consensus
+  readonly consensus: Consensus | undefined
   readonly tunnel: Tunnel | undefined
   readonly directory: Directory
 }
@@ -88,6 +88,7 @@ const RETRY: Outcome = Object.freeze({ kind: 'retry' })
 /** The longest a waiting request sleeps between looks at the cluster, in ms. */
 const RETRY_MS = 50
 const NO_SEED = [0, 0, 0, 0] as const
+const DONE: PromiseLike<void> = Promise.resolve()
 
 /**
  * Runs `replicated` and `read` requests on a clustered edge: the leader proposes a
@@ -98,30 +99,53 @@ const NO_SEED = [0, 0, 0, 0] as const
  * of the tunnel.
  */
 export class Replicator {
+  /** Each replicated handler's entry as the pipeline runs it on the receiving edge. */
+  private readonly proposers = new WeakMap<HandlerEntry, HandlerEntry>()
+
   constructor(private readonly init: ReplicatorInit) {}
 
-  /** Runs a request of a `replicated` or `read` handler; the promise never rejects. */
+  /**
+   * Runs a request of a `replicated` or `read` handler; the promise never rejects. A
+   * replicated request goes through the middleware here, on the edge that received it, and
+   * is then replicated; its command runs the handler alone on every replica.
+   */
   run(
     entry: HandlerEntry,
     envelope: Envelope,
     origin: RequestOrigin,
     sink: ReplySink,
   ): PromiseLike<void> {
+    if (entry.mode === 'replicated') {
+      return this.init.pipeline.run(this.proposing(entry), envelope, origin, sink) ?? DONE
+    }
     const generation = this.init.work.begin()
     origin.inFlight++
     const done = (): void => {
       origin.inFlight--
       this.init.work.end(generation)
     }
-    const running =
-      entry.mode === 'replicated'
-        ? this.replicate(envelope, origin, sink)
-        : this.read(entry, envelope, origin, sink)
-    return running.then(done, (error: unknown) => {
-      this.init.log.error('a %s request failed unexpectedly: %O', entry.mode, error)
+    return this.read(entry, envelope, origin, sink).then(done, (error: unknown) => {
+      this.init.log.error('a read request failed unexpectedly: %O', error)
       sink.reply(errorReply(envelope.requestId, internalError()))
       done()
     })
+  }
+
+  /** `entry` with, as its handler, the step that replicates the request (after middleware). */
+  private proposing(entry: HandlerEntry): HandlerEntry {
+    let proposing = this.proposers.get(entry)
+    if (proposing === undefined) {
+      proposing = {
+        ...entry,
+        handler: async (_request, ctx) => {
+          await this.replicate(ctx.envelope, ctx.origin, ctx.sink)
+          ctx.replies++ // answered: the command's answers went to the sink
+          return undefined
+        },
+      }
+      this.proposers.set(entry, proposing)
+    }
+    return proposing
   }
 
   private async replicate(
@@ -149,7 +173,7 @@ export class Replicator {
   /** One try at getting a replicated request committed, by the way this edge's role allows. */
   private async attempt(unstamped: ReplicatedCommand, origin: RequestOrigin): Promise<Outcome> {
     const run = this.init.run()
-    if (run === undefined) return RETRY
+    if (run?.consensus === undefined) return RETRY
     const { consensus, tunnel, directory } = run
     if (consensus.role === 'leader') return this.propose(consensus, unstamped, false)
     const leaderId = consensus.leaderId
@@ -162,7 +186,7 @@ export class Replicator {
     if (tunnel === undefined) return this.propose(consensus, unstamped, true)
     const address = directory.member(leaderId)?.tunnel
     if (address === undefined) return RETRY
-    return this.forward(tunnel, { id: leaderId, address }, unstamped, origin.signal)
+    return this.forward(tunnel, consensus, { id: leaderId, address }, unstamped, origin.signal)
   }
 
   /** Stamps the command (time, seed) and proposes it; its answers come from applying it. */
@@ -188,20 +212,41 @@ export class Replicator {
     }
   }
 
+  /**
+   * Sends the request to the leader and relays its answers. Given up on when the leader
+   * changes or stays silent for `leaderWait` while it has the request: it may have
+   * committed it, so a request with a session (which applies at most once) is tried again
+   * with the next leader, and one without is answered as of unknown outcome.
+   */
   private async forward(
     tunnel: Tunnel,
+    consensus: Consensus,
     leader: TunnelPeer,
     unstamped: ReplicatedCommand,
     signal: AbortSignal,
   ): Promise<Outcome> {
+    const moved = new AbortController()
+    const onLeader = (leaderId: string | undefined): void => {
+      if (leaderId !== leader.id) moved.abort()
+    }
+    consensus.on('raft:leader', onLeader)
     let bytes: Uint8Array
     try {
       const request = tunnelRequest(TunnelKind.forward, encodeCommand(unstamped))
-      bytes = await tunnel.request(leader, request, { signal })
+      bytes = await tunnel.request(leader, request, {
+        signal: AbortSignal.any([signal, moved.signal]),
+        timeout: this.init.leaderWait,
+      })
     } catch (error) {
       // The leader is down or unreachable: nothing ran; a new leader will be known soon.
       if (isCodedError(error, 'RONY_ERR_DIAL_FAILED')) return RETRY
+      if (!signal.aborted && (moved.signal.aborted || isCodedError(error, 'RONY_ERR_TIMEOUT'))) {
+        if (unstamped.session !== undefined) return RETRY
+        return { kind: 'error', error: outcomeUnknown(leader.id, error) }
+      }
       return { kind: 'error', error: this.tunnelError(error) }
+    } finally {
+      consensus.off('raft:leader', onLeader)
     }
     const response = readTunnelResponse(bytes, this.init.limits)
     if (response.status === 'not-leader') return RETRY
@@ -270,7 +315,7 @@ export class Replicator {
     const { kind, payload } = readTunnelRequest(bytes)
     if (kind === TunnelKind.execute) return this.serveExecute(payload, from, signal)
     const consensus = this.init.run()?.consensus
-    if (consensus?.role !== 'leader') return NOT_LEADER_RESPONSE
+    if (consensus === undefined || consensus.role !== 'leader') return NOT_LEADER_RESPONSE
     if (kind === TunnelKind.remove) {
       await this.init.remove(readServerId(payload))
       return DONE_RESPONSE
@@ -432,6 +477,15 @@ function redirectTo(replicaSet: number, leaderId: string, gateways: readonly str
   })
   const message = rony.Redirect.encode(redirect).finish()
   return { kind: 'answers', answers: [{ ctor: C_Redirect, message }] }
+}
+
+function outcomeUnknown(leaderId: string, cause: unknown): RonyError {
+  return new RonyError(
+    'E06',
+    'LEADER',
+    `${leaderId} stopped leading or answering while it had the request; it may or may not have been applied (re-send it with a client session to apply it at most once)`,
+    { code: 'RONY_ERR_OUTCOME_UNKNOWN', cause },
+  )
 }
 
 function noLeader(waited: number): RonyError {
