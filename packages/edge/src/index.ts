@@ -25,8 +25,8 @@
  */
 
 export type { ClusterInit, EdgeCluster, EdgeClusterEvents } from './cluster/cluster.js'
-// The Directory behind `edge.cluster`, exported for the simulation tests of leader views
-// (they publish Raft roles, which no edge does until the Raft wiring): use `edge.cluster`.
+// The Directory behind `edge.cluster`, exported for tools and tests that read (or drive)
+// edge records on a membership of their own; applications use `edge.cluster`.
 export {
   type ClusterMember,
   Directory,
