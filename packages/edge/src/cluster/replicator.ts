@@ -208,6 +208,14 @@ export class Replicator {
       ) {
         return RETRY
       }
+      // Appended, and the outcome is unknown: a request with a session applies at most
+      // once, so it may go again (to the next leader).
+      if (
+        unstamped.session !== undefined &&
+        (isCodedError(error, 'RONY_ERR_LEADERSHIP_LOST') || isCodedError(error, 'RONY_ERR_TIMEOUT'))
+      ) {
+        return RETRY
+      }
       return { kind: 'error', error: this.consensusError(error) }
     }
   }
