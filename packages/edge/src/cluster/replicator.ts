@@ -40,6 +40,7 @@ import {
   readTunnelResponse,
   TunnelKind,
   tunnelRequest,
+  UNCERTAIN_RESPONSE,
 } from './tunnel-protocol.js'
 
 /** The cluster components of one run of the edge. */
@@ -82,9 +83,11 @@ type Outcome =
   | { readonly kind: 'answers'; readonly answers: readonly EnvelopeInit[] }
   | { readonly kind: 'error'; readonly error: RonyError }
   /** No leader to take it now (none known, or it moved): wait for a change and try again. */
-  | { readonly kind: 'retry' }
+  | { readonly kind: 'retry'; readonly uncertain?: true }
 
 const RETRY: Outcome = Object.freeze({ kind: 'retry' })
+/** Try again, though the last attempt may have been committed (only for requests with a session). */
+const RETRY_UNCERTAIN: Outcome = Object.freeze({ kind: 'retry', uncertain: true })
 /** The longest a waiting request sleeps between looks at the cluster, in ms. */
 const RETRY_MS = 50
 const NO_SEED = [0, 0, 0, 0] as const
@@ -214,7 +217,7 @@ export class Replicator {
         unstamped.session !== undefined &&
         (isCodedError(error, 'RONY_ERR_LEADERSHIP_LOST') || isCodedError(error, 'RONY_ERR_TIMEOUT'))
       ) {
-        return RETRY
+        return RETRY_UNCERTAIN
       }
       return { kind: 'error', error: this.consensusError(error) }
     }
@@ -249,8 +252,8 @@ export class Replicator {
       // The leader is down or unreachable: nothing ran; a new leader will be known soon.
       if (isCodedError(error, 'RONY_ERR_DIAL_FAILED')) return RETRY
       if (!signal.aborted && (moved.signal.aborted || isCodedError(error, 'RONY_ERR_TIMEOUT'))) {
-        if (unstamped.session !== undefined) return RETRY
-        return { kind: 'error', error: outcomeUnknown(leader.id, error) }
+        if (unstamped.session !== undefined) return RETRY_UNCERTAIN
+        return { kind: 'error', error: outcomeUnknown(error) }
       }
       return { kind: 'error', error: this.tunnelError(error) }
     } finally {
@@ -258,6 +261,7 @@ export class Replicator {
     }
     const response = readTunnelResponse(bytes, this.init.limits)
     if (response.status === 'not-leader') return RETRY
+    if (response.status === 'uncertain') return RETRY_UNCERTAIN
     if (response.status === 'answers') return { kind: 'answers', answers: response.answers }
     return { kind: 'error', error: internalError() }
   }
@@ -295,11 +299,15 @@ export class Replicator {
   ): Promise<Outcome> {
     const { clock, changes, leaderWait } = this.init
     const deadline = clock.now() + leaderWait
+    let uncertain = false
     for (;;) {
       const outcome = await attempt()
       if (outcome.kind !== 'retry') return outcome
+      uncertain ||= outcome.uncertain === true
       const left = deadline - clock.now()
-      if (left <= 0 || signal.aborted) return { kind: 'error', error: noLeader(leaderWait) }
+      if (left <= 0 || signal.aborted) {
+        return { kind: 'error', error: uncertain ? outcomeUnknown() : noLeader(leaderWait) }
+      }
       await changes.next(Math.min(left, RETRY_MS), signal)
     }
   }
@@ -335,7 +343,8 @@ export class Replicator {
       )
     }
     const outcome = await this.propose(consensus, unstamped, false)
-    if (outcome.kind === 'retry') return NOT_LEADER_RESPONSE
+    if (outcome.kind === 'retry')
+      return outcome.uncertain ? UNCERTAIN_RESPONSE : NOT_LEADER_RESPONSE
     if (outcome.kind === 'error') {
       return answersResponse([errorReply(unstamped.requestId, outcome.error)])
     }
@@ -487,11 +496,11 @@ function redirectTo(replicaSet: number, leaderId: string, gateways: readonly str
   return { kind: 'answers', answers: [{ ctor: C_Redirect, message }] }
 }
 
-function outcomeUnknown(leaderId: string, cause: unknown): RonyError {
+function outcomeUnknown(cause?: unknown): RonyError {
   return new RonyError(
     'E06',
     'LEADER',
-    `${leaderId} stopped leading or answering while it had the request; it may or may not have been applied (re-send it with a client session to apply it at most once)`,
+    'the leader changed or fell silent while it had the request: it may or may not have been applied (re-send it with a client session to apply it at most once)',
     { code: 'RONY_ERR_OUTCOME_UNKNOWN', cause },
   )
 }
