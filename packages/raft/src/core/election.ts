@@ -27,13 +27,28 @@ export function tickElection(s: RaftState): void {
   }
 }
 
+/**
+ * The (pre-)election outcome so far. A founding election (the configuration in force is a
+ * bootstrap one: the group's first entry is not in this server's log) needs the vote of
+ * every founder, not a majority, so that servers bootstrapping different, overlapping lists
+ * cannot found two groups: a server votes at most once per term, so two overlapping lists
+ * cannot both win one term; a founder whose log holds a first entry refuses a candidate
+ * with an empty log (§5.4.1), so a later founding election that includes any server holding
+ * another group's first entry is lost. A group whose first entry reached no server of the
+ * other list yet can still lose to it; its leader's entry is then overwritten wherever the
+ * winner replicates. Once the first entry is written, majorities decide again.
+ */
+function outcome(s: RaftState): 'won' | 'lost' | 'pending' {
+  return tally(s.config.current, s.votes, s.config.founding)
+}
+
 export function campaign(s: RaftState, kind: CampaignKind): void {
   if (kind === 'pre-vote') s.becomePreCandidate()
   else s.becomeCandidate()
   // A pre-vote asks about the term the real election would use.
   const term = kind === 'pre-vote' ? s.term + 1 : s.term
   s.votes.set(s.id, true)
-  if (tally(s.config.current, s.votes) === 'won') {
+  if (outcome(s) === 'won') {
     won(s, kind)
     return
   }
@@ -94,7 +109,7 @@ export function handleVoteResponse(s: RaftState, m: PreVoteResponse | RequestVot
   // A granted pre-vote from an earlier round at a lower term is not this round's.
   if (pre && m.granted && m.term !== s.term + 1) return
   s.votes.set(m.from, m.granted)
-  const outcome = tally(s.config.current, s.votes)
-  if (outcome === 'won') won(s, pre ? 'pre-vote' : 'election')
-  else if (outcome === 'lost') s.becomeFollower(s.term, undefined)
+  const result = outcome(s)
+  if (result === 'won') won(s, pre ? 'pre-vote' : 'election')
+  else if (result === 'lost') s.becomeFollower(s.term, undefined)
 }

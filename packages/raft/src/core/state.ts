@@ -166,7 +166,7 @@ export class RaftState {
     this.role = 'leader'
     this.leaderId = this.id
     this.syncProgress()
-    if (this.config.index === 0) {
+    if (this.config.founding) {
       this.appendAsLeader('configuration', encodeConfiguration(this.config.current))
     } else {
       this.appendAsLeader('noop', new Uint8Array(0))
