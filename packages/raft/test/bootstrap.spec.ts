@@ -231,7 +231,7 @@ describe('bootstrap()', () => {
     await s.clock.advanceAsync(100)
     await a.bootstrap(s.info('a'))
     const { index } = await s.settle(proposed)
-    expect(index).toBe(2) // after the group's first entry, its configuration
+    expect(index).toBe(3) // after the group’s first entry (its configuration) and the no-op ending the founding
     expect(s.machines.get('a')!.data.get('k')).toBe('v')
   })
 

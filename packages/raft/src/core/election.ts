@@ -28,18 +28,23 @@ export function tickElection(s: RaftState): void {
 }
 
 /**
- * The (pre-)election outcome so far. A founding election (the configuration in force is a
- * bootstrap one: the group's first entry is not in this server's log) needs the vote of
- * every founder, not a majority, so that servers bootstrapping different, overlapping lists
- * cannot found two groups: a server votes at most once per term, so two overlapping lists
- * cannot both win one term; a founder whose log holds a first entry refuses a candidate
- * with an empty log (§5.4.1), so a later founding election that includes any server holding
- * another group's first entry is lost. A group whose first entry reached no server of the
- * other list yet can still lose to it; its leader's entry is then overwritten wherever the
- * winner replicates. Once the first entry is written, majorities decide again.
+ * The (pre-)election outcome so far. While the group's founding is not known to be over
+ * ({@link RaftState.founding}), an election needs the vote of every founder, not a
+ * majority, and so does the commit of the group's first entry (`replication.ts`); until
+ * then the leader appends nothing after it. So servers that bootstrap different,
+ * overlapping lists found at most one group:
+ * - a server votes at most once per term, so two overlapping lists never win one term;
+ * - a server whose log holds a first entry refuses a founding candidate whose log is empty
+ *   (§5.4.1) or ends at another first entry (`handleVoteRequest`), so once a founder of a
+ *   list holds a first entry, no other list that includes it can found a group;
+ * - a first entry commits only once every founder holds it, so no overlapping list can win
+ *   after that, and a list whose entry did not reach the overlap cannot commit anything:
+ *   a majority of one list may miss every server of another, so majorities are not enough.
+ * A group whose founding did not complete is left: its founders' logs end at the first entry
+ * and never advance (or are overwritten by the winner's, where it replicates to them).
  */
 function outcome(s: RaftState): 'won' | 'lost' | 'pending' {
-  return tally(s.config.current, s.votes, s.config.founding)
+  return tally(s.config.current, s.votes, s.founding())
 }
 
 export function campaign(s: RaftState, kind: CampaignKind): void {
@@ -87,7 +92,7 @@ export function handleVoteRequest(s: RaftState, m: PreVote | RequestVote): void 
     s.votedFor === m.from ||
     (s.votedFor === undefined && s.leaderId === undefined) ||
     (pre && m.term > s.term)
-  const granted = canVote && s.log.isUpToDate(m.lastIndex, m.lastTerm)
+  const granted = canVote && s.log.isUpToDate(m.lastIndex, m.lastTerm) && !otherFirstEntry(s, m)
   if (granted && !pre) {
     s.votedFor = m.from
     // Granting a vote defers our own candidacy (§5.2).
@@ -101,6 +106,17 @@ export function handleVoteRequest(s: RaftState, m: PreVote | RequestVote): void 
     term: granted ? m.term : s.term,
     granted,
   })
+}
+
+/**
+ * Whether a founding candidate's log ends at a first entry other than ours: that of another
+ * group (servers of one list hold one first entry: a second would need a founding election
+ * every holder of the first refuses).
+ */
+function otherFirstEntry(s: RaftState, m: PreVote | RequestVote): boolean {
+  if (m.lastIndex !== 1) return false
+  const own = s.log.term(1)
+  return own !== undefined && s.log.lastIndex >= 1 && own !== m.lastTerm
 }
 
 export function handleVoteResponse(s: RaftState, m: PreVoteResponse | RequestVoteResponse): void {
