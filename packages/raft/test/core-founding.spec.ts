@@ -9,7 +9,10 @@ import type { Message } from '../src/core/index.js'
 import { Cluster } from './core-harness.js'
 
 const votes = (granted: string[], refused: string[] = []) =>
-  new Map([...granted.map((id) => [id, true] as const), ...refused.map((id) => [id, false] as const)])
+  new Map([
+    ...granted.map((id) => [id, true] as const),
+    ...refused.map((id) => [id, false] as const),
+  ])
 
 const appendTo = (id: string, m: Message, fromIndex = 1): boolean =>
   m.type === 'append-entries' && m.to === id && m.entries.some((e) => e.index >= fromIndex)

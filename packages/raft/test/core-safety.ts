@@ -140,7 +140,8 @@ export class SafetyChecker {
       const node = nodes.find((n) => n.id === v.id)
       return node !== undefined && holds(node, commitIndex, hash)
     })
-    const needed = own === undefined ? config.voters.length : Math.floor(config.voters.length / 2) + 1
+    const needed =
+      own === undefined ? config.voters.length : Math.floor(config.voters.length / 2) + 1
     if (holders.length < needed) {
       fail(
         `${leader.id} committed ${commitIndex} in term ${term}, durable on ${holders.length} voters`,

@@ -11,7 +11,8 @@ import { Cluster } from './core-harness.js'
 import { seeded } from './seeded.js'
 
 const replay = process.env.RAFT_SEED
-const SEEDS = replay === undefined ? Array.from({ length: 1000 }, (_, i) => i + 1) : [Number(replay)]
+const SEEDS =
+  replay === undefined ? Array.from({ length: 1000 }, (_, i) => i + 1) : [Number(replay)]
 const TICKS = 300
 
 interface Founding {

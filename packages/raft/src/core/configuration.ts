@@ -50,7 +50,7 @@ export function quorumIndex(config: Configuration, match: (id: string) => number
 
 /**
  * Election outcome from the voters' answers so far: a majority wins, or, with `unanimous`
- * (a founding election, see {@link ConfigurationTracker.founding}), only every voter does.
+ * (a founding election, see `RaftState.founding`), only every voter does.
  */
 export function tally(
   config: Configuration,
@@ -150,10 +150,9 @@ export class ConfigurationTracker {
 
   /**
    * Whether the configuration in force is a bootstrap one: no configuration entry is in the
-   * log yet, so the group's first entry has not been written here. Its elections need every
-   * voter (see `election.ts`).
+   * log yet, so the group's first entry has not been written here.
    */
-  get founding(): boolean {
+  get fromBootstrap(): boolean {
     return this.index === 0 && this.current.voters.length > 0
   }
 

@@ -29,19 +29,20 @@ export function tickElection(s: RaftState): void {
 
 /**
  * The (pre-)election outcome so far. While the group's founding is not known to be over
- * ({@link RaftState.founding}), an election needs the vote of every founder, not a
- * majority, and so does the commit of the group's first entry (`replication.ts`); until
- * then the leader appends nothing after it. So servers that bootstrap different,
+ * ({@link RaftState.founding}), an election needs the vote of every founder, not a majority;
+ * the group's first entry commits only once every founder holds it (`replication.ts`), and
+ * the leader appends nothing after it until then. So servers that bootstrap different,
  * overlapping lists found at most one group:
  * - a server votes at most once per term, so two overlapping lists never win one term;
  * - a server whose log holds a first entry refuses a founding candidate whose log is empty
- *   (§5.4.1) or ends at another first entry (`handleVoteRequest`), so once a founder of a
- *   list holds a first entry, no other list that includes it can found a group;
- * - a first entry commits only once every founder holds it, so no overlapping list can win
- *   after that, and a list whose entry did not reach the overlap cannot commit anything:
- *   a majority of one list may miss every server of another, so majorities are not enough.
- * A group whose founding did not complete is left: its founders' logs end at the first entry
- * and never advance (or are overwritten by the winner's, where it replicates to them).
+ *   (§5.4.1) or ends at another first entry (`otherFirstEntry`: a later term would
+ *   otherwise win), so no list including it wins once it holds one;
+ * - a first entry commits only on every founder, the servers of the overlap included, so
+ *   once it is committed no other list can win, and a list whose entry missed a server
+ *   that then went to another group never commits. A majority would not do: a majority of
+ *   one list may miss every server of another, which then founds a second group.
+ * The first entry is the group's identity (no separate group id is needed). The founders of
+ * a list that lost keep a log ending at its first entry, uncommitted, and never lead.
  */
 function outcome(s: RaftState): 'won' | 'lost' | 'pending' {
   return tally(s.config.current, s.votes, s.founding())

@@ -188,7 +188,7 @@ export class RaftState {
     this.role = 'leader'
     this.leaderId = this.id
     this.syncProgress()
-    if (this.config.founding) {
+    if (this.config.fromBootstrap) {
       this.appendAsLeader('configuration', encodeConfiguration(this.config.current))
     } else if (!this.founding()) {
       this.appendAsLeader('noop', new Uint8Array(0))
