@@ -327,6 +327,7 @@ export class EdgeClusterNode extends EventEmitter<EdgeClusterEvents> implements 
     try {
       const tunnel = this.buildTunnel()
       if (tunnel) {
+        checkTunnelSize(tunnel, this.host.limits.maxEnvelopeBytes)
         tunnel.onRequest((bytes, from, signal) => this.replicator.serve(bytes, from, signal))
         await tunnel.start()
         started.push(tunnel)
@@ -505,6 +506,22 @@ export class EdgeClusterNode extends EventEmitter<EdgeClusterEvents> implements 
     const source = this.init.tunnel
     if (typeof source !== 'function') return source
     return source({ id: this.host.id, logger: this.host.logger })
+  }
+}
+
+/** What a forwarded command adds to its envelope at most (ids, gateway name, session), in bytes. */
+const COMMAND_OVERHEAD = 1024
+
+/**
+ * The tunnel must carry any envelope a client may send, as a forwarded command.
+ *
+ * @throws `RangeError` naming both limits.
+ */
+function checkTunnelSize(tunnel: Tunnel, maxEnvelopeBytes: number): void {
+  if (tunnel.maxMessageSize < maxEnvelopeBytes + COMMAND_OVERHEAD) {
+    throw new RangeError(
+      `createEdge: cluster.tunnel's maxMessageSize (${tunnel.maxMessageSize} bytes) must be at least the edge's limits.maxEnvelopeBytes (${maxEnvelopeBytes}) plus ${COMMAND_OVERHEAD}, so that any request can be forwarded`,
+    )
   }
 }
 

@@ -156,13 +156,18 @@ export class Replicator {
     origin: RequestOrigin,
     sink: ReplySink,
   ): Promise<void> {
+    const session = sessionOf(envelope)
+    if (session !== undefined && !isSession(session)) {
+      sink.reply(errorReply(envelope.requestId, invalidSession()))
+      return
+    }
     const token = this.init.pending.add(origin, sink)
     const unstamped: ReplicatedCommand = {
       envelope: encodeEnvelope(envelope),
       origin: this.init.id,
       token,
       gateway: origin.gateway,
-      session: sessionOf(envelope),
+      session,
       requestId: envelope.requestId,
       now: 0,
       seed: NO_SEED,
@@ -439,6 +444,25 @@ function asEnvelope(init: EnvelopeInit): Envelope {
     auth: new Uint8Array(0),
     header: [],
   }
+}
+
+/** Longest session id, in characters (what `@rony/client` accepts too). */
+const MAX_SESSION_LENGTH = 128
+/** Printable ASCII only. */
+const SESSION_CHARS = /^[\x20-\x7e]+$/
+
+/** A session id the session table keeps: it is replicated state, so it is bounded. */
+function isSession(session: string): boolean {
+  return session.length <= MAX_SESSION_LENGTH && SESSION_CHARS.test(session)
+}
+
+function invalidSession(): RonyError {
+  return new RonyError(
+    'E01',
+    'SESSION',
+    `the ${SESSION_HEADER} header must be 1 to ${MAX_SESSION_LENGTH} printable ASCII characters`,
+    { code: 'RONY_ERR_INVALID_SESSION' },
+  )
 }
 
 function sessionOf(envelope: Envelope): string | undefined {
