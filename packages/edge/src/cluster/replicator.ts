@@ -10,6 +10,7 @@ import {
   RonyError,
   rony,
   SESSION_HEADER,
+  type WireErrorCode,
 } from '@rony/envelope'
 import {
   type Clock,
@@ -318,11 +319,11 @@ export class Replicator {
   }
 
   private consensusError(error: unknown): RonyError {
-    return expectedConsensusError(error) ?? this.unexpected('the replica set', error)
+    return answerFor(CONSENSUS_ANSWERS, error) ?? this.unexpected('the replica set', error)
   }
 
   private tunnelError(error: unknown): RonyError {
-    return expectedTunnelError(error) ?? this.unexpected('the tunnel', error)
+    return answerFor(TUNNEL_ANSWERS, error) ?? this.unexpected('the tunnel', error)
   }
 
   /** A failure nobody expects: logged, answered E00 (its details stay here). */
@@ -539,84 +540,45 @@ function internalError(): RonyError {
   return new RonyError('E00', 'SERVER', 'internal server error')
 }
 
-/** A consensus failure as the client's answer; `undefined` for one nobody expects. */
-function expectedConsensusError(error: unknown): RonyError | undefined {
-  const code = isCodedError(error) ? error.code : ''
-  switch (code) {
-    case 'RONY_ERR_LEADERSHIP_LOST':
-      return new RonyError(
-        'E02',
-        'LEADER',
-        'leadership changed; the request may or may not have been applied',
-        {
-          code,
-          cause: error,
-        },
-      )
-    case 'RONY_ERR_TIMEOUT':
-      return new RonyError(
-        'E06',
-        'LEADER',
-        'not committed in time; the request may or may not have been applied',
-        {
-          code,
-          cause: error,
-        },
-      )
-    case 'RONY_ERR_OVERLOADED':
-      return new RonyError('E09', 'LEADER', 'too much is waiting to be committed', {
-        code,
-        cause: error,
-      })
-    case 'RONY_ERR_MESSAGE_TOO_LARGE':
-      return new RonyError('E01', 'ENVELOPE', 'the request is too large to replicate', {
-        code,
-        cause: error,
-      })
-    case 'RONY_ERR_STOPPED':
-    case 'RONY_ERR_NOT_STARTED':
-      return new RonyError('E02', 'SERVER', 'the server is shutting down', {
-        code: 'RONY_ERR_SHUTTING_DOWN',
-        cause: error,
-      })
-    default:
-      return undefined
-  }
+/** How a failure is answered: wire code, items, description, and the stable code if not its own. */
+type Answer = readonly [wireCode: WireErrorCode, items: string, description: string, code?: string]
+
+const SHUTTING_DOWN: Answer = [
+  'E02',
+  'SERVER',
+  'the server is shutting down',
+  'RONY_ERR_SHUTTING_DOWN',
+]
+const MAY_HAVE_RUN = 'the request may or may not have been applied'
+
+/** The consensus failures a client may be told of, by code. */
+const CONSENSUS_ANSWERS: Readonly<Record<string, Answer>> = {
+  RONY_ERR_LEADERSHIP_LOST: ['E02', 'LEADER', `leadership changed; ${MAY_HAVE_RUN}`],
+  RONY_ERR_TIMEOUT: ['E06', 'LEADER', `not committed in time; ${MAY_HAVE_RUN}`],
+  RONY_ERR_OVERLOADED: ['E09', 'LEADER', 'too much is waiting to be committed'],
+  RONY_ERR_MESSAGE_TOO_LARGE: ['E01', 'ENVELOPE', 'the request is too large to replicate'],
+  RONY_ERR_STOPPED: SHUTTING_DOWN,
+  RONY_ERR_NOT_STARTED: SHUTTING_DOWN,
 }
 
-/** A tunnel failure as the client's answer; `undefined` for one nobody expects. */
-function expectedTunnelError(error: unknown): RonyError | undefined {
-  const code = isCodedError(error) ? error.code : ''
-  switch (code) {
-    case 'RONY_ERR_TIMEOUT':
-      return new RonyError(
-        'E06',
-        'TUNNEL',
-        'no answer from the other edge in time; the request may or may not have run',
-        {
-          code,
-          cause: error,
-        },
-      )
-    case 'RONY_ERR_BUSY':
-      return new RonyError('E09', 'TUNNEL', 'the other edge is busy', { code, cause: error })
-    case 'RONY_ERR_MESSAGE_TOO_LARGE':
-      return new RonyError('E01', 'ENVELOPE', 'the request is too large for the tunnel', {
-        code,
-        cause: error,
-      })
-    case 'RONY_ERR_STOPPED':
-    case 'RONY_ERR_NOT_STARTED':
-      return new RonyError('E02', 'SERVER', 'the server is shutting down', {
-        code: 'RONY_ERR_SHUTTING_DOWN',
-        cause: error,
-      })
-    case 'RONY_ERR_DIAL_FAILED':
-      return new RonyError('E02', 'TUNNEL', 'the other edge cannot be reached', {
-        code,
-        cause: error,
-      })
-    default:
-      return undefined
-  }
+/** The tunnel failures a client may be told of, by code. */
+const TUNNEL_ANSWERS: Readonly<Record<string, Answer>> = {
+  RONY_ERR_TIMEOUT: ['E06', 'TUNNEL', `no answer from the other edge in time; ${MAY_HAVE_RUN}`],
+  RONY_ERR_BUSY: ['E09', 'TUNNEL', 'the other edge is busy'],
+  RONY_ERR_MESSAGE_TOO_LARGE: ['E01', 'ENVELOPE', 'the request is too large for the tunnel'],
+  RONY_ERR_DIAL_FAILED: ['E02', 'TUNNEL', 'the other edge cannot be reached'],
+  RONY_ERR_STOPPED: SHUTTING_DOWN,
+  RONY_ERR_NOT_STARTED: SHUTTING_DOWN,
+}
+
+/** `error` as the client's answer, from `answers`; `undefined` for one nobody expects. */
+function answerFor(
+  answers: Readonly<Record<string, Answer>>,
+  error: unknown,
+): RonyError | undefined {
+  if (!isCodedError(error)) return undefined
+  const answer = answers[error.code]
+  if (answer === undefined) return undefined
+  const [wireCode, items, description, as = error.code] = answer
+  return new RonyError(wireCode, items, description, { code: as, cause: error })
 }
