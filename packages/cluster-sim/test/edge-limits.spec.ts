@@ -40,13 +40,11 @@ describe('clustered edge limits', { timeout: SIM_TIMEOUT_MS }, () => {
           }),
           clock,
         }),
-        tunnel: (c) =>
-          tunnel({
-            ...c,
-            transport: net.stream('memory:tun-n1'),
-            clock,
-            maxMessageSize: 64 * 1024,
-          }),
+        tunnel: tunnel({
+          transport: net.stream('memory:tun-n1'),
+          clock,
+          maxMessageSize: 64 * 1024,
+        }),
         bootstrapExpect: 1,
         clock,
       },

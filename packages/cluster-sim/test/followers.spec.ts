@@ -7,7 +7,7 @@ import { C_Redirect, RonyError, rony } from '@rony/envelope'
 import { afterEach, describe, expect, it } from 'vitest'
 import { SIM_TIMEOUT_MS } from './network.js'
 import { decodeValue, Put, ReplicaSetSim, type SimEdge } from './replica-set.js'
-import { isNoLeader } from './schedule.js'
+import { classify, isNoLeader } from './schedule.js'
 
 const ids = ['n1', 'n2', 'n3']
 
@@ -68,18 +68,23 @@ describe('a follower and replicated requests (simulation)', { timeout: SIM_TIMEO
     })
   }
 
-  // Known issue, for the edge and the tunnel: a follower that still names a crashed leader
-  // forwards into the void (the tunnel sends fire-and-forget, so the replicator's RETRY on
-  // RONY_ERR_DIAL_FAILED never happens) and answers E06/TUNNEL after the tunnel's 10 s
-  // request timeout, though a new leader is elected within a second. Remove `.fails` once
-  // such a request is retried on the new leader (nothing ran) or answered promptly.
-  it.fails('a request forwarded to a leader that just crashed is answered within leaderWait', async () => {
+  it('a request forwarded to a leader that just crashed is answered within leaderWait: retried on the next leader with a session, else of unknown outcome', async () => {
     const { leader, follower } = await formed({})
-    const client = rs.client(follower.id)
+    const withSession = rs.client(follower.id, 'session-f')
+    const without = rs.client(follower.id)
     rs.crash(leader.id)
     const started = rs.clock.now()
-    await rs.whileRunning(client.send(Put, { key: 'k', value: 'v' }, 5n), 20_000)
+    const [retried, unknown] = await rs.whileRunning(
+      Promise.all([
+        withSession.send(Put, { key: 'k', value: 'v' }, 5n),
+        without.send(Put, { key: 'j', value: 'w' }, 6n),
+      ]),
+      20_000,
+    )
     expect(rs.clock.now() - started).toBeLessThanOrEqual(3000)
+    expect(classify(retried).kind).toBe('ok')
+    const outcome = classify(unknown)
+    expect(outcome.kind === 'ok' || /^E06:/.test((outcome as { why: string }).why)).toBe(true)
   })
 
   it('a leaderWait of its own bounds the wait', async () => {

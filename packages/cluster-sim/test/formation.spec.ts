@@ -58,7 +58,9 @@ describe('forming a replica set of whole edges (simulation)', { timeout: SIM_TIM
   }
 
   it('5 fresh edges with bootstrapExpect 3 (views that overlap) end as one group of the 5', async () => {
-    for (const seed of seeds(10, 700)) {
+    // Seed 792: three founders bootstrapped three overlapping groups and none ever elected
+    // a leader, until Raft's founding rule (a voter refuses another group's first entry).
+    for (const seed of process.env.SEED ? seeds(1, 0) : [...seeds(10, 700), 792]) {
       rs = new ReplicaSetSim({ seed, bootstrapExpect: 3 })
       const random = seededRandom(seed)
       const ids = range(5)

@@ -206,13 +206,7 @@ export class ReplicaSetSim {
                 : { snapshotThreshold: this.init.snapshotThreshold }),
             })(c),
           ),
-        tunnel: (c) =>
-          tunnel({
-            id: c.id,
-            transport: net.stream(`memory:tun-${id}`),
-            clock,
-            random,
-          }),
+        tunnel: tunnel({ transport: net.stream(`memory:tun-${id}`), clock, random }),
         bootstrapExpect: this.init.bootstrapExpect ?? 3,
         state,
         clock,
@@ -323,7 +317,7 @@ export class ReplicaSetSim {
   /**
    * The process of edge `id` dies: its addresses drop everything from now on (streams abort),
    * its storage keeps what was written, its clients' connections close; it stops in the
-   * background without being heard (no leave reaches anyone).
+   * background without leaving (nobody would hear it anyway).
    */
   crash(id: string): void {
     const node = this.nodes.get(id)
@@ -335,7 +329,7 @@ export class ReplicaSetSim {
     this.clients.delete(id)
     this.stopping.set(
       id,
-      node.edge.stop().catch(() => {}),
+      node.edge.stop({ leave: false }).catch(() => {}),
     )
   }
 
