@@ -4,11 +4,13 @@
  * failing seed with its report.
  *
  *   node packages/cluster-sim/scripts/soak.ts --seeds 100000 [--from 1] [--size 3|5]
- *     [--scenario kv|counter] [--minutes 60] [--verbose]
+ *     [--scenario kv|counter] [--duration 3000] [--minutes 60] [--verbose]
  *
  * Without `--size` each seed runs on 3 and on 5 edges; without `--scenario` both the
- * linearizable key-value schedule and the exactly-once counter. `--minutes` bounds the
- * wall time (default 60). Replay a failure with
+ * linearizable key-value schedule and the exactly-once counter. `--duration` is the
+ * simulated time clients and faults run per schedule, in ms (default 3000, as in the specs;
+ * a failure found with another one replays only with it). `--minutes` bounds the wall time
+ * (default 60). Replay a failure with
  * `SEED=<seed> ./node_modules/.bin/vitest run packages/cluster-sim/test/linearizable.spec.ts`
  * (or exactly-once.spec.ts).
  *
@@ -30,16 +32,20 @@ const { values } = parseArgs({
     size: { type: 'string' },
     scenario: { type: 'string' },
     minutes: { type: 'string', default: '60' },
+    duration: { type: 'string', default: '3000' },
     verbose: { type: 'boolean', default: false },
   },
 })
 const count = Number(values.seeds)
 const from = Number(values.from)
 const minutes = Number(values.minutes)
+const duration = Number(values.duration)
 const sizes = values.size === undefined ? [3, 5] : [Number(values.size)]
 const scenarios = values.scenario === undefined ? ['kv', 'counter'] : [values.scenario]
-if (![count, from].every(Number.isSafeInteger) || count < 1 || !(minutes > 0)) {
-  throw new RangeError('--seeds and --from take integers (seeds >= 1), --minutes a positive number')
+if (![count, from, duration].every(Number.isSafeInteger) || count < 1 || !(minutes > 0)) {
+  throw new RangeError(
+    '--seeds, --from and --duration take integers (seeds >= 1), --minutes a positive number',
+  )
 }
 if (!sizes.every((s) => s === 3 || s === 5)) throw new RangeError('--size is 3 or 5')
 if (!scenarios.every((s) => s === 'kv' || s === 'counter')) {
@@ -75,6 +81,7 @@ for (; seed < from + count && !failed && !interrupted; seed++) {
       const result = await (run[scenario] as (init: ScheduleInit) => Promise<ScheduleResult>)({
         seed,
         size,
+        duration,
       })
       done++
       if (values.verbose) console.log(`${scenario} ${result.summary}`)
