@@ -7,7 +7,7 @@
 import { seededRandom } from '@rony/transport'
 import { afterEach, describe, expect, it } from 'vitest'
 import { SIM_TIMEOUT_MS } from './network.js'
-import { ReplicaSetSim, sleep } from './replica-set.js'
+import { Get, Put, ReplicaSetSim, sleep } from './replica-set.js'
 import { seeds } from './seeds.js'
 
 const voters = (ids: readonly string[]): string[] => ids.map((id) => `${id} voter`)
@@ -75,7 +75,7 @@ describe('forming a replica set of whole edges (simulation)', { timeout: SIM_TIM
     }
   })
 
-  it('later edges join as learners and are promoted while voters < maxVoters; beyond, they stay learners', async () => {
+  it('later edges join as learners and are promoted while voters < maxVoters; beyond, they stay learners (and serve linearizable reads)', async () => {
     await formed(11, range(3))
     const suffrages = new Map<string, Set<string>>()
     const watch = (): boolean => {
@@ -92,6 +92,10 @@ describe('forming a replica set of whole edges (simulation)', { timeout: SIM_TIM
     await rs.untilConfiguration([...voters(range(5)), 'n6 learner'])
     await rs.run(5000)
     expect(rs.configurations()[0]).toEqual([...voters(range(5)), 'n6 learner'])
+    // The learner serves linearizable reads of what was written through a voter.
+    const written = await rs.whileRunning(rs.client('n1').call(Put, { key: 'k', value: 'v' }))
+    const read = await rs.whileRunning(rs.client('n6').call(Get, { key: 'k' }))
+    expect([written.found, read.value, read.server]).toEqual([false, 'v', 'n6'])
     expect([...(suffrages.get('n4') ?? [])]).toEqual(['learner', 'voter'])
     expect(rs.bootstraps).toEqual(['n1'])
   })
@@ -109,7 +113,7 @@ describe('forming a replica set of whole edges (simulation)', { timeout: SIM_TIM
     expect((await rs.waitForLeader()).id).not.toBe(leader.id)
   })
 
-  it('a crashed edge stays in the configuration; edge.cluster.remove on a follower takes it out through the leader', async () => {
+  it('a crashed edge stays in the configuration; edge.cluster.remove on a follower takes it out through the leader; restarted, it joins again', async () => {
     await formed(13, range(3))
     const leader = await rs.waitForLeader()
     const [crashed, follower] = range(3).filter((id) => id !== leader.id) as [string, string]
@@ -118,6 +122,10 @@ describe('forming a replica set of whole edges (simulation)', { timeout: SIM_TIM
     expect(rs.configurations()).toEqual([voters(range(3)), voters(range(3))])
     await rs.whileRunning(rs.node(follower).edge.cluster?.remove(crashed) as Promise<void>)
     await rs.untilConfiguration(voters([leader.id, follower].sort()))
+    // Back with its storage (a group that still names it), it is added again as a new member.
+    await rs.spawn(crashed)
+    await rs.untilConfiguration(voters(range(3)))
+    expect(rs.bootstraps).toEqual(['n1'])
   })
 
   it('edges restarted with their storage rejoin their group and never bootstrap again', async () => {
