@@ -140,6 +140,8 @@ export class ReplicaSetSim {
   /** Crashed or leaving edges still stopping in the background, by id. */
   private readonly stopping = new Map<string, Promise<void>>()
   private readonly clients = new Map<string, Set<SimClient>>()
+  /** The state of every lifetime so far. */
+  private readonly states: KvState[] = []
   private spawned = 0
 
   constructor(private readonly init: ReplicaSetInit) {
@@ -148,6 +150,11 @@ export class ReplicaSetSim {
 
   get clock() {
     return this.sim.clock
+  }
+
+  /** Snapshots restored so far, over every edge and lifetime. */
+  get restores(): number {
+    return this.states.reduce((sum, state) => sum + state.restores, 0)
   }
 
   get net() {
@@ -174,6 +181,7 @@ export class ReplicaSetSim {
     const storage = lifetimeStorage(kept)
     const random = seededRandom(seed + 13)
     const state = new KvState()
+    this.states.push(state)
     const gateway = memoryGateway({ name: `gw-${id}` })
     const gossipSeeds = (seeds ?? [...this.known]).filter((s) => s !== id).map(addr)
     const edge = createEdge({

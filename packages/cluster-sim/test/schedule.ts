@@ -28,6 +28,13 @@ import {
   type ValueMsg,
 } from './replica-set.js'
 
+/**
+ * Raft's snapshot threshold in the schedules, in entries: small, so logs are compacted
+ * several times per schedule and restarted edges catch up from snapshots (the session
+ * table with them) while the faults go on.
+ */
+const SNAPSHOT_THRESHOLD = 48
+
 /** How long a client waits for an answer, in ms: longer than the edge's leaderWait (3 s). */
 const CLIENT_TIMEOUT = 5000
 
@@ -236,7 +243,11 @@ const KEYS = ['a', 'b', 'c']
 export async function runKvSchedule(init: ScheduleInit): Promise<ScheduleResult> {
   const { seed, size } = init
   const failures: string[] = []
-  const sim = new ReplicaSetSim({ seed, bootstrapExpect: size })
+  const sim = new ReplicaSetSim({
+    seed,
+    bootstrapExpect: size,
+    snapshotThreshold: SNAPSHOT_THRESHOLD,
+  })
   const ids = Array.from({ length: size }, (_, i) => `n${i + 1}`)
   const random = seededRandom(seed * 7919 + size)
   const history: Operation<KvInput, KvOutput>[] = []
@@ -282,7 +293,7 @@ export async function runKvSchedule(init: ScheduleInit): Promise<ScheduleResult>
   return {
     seed,
     failures: failures.map((f) => `${f}\nfaults:\n  ${nemesis.log.join('\n  ')}`),
-    summary: `seed ${seed} (${size} nodes): ${history.length} operations (${outcomes.ok} ok, ${outcomes.failed} failed, ${outcomes.unknown} unknown), faults: ${nemesis.tally()}`,
+    summary: `seed ${seed} (${size} nodes): ${history.length} operations (${outcomes.ok} ok, ${outcomes.failed} failed, ${outcomes.unknown} unknown), ${sim.restores} snapshots restored, faults: ${nemesis.tally()}`,
   }
 }
 
@@ -297,7 +308,11 @@ export async function runKvSchedule(init: ScheduleInit): Promise<ScheduleResult>
 export async function runCounterSchedule(init: ScheduleInit): Promise<ScheduleResult> {
   const { seed, size } = init
   const failures: string[] = []
-  const sim = new ReplicaSetSim({ seed, bootstrapExpect: size })
+  const sim = new ReplicaSetSim({
+    seed,
+    bootstrapExpect: size,
+    snapshotThreshold: SNAPSHOT_THRESHOLD,
+  })
   const ids = Array.from({ length: size }, (_, i) => `n${i + 1}`)
   const random = seededRandom(seed * 104_729 + size)
   const counts: number[] = []
@@ -357,7 +372,7 @@ export async function runCounterSchedule(init: ScheduleInit): Promise<ScheduleRe
   return {
     seed,
     failures: failures.map((f) => `${f}\nfaults:\n  ${nemesis.log.join('\n  ')}`),
-    summary: `seed ${seed} (${size} nodes): ${counts.length} acknowledged, ${unknown} unknown, ${resent} re-sent, ${duplicated} duplicated, faults: ${nemesis.tally()}`,
+    summary: `seed ${seed} (${size} nodes): ${counts.length} acknowledged, ${unknown} unknown, ${resent} re-sent, ${duplicated} duplicated, ${sim.restores} snapshots restored, faults: ${nemesis.tally()}`,
   }
 }
 
