@@ -128,6 +128,23 @@ describe('forming a replica set of whole edges (simulation)', { timeout: SIM_TIM
     expect(rs.bootstraps).toEqual(['n1'])
   })
 
+  // Known issue, for gossip: two edges that left, restarted together behind a partition,
+  // join each other and stop trying their seeds (gossip retries them only when alone); the
+  // rest saw them leave and never reconnects to left members. After the heal the two gossip
+  // islands never merge, so the leader never sees them to add them back (soak seed 60124,
+  // 5 edges, --duration 15000). Crashed instead of left, they are reconnected and rejoin.
+  // Remove `.fails` once gossip merges such islands.
+  it.fails('edges that left, restarted behind a partition, are added back once it heals', async () => {
+    await formed(15, range(5))
+    for (const id of ['n1', 'n3']) rs.leave(id)
+    await rs.run(3000)
+    rs.partition(['n1', 'n3'], ['n2', 'n4', 'n5'])
+    await rs.whileRunning(Promise.all(['n1', 'n3'].map((id) => rs.launch(id))))
+    await rs.run(5000)
+    rs.heal()
+    await rs.untilConfiguration(voters(range(5)), 60_000)
+  })
+
   it('edges restarted with their storage rejoin their group and never bootstrap again', async () => {
     await formed(14, range(3))
     const before = rs.configurations()
