@@ -4,13 +4,14 @@
  * failing seed with its report.
  *
  *   node packages/cluster-sim/scripts/soak.ts --seeds 100000 [--from 1] [--size 3|5]
- *     [--scenario kv|counter] [--duration 3000] [--minutes 60] [--verbose]
+ *     [--scenario kv|counter] [--duration 3000] [--minutes 60] [--keep-going] [--verbose]
  *
  * Without `--size` each seed runs on 3 and on 5 edges; without `--scenario` both the
  * linearizable key-value schedule and the exactly-once counter. `--duration` is the
  * simulated time clients and faults run per schedule, in ms (default 3000, as in the specs;
  * a failure found with another one replays only with it). `--minutes` bounds the wall time
- * (default 60). Replay a failure with
+ * (default 60). `--keep-going` prints every failing schedule's first failure and goes on, to
+ * find the bugs a frequent one hides. Replay a failure with
  * `SEED=<seed> ./node_modules/.bin/vitest run packages/cluster-sim/test/linearizable.spec.ts`
  * (or exactly-once.spec.ts).
  *
@@ -34,6 +35,7 @@ const { values } = parseArgs({
     minutes: { type: 'string', default: '60' },
     duration: { type: 'string', default: '3000' },
     verbose: { type: 'boolean', default: false },
+    'keep-going': { type: 'boolean', default: false },
   },
 })
 const count = Number(values.seeds)
@@ -68,6 +70,7 @@ const deadline = started + minutes * 60_000
 let done = 0
 let seed = from
 let failed: { scenario: string; result: ScheduleResult } | undefined
+let failures = 0
 let interrupted = false
 process.once('SIGINT', () => {
   interrupted = true
@@ -85,7 +88,13 @@ for (; seed < from + count && !failed && !interrupted; seed++) {
       })
       done++
       if (values.verbose) console.log(`${scenario} ${result.summary}`)
-      if (result.failures.length > 0 && !failed) failed = { scenario, result }
+      if (result.failures.length === 0) continue
+      failures++
+      if (values['keep-going']) {
+        console.log(
+          `FAILED: ${scenario} ${result.summary}\n  ${result.failures[0]?.split('\n')[0]}`,
+        )
+      } else failed ??= { scenario, result }
     }
   }
   if (performance.now() - lastProgress > PROGRESS_MS) {
@@ -93,7 +102,7 @@ for (; seed < from + count && !failed && !interrupted; seed++) {
     const seconds = (lastProgress - started) / 1000
     const heap = Math.round(process.memoryUsage().heapUsed / 2 ** 20)
     console.log(
-      `${Math.round(seconds)} s: seed ${seed}, ${done} schedules, ${(done / seconds).toFixed(1)}/s, heap ${heap} MiB`,
+      `${Math.round(seconds)} s: seed ${seed}, ${done} schedules, ${failures} failed, ${(done / seconds).toFixed(1)}/s, heap ${heap} MiB`,
     )
   }
 }
@@ -103,9 +112,10 @@ if (failed) {
   console.log(failed.result.failures.join('\n\n'))
   process.exitCode = 1
 }
+if (failures > 0) process.exitCode = 1
 const why = interrupted ? ', interrupted' : seed < from + count && !failed ? ', out of time' : ''
 console.log(
-  `${done} schedules (seeds ${from}..${seed - 1}), ${failed ? `first failing seed ${failed.result.seed}` : 'no failure'}, ${seconds} s${why}`,
+  `${done} schedules (seeds ${from}..${seed - 1}), ${failed ? `first failing seed ${failed.result.seed}` : `${failures} failed`}, ${seconds} s${why}`,
 )
 
 /** Resolves and loads the monorepo's TypeScript sources as vitest.config.ts does. */
