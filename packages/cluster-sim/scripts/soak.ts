@@ -9,10 +9,10 @@
  * Without `--size` each seed runs on 3 and on 5 edges; without `--scenario` both the
  * linearizable key-value schedule and the exactly-once counter. `--duration` is the
  * simulated time clients and faults run per schedule, in ms (default 3000, as in the specs;
- * a failure found with another one replays only with it). `--minutes` bounds the wall time
+ * replay a failure found with another one with `SIM_DURATION`). `--minutes` bounds the wall time
  * (default 60). `--keep-going` prints every failing schedule's first failure and goes on, to
  * find the bugs a frequent one hides. Replay a failure with
- * `SEED=<seed> ./node_modules/.bin/vitest run packages/cluster-sim/test/linearizable.spec.ts`
+ * `SEED=<seed> [SIM_DURATION=<ms>] ./node_modules/.bin/vitest run packages/cluster-sim/test/linearizable.spec.ts`
  * (or exactly-once.spec.ts).
  *
  * No build: module hooks load the TypeScript sources as vitest.config.ts does

@@ -7,3 +7,6 @@ export function seeds(count: number, offset: number): number[] {
   const n = Number(process.env.SEEDS ?? count)
   return Array.from({ length: n }, (_, i) => offset + i + 1)
 }
+
+/** The simulated time each seeded schedule runs, in ms: `SIM_DURATION`, default 3000. */
+export const duration = Number(process.env.SIM_DURATION ?? 3000)
