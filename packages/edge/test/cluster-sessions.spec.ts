@@ -84,6 +84,17 @@ describe('session table', () => {
     expect(table.requestCount).toBe(4)
   })
 
+  it('refuses as expired a request at or below one its session dropped, never one above', () => {
+    const table = new SessionTable({ window: 2 })
+    for (const id of [10n, 11n, 12n, 13n]) table.record('a', id, [answer(Number(id))], Number(id))
+    expect(table.lookup('a', 11n)).toBeUndefined() // 10 and 11 dropped
+    expect([9n, 10n, 11n].map((id) => table.expired('a', id))).toEqual([true, true, true])
+    expect([14n, 12n].map((id) => table.expired('a', id))).toEqual([false, false])
+    expect(table.expired('b', 1n)).toBe(false)
+    const decoded = SessionTable.decode(table.encode(), { window: 2 })
+    expect([11n, 14n].map((id) => decoded.expired('a', id))).toEqual([true, false])
+  })
+
   it('beyond maxSessions drops the least recently recorded session', () => {
     const table = new SessionTable({ maxSessions: 2 })
     table.record('a', 1n, [answer(1)], 1)
@@ -223,11 +234,13 @@ describe('session table', () => {
         '01', // version
         '02', // sessions
         '0161', // 'a', least recently recorded
+        '0000000000000000', // nothing dropped from its window
         '01', // one request
         '0200000000000000', // requestId 2
         '06', // index
         '00', // no answers
         '0162', // 'b'
+        '0000000000000000',
         '02', // two requests
         '0100000000000000', // requestId 1
         '05',
@@ -260,21 +273,40 @@ describe('session table', () => {
     expectCodedError(() => SessionTable.decode(hex('02 00')), /format version 2/)
     expectCodedError(() => SessionTable.decode(hex('')), /empty/)
     expectCodedError(() => SessionTable.decode(hex('01 00 00')), /trailing/)
-    expectCodedError(() => SessionTable.decode(hex('01 01 0161 00')), /"a" is empty/)
     expectCodedError(
-      () => SessionTable.decode(hex(`01 02 0161 01 ${request(1, 1)} 0161 01 ${request(1, 2)}`)),
+      () => SessionTable.decode(hex('01 01 0161 0000000000000000 00')),
+      /"a" is empty/,
+    )
+    expectCodedError(
+      () =>
+        SessionTable.decode(
+          hex(
+            `01 02 0161 0000000000000000 01 ${request(1, 1)} 0161 0000000000000000 01 ${request(1, 2)}`,
+          ),
+        ),
       /session "a" twice/,
     )
     expectCodedError(
-      () => SessionTable.decode(hex(`01 01 0161 02 ${request(1, 1)} ${request(1, 2)}`)),
+      () =>
+        SessionTable.decode(
+          hex(`01 01 0161 0000000000000000 02 ${request(1, 1)} ${request(1, 2)}`),
+        ),
       /request 1 of session "a" twice/,
     )
     expectCodedError(
-      () => SessionTable.decode(hex(`01 01 0161 02 ${request(1, 2)} ${request(2, 1)}`)),
+      () =>
+        SessionTable.decode(
+          hex(`01 01 0161 0000000000000000 02 ${request(1, 2)} ${request(2, 1)}`),
+        ),
       /index 1 after 2/,
     )
     expectCodedError(
-      () => SessionTable.decode(hex(`01 02 0161 01 ${request(1, 3)} 0162 01 ${request(1, 2)}`)),
+      () =>
+        SessionTable.decode(
+          hex(
+            `01 02 0161 0000000000000000 01 ${request(1, 3)} 0162 0000000000000000 01 ${request(1, 2)}`,
+          ),
+        ),
       /"b" out of recency order/,
     )
     expectCodedError(() => SessionTable.decode(hex('01 01 01ff')), /session id is not valid UTF-8/)

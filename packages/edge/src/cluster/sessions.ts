@@ -10,6 +10,12 @@
  * on time or on lookups. A snapshot carries the table ({@link SessionTable.encode}); the
  * decoded table evicts exactly as the original would have.
  *
+ * A session also remembers the highest request id it dropped from its window: a request
+ * at or below it is too old to tell whether it ran, so it is refused ({@link
+ * SessionTable.expired}) rather than run again. That holds a session's request ids to
+ * increase in the order the client sends them (as `@rony/client`'s do), and a client to
+ * keep fewer than `window` requests of one session in flight.
+ *
  * Format, version 1 (varints canonical LEB128):
  *
  * ```
@@ -17,6 +23,7 @@
  * varint session count
  * per session, least recently recorded first (by its last request's index):
  *   str    id
+ *   u64le  highest request id dropped from its window (0: none)
  *   varint request count (≥ 1)
  *   per request, oldest first:
  *     u64le  requestId
@@ -104,6 +111,8 @@ export class SessionTable {
   #requests = 0
   /** Index of the last record; records must not go below it. */
   #lastIndex = 0
+  /** Per session, the highest request id dropped from its window (absent: none yet). */
+  readonly #dropped = new Map<string, bigint>()
 
   /** @throws RangeError when a limit is not a positive integer. */
   constructor(limits?: SessionLimits) {
@@ -123,6 +132,15 @@ export class SessionTable {
   /** The answers recorded for a request (each an encoded `MessageEnvelope`), if kept. */
   lookup(session: string, requestId: bigint): readonly Uint8Array[] | undefined {
     return this.#sessions.get(session)?.get(requestId)?.answers
+  }
+
+  /**
+   * Whether a request not kept (see {@link lookup}) is too old to tell whether it ran: its
+   * id is at or below one its session dropped from its window.
+   */
+  expired(session: string, requestId: bigint): boolean {
+    const dropped = this.#dropped.get(session)
+    return dropped !== undefined && requestId <= dropped
   }
 
   /**
@@ -156,14 +174,14 @@ export class SessionTable {
     this.#sessions.set(session, requests)
     requests.set(requestId, { answers: answers.map(owned), index })
     this.#requests++
-    this.#evict(requests)
+    this.#evict(session, requests)
   }
 
   /** Encodes the table for a snapshot. */
   encode(): Uint8Array {
     let size = 1 + varintSize(this.#sessions.size)
     for (const [id, requests] of this.#sessions) {
-      size += prefixedSize(utf8Size(id)) + varintSize(requests.size)
+      size += prefixedSize(utf8Size(id)) + 8 + varintSize(requests.size)
       for (const { answers, index } of requests.values()) {
         size += 8 + varintSize(index) + varintSize(answers.length)
         for (const answer of answers) size += prefixedSize(answer.length)
@@ -174,6 +192,7 @@ export class SessionTable {
     let pos = writeVarint(buf, 1, this.#sessions.size)
     for (const [id, requests] of this.#sessions) {
       pos = writeString(buf, pos, id, utf8Size(id))
+      pos = writeU64(buf, pos, this.#dropped.get(id) ?? 0n)
       pos = writeVarint(buf, pos, requests.size)
       for (const [requestId, { answers, index }] of requests) {
         pos = writeU64(buf, pos, requestId)
@@ -206,6 +225,8 @@ export class SessionTable {
     for (let s = 0; s < sessionCount; s++) {
       const id = reader.string('session id')
       if (table.#sessions.has(id)) throw invalidSnapshot(`session ${JSON.stringify(id)} twice`)
+      const dropped = reader.u64('dropped request id')
+      if (dropped > 0n) table.#dropped.set(id, dropped)
       const requestCount = reader.uint('request count', reader.remaining)
       if (requestCount === 0) throw invalidSnapshot(`session ${JSON.stringify(id)} is empty`)
       const requests: Session = new Map()
@@ -234,24 +255,28 @@ export class SessionTable {
       table.#lastIndex = index
     }
     reader.end()
-    for (const requests of table.#sessions.values()) table.#evict(requests)
+    for (const [id, requests] of table.#sessions) table.#evict(id, requests)
     return table
   }
 
-  /** Applies both bounds after `requests` (a session) grew. */
-  #evict(requests: Session): void {
+  /** Applies both bounds after `requests` (session `session`) grew. */
+  #evict(session: string, requests: Session): void {
     const { window, maxSessions } = this.#limits
     // Maps iterate in insertion order: oldest request first, least recent session first.
     if (requests.size > window) {
+      let dropped = this.#dropped.get(session) ?? 0n
       for (const requestId of requests.keys()) {
         requests.delete(requestId)
         this.#requests--
+        if (requestId > dropped) dropped = requestId
         if (requests.size <= window) break
       }
+      this.#dropped.set(session, dropped)
     }
     if (this.#sessions.size > maxSessions) {
       for (const [id, oldest] of this.#sessions) {
         this.#sessions.delete(id)
+        this.#dropped.delete(id)
         this.#requests -= oldest.size
         if (this.#sessions.size <= maxSessions) break
       }

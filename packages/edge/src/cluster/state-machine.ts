@@ -85,6 +85,11 @@ export class EdgeStateMachine implements StateMachine {
     if (session !== undefined) {
       const first = this.sessions.lookup(session, command.requestId)
       if (first !== undefined) return first.map((answer) => decodeEnvelope(answer))
+      // A copy that outlived its session's window (a frame delayed for long): whether the
+      // first one ran cannot be told, so this one does not run.
+      if (this.sessions.expired(session, command.requestId)) {
+        return [errorReply(command.requestId, expired(command.requestId))]
+      }
     }
     const answers = await this.run(command, client)
     if (session !== undefined) {
@@ -134,6 +139,15 @@ export class EdgeStateMachine implements StateMachine {
     await this.init.pipeline.run(handler, envelope, origin, sink, stamp)
     return sink.replies
   }
+}
+
+function expired(requestId: bigint): RonyError {
+  return new RonyError(
+    'E12',
+    'SESSION',
+    `request ${requestId} is older than its session's window of remembered answers: it may have run before, so it did not run again`,
+    { code: 'RONY_ERR_SESSION_EXPIRED' },
+  )
 }
 
 const NEVER_ABORTED = new AbortController().signal
