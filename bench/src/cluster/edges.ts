@@ -114,6 +114,12 @@ export class EdgeCluster {
     }
   }
 
+  /** User + system CPU time of every edge process so far, µs. */
+  async cpuUs(): Promise<number> {
+    const each = await Promise.all(this.edges.map((e) => e.cpuUs()))
+    return each.reduce((a, b) => a + b, 0)
+  }
+
   close(): Promise<void> {
     return Promise.all(this.edges.map((e) => e.child.stop())).then(() => {})
   }

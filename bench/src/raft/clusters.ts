@@ -139,6 +139,11 @@ export class RonyCluster implements Cluster {
     }
   }
 
+  /** The servers' process ids (for their CPU time, from /proc). */
+  get pids(): number[] {
+    return this.#servers.map((s) => s.pid)
+  }
+
   async close(): Promise<void> {
     await Promise.all(this.#servers.map((s) => s.stop()))
   }

@@ -1,5 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { constructorOf } from '@rony/envelope'
 import { Echo } from '@rony/testing'
@@ -29,6 +29,8 @@ import {
   roundOf,
 } from '../load.ts'
 import { type Measured, type Phase, RonyCluster } from '../raft/clusters.ts'
+import { measureRtt, type Percentiles } from '../raft/floor.ts'
+import { processCpuUs } from '../raft/loop.ts'
 import { guardSignals, sleep } from '../raft/proc.ts'
 
 /**
@@ -41,6 +43,7 @@ import { guardSignals, sleep } from '../raft/proc.ts'
 /** Rounds of every phase; `RONY_BENCH_CLUSTER_ROUNDS=1` for a quick look. */
 const ROUNDS = Number(process.env.RONY_BENCH_CLUSTER_ROUNDS ?? 3)
 const SEED = { serialUs: 132, parallelUs: 8.4 }
+const cores = availableParallelism()
 const GOAL = {
   leaderP50Us: 1000,
   leaderVsRaft: 1.3,
@@ -88,18 +91,25 @@ const READ: Request = {
   reply: C_Count,
 }
 
+/** A round's figures, and the CPU time of every process involved (servers and client) per op. */
+interface ClusterRound extends Round {
+  allCpuUsPerOp: number
+}
+
 /** Figures by `${shape}/${subject}`, one per round; notes (elections, failures) alike. */
 class Results {
-  readonly rounds = new Map<string, Round[]>()
+  readonly rounds = new Map<string, ClusterRound[]>()
   readonly notes = new Map<string, Set<string>>()
+  /** A Node ↔ Node loopback TCP round trip, measured at the start of each round. */
+  readonly tcpRtt: Percentiles[] = []
 
-  add(shape: string, subject: string, round: Round, note?: string): void {
+  add(shape: string, subject: string, round: ClusterRound, note?: string): void {
     const key = `${shape}/${subject}`
     this.rounds.set(key, [...(this.rounds.get(key) ?? []), round])
     if (note) this.notes.set(key, (this.notes.get(key) ?? new Set()).add(note))
   }
 
-  get(shape: string, subject: string): Round[] {
+  get(shape: string, subject: string): ClusterRound[] {
     return this.rounds.get(`${shape}/${subject}`) ?? []
   }
 
@@ -108,7 +118,8 @@ class Results {
   }
 }
 
-const FAILED: Round = {
+const FAILED: ClusterRound = {
+  allCpuUsPerOp: Number.NaN,
   completed: 0,
   bad: 1,
   capped: false,
@@ -118,7 +129,7 @@ const FAILED: Round = {
   cpuUsPerMsg: Number.NaN,
 }
 
-function raftRound(m: Measured): Round {
+function raftRound(m: Measured, allCpuUs: number): ClusterRound {
   return {
     completed: m.completed,
     bad: m.bad,
@@ -127,22 +138,41 @@ function raftRound(m: Measured): Round {
     p50Us: m.p50Us,
     p99Us: m.p99Us,
     cpuUsPerMsg: m.leaderCpuUsPerOp,
+    allCpuUsPerOp: allCpuUs / m.completed,
   }
 }
 
-/** A round's figures with the leader's CPU per request over `cpuUs`. */
-function withCpu(phase: PhaseResult, cpuUs: number): Round {
-  return roundOf({ ...phase, serverCpuUs: cpuUs })
+/** A phase with the CPU time its leader and all processes (edges and this client) spent. */
+interface CpuPhase extends PhaseResult {
+  serverCpuUs: number
+  allCpuUs: number
 }
 
-/** Runs `phase` on `leader`'s watch: the leader's CPU time over it is charged to the phase. */
+function cpuRound(phase: CpuPhase): ClusterRound {
+  return { ...roundOf(phase), allCpuUsPerOp: phase.allCpuUs / phase.completed }
+}
+
+const clientCpuUs = (): number => {
+  const cpu = process.cpuUsage()
+  return cpu.user + cpu.system
+}
+
+/** Runs `phase`, charging it the CPU time of the leader and of every process involved. */
 async function measured(
+  edges: EdgeCluster,
   leader: EdgeProcess,
   phase: () => Promise<PhaseResult>,
-): Promise<PhaseResult & { serverCpuUs: number }> {
-  const before = await leader.cpuUs()
+): Promise<CpuPhase> {
+  const [leader0, edges0] = await Promise.all([leader.cpuUs(), edges.cpuUs()])
+  const client0 = clientCpuUs()
   const result = await phase()
-  return { ...result, serverCpuUs: (await leader.cpuUs()) - before }
+  const client1 = clientCpuUs()
+  const [leader1, edges1] = await Promise.all([leader.cpuUs(), edges.cpuUs()])
+  return {
+    ...result,
+    serverCpuUs: leader1 - leader0,
+    allCpuUs: edges1 - edges0 + client1 - client0,
+  }
 }
 
 /** One subject's socket and what it sends. */
@@ -164,16 +194,17 @@ const run1 = (s: WsSubject, window: number, limits: PhaseLimits): Promise<PhaseR
 /** Serial ws subjects in blocks that take turns (the ws suite's `interleavedRound`). */
 async function serialRound(
   subjects: WsSubject[],
+  edges: EdgeCluster,
   leader: EdgeProcess,
   rotation: number,
-): Promise<Round[]> {
+): Promise<ClusterRound[]> {
   for (const s of subjects) await run1(s, 1, SERIAL_WARMUP)
   const block = { count: SERIAL.count / SERIAL_BLOCKS, maxMs: SERIAL.maxMs / SERIAL_BLOCKS }
-  const parts = subjects.map((): (PhaseResult & { serverCpuUs: number })[] => [])
+  const parts = subjects.map((): CpuPhase[] => [])
   for (let b = 0; b < SERIAL_BLOCKS; b++) {
     for (let k = 0; k < subjects.length; k++) {
       const i = (k + b + rotation) % subjects.length
-      parts[i]?.push(await measured(leader, () => run1(subjects[i] as WsSubject, 1, block)))
+      parts[i]?.push(await measured(edges, leader, () => run1(subjects[i] as WsSubject, 1, block)))
     }
   }
   return parts.map((blocks) => {
@@ -183,29 +214,36 @@ async function serialRound(
       latencies.set(p.latenciesUs, offset)
       offset += p.completed
     }
-    return withCpu(
-      {
-        completed: offset,
-        bad: blocks.reduce((n, p) => n + p.bad, 0),
-        capped: blocks.some((p) => p.capped),
-        elapsedMs: blocks.reduce((n, p) => n + p.elapsedMs, 0),
-        latenciesUs: latencies,
-      },
-      blocks.reduce((n, p) => n + p.serverCpuUs, 0),
-    )
+    return cpuRound({
+      completed: offset,
+      bad: blocks.reduce((n, p) => n + p.bad, 0),
+      capped: blocks.some((p) => p.capped),
+      elapsedMs: blocks.reduce((n, p) => n + p.elapsedMs, 0),
+      latenciesUs: latencies,
+      serverCpuUs: blocks.reduce((n, p) => n + p.serverCpuUs, 0),
+      allCpuUs: blocks.reduce((n, p) => n + p.allCpuUs, 0),
+    })
   })
 }
 
-async function pipelined(s: WsSubject, leader: EdgeProcess, window: number): Promise<Round> {
+async function pipelined(
+  s: WsSubject,
+  edges: EdgeCluster,
+  leader: EdgeProcess,
+  window: number,
+): Promise<ClusterRound> {
   await run1(s, window, PIPELINED_WARMUP)
-  const r = await measured(leader, () => run1(s, window, PIPELINED))
-  return withCpu(r, r.serverCpuUs)
+  return cpuRound(await measured(edges, leader, () => run1(s, window, PIPELINED)))
 }
 
-const raftPhase = (kind: 'propose' | 'read', window: number): Phase =>
-  window === 1
-    ? { kind, inFlight: 1, count: SERIAL.count, maxMs: SERIAL.maxMs / 2, warmupMs: 300 }
-    : { kind, inFlight: window, count: PIPELINED.count, maxMs: PIPELINED.maxMs, warmupMs: 500 }
+/** A raw Raft phase; its warm-up runs as a phase of its own, so /proc's CPU figures leave it out. */
+const raftPhase = (kind: 'propose' | 'read', window: number, warmup = false): Phase => {
+  const limits = window === 1 ? SERIAL : PIPELINED
+  const warmupMs = window === 1 ? 300 : 500
+  return warmup
+    ? { kind, inFlight: window, count: limits.count, maxMs: warmupMs, warmupMs: 0 }
+    : { kind, inFlight: window, count: limits.count, maxMs: limits.maxMs, warmupMs: 0 }
+}
 
 /** One round of every multi-process shape. */
 async function clusterRound(
@@ -214,6 +252,7 @@ async function clusterRound(
   results: Results,
   round: number,
 ): Promise<void> {
+  results.tcpRtt.push(await measureRtt())
   const { leader, follower, term } = await edges.roles()
   const sockets: WebSocket[] = []
   const open = async (edge: EdgeProcess): Promise<WebSocket> => {
@@ -240,14 +279,19 @@ async function clusterRound(
     }
     const reads: WsSubject = { name: FOLLOWER_READS, socket: await open(follower), request: READ }
     const raft = async (kind: 'propose' | 'read', window: number) => {
+      const cpu = () => raftServers.pids.reduce((n, pid) => n + (processCpuUs(pid) ?? 0), 0)
+      await safely(() => raftServers.load(raftPhase(kind, window, true)))
+      const cpu0 = cpu()
       const m = await safely(() => raftServers.load(raftPhase(kind, window)))
-      return m === undefined ? FAILED : raftRound(m)
+      return m === undefined ? FAILED : raftRound(m, cpu() - cpu0)
     }
     // The raw Raft phase goes first in even rounds, last in odd ones.
     const raftFirst = round % 2 === 0
     {
       const raftSerial = raftFirst ? await raft('propose', 1) : undefined
-      const serial = await safely(() => serialRound([local, viaLeader, viaFollower], leader, round))
+      const serial = await safely(() =>
+        serialRound([local, viaLeader, viaFollower], edges, leader, round),
+      )
       const subjects = [LOCAL, VIA_LEADER, VIA_FOLLOWER]
       for (const [i, name] of subjects.entries()) {
         results.add(SERIAL_SHAPE, name, serial?.[i] ?? FAILED)
@@ -258,7 +302,11 @@ async function clusterRound(
       const shape = inFlight(window)
       const raftFirstHere = raftFirst ? await raft('propose', window) : undefined
       for (const s of [viaLeader, viaFollower]) {
-        results.add(shape, s.name, (await safely(() => pipelined(s, leader, window))) ?? FAILED)
+        results.add(
+          shape,
+          s.name,
+          (await safely(() => pipelined(s, edges, leader, window))) ?? FAILED,
+        )
         await sleep(200)
       }
       results.add(shape, RAFT, raftFirstHere ?? (await raft('propose', window)))
@@ -269,7 +317,7 @@ async function clusterRound(
       results.add(
         shape,
         FOLLOWER_READS,
-        (await safely(() => pipelined(reads, leader, 256))) ?? FAILED,
+        (await safely(() => pipelined(reads, edges, leader, 256))) ?? FAILED,
       )
       results.add(shape, RAFT_READS, raftReads ?? (await raft('read', 256)))
     }
@@ -292,12 +340,12 @@ const finiteMedian = (values: number[]): number => {
   return finite.length === 0 ? Number.NaN : median(finite)
 }
 
-type Figure = 'msgPerSec' | 'p50Us' | 'p99Us' | 'cpuUsPerMsg'
-const med = (rounds: Round[], key: Figure): number => finiteMedian(rounds.map((r) => r[key]))
-const paired = (a: Round[], b: Round[], key: Figure): number[] =>
+type Figure = 'msgPerSec' | 'p50Us' | 'p99Us' | 'cpuUsPerMsg' | 'allCpuUsPerOp'
+const med = (rounds: ClusterRound[], key: Figure): number => finiteMedian(rounds.map((r) => r[key]))
+const paired = (a: ClusterRound[], b: ClusterRound[], key: Figure): number[] =>
   a
     .slice(0, b.length)
-    .map((r, i) => r[key] / (b[i] as Round)[key])
+    .map((r, i) => r[key] / (b[i] as ClusterRound)[key])
     .filter(Number.isFinite)
 
 /** Rows: every subject of every shape, with a ratio against the shape's reference. */
@@ -319,8 +367,8 @@ function table(results: Results): string[] {
     [inFlight(64), SOLO, undefined],
   ]
   const lines = [
-    '| shape | subject | rounds × requests | ops/s | µs/op | p50 µs | p99 µs | leader CPU µs/op | p50 vs reference | ops/s vs reference | reference | notes |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |',
+    '| shape | subject | rounds × requests | ops/s | µs/op | p50 µs | p99 µs | leader CPU µs/op | CPU µs/op, all processes | p50 vs reference | ops/s vs reference | reference | notes |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |',
   ]
   for (const [shape, subject, reference] of rows) {
     const rounds = results.get(shape, subject)
@@ -342,7 +390,7 @@ function table(results: Results): string[] {
         : ''
     const ops = med(rounds, 'msgPerSec')
     lines.push(
-      `| ${shape} | ${subject} | ${rounds.length} × ${counts} | ${int(ops)} | ${us(1e6 / ops)}${seed} | ${us(med(rounds, 'p50Us'))} | ${us(med(rounds, 'p99Us'))} | ${us(med(rounds, 'cpuUsPerMsg'))} | ${reference ? ratioText(paired(rounds, base, 'p50Us')) : ''} | ${reference ? ratioText(paired(rounds, base, 'msgPerSec')) : ''} | ${reference ?? ''} | ${notes} |`,
+      `| ${shape} | ${subject} | ${rounds.length} × ${counts} | ${int(ops)} | ${us(1e6 / ops)}${seed} | ${us(med(rounds, 'p50Us'))} | ${us(med(rounds, 'p99Us'))} | ${us(med(rounds, 'cpuUsPerMsg'))} | ${us(med(rounds, 'allCpuUsPerOp'))} | ${reference ? ratioText(paired(rounds, base, 'p50Us')) : ''} | ${reference ? ratioText(paired(rounds, base, 'msgPerSec')) : ''} | ${reference ?? ''} | ${notes} |`,
     )
   }
   return lines
@@ -372,15 +420,16 @@ function goals(results: Results): GoalLine[] {
     met: finiteMedian(leaderRatios) <= GOAL.leaderVsRaft,
   })
   const followerBound = leaderP50 + GOAL.followerExtraRtts * rtt
+  const tcp = finiteMedian(results.tcpRtt.map((r) => r.p50Us))
   out.push({
-    text: `replicated echo via a follower p50 ≤ via the leader + ${GOAL.followerExtraRtts} ws round trips (${us(followerP50)} vs ${us(leaderP50)} + ${GOAL.followerExtraRtts} × ${us(rtt)} = ${us(followerBound)} µs; the forward adds ${us(followerP50 - leaderP50)} µs = ${((followerP50 - leaderP50) / rtt).toFixed(2)} ws round trips)`,
+    text: `replicated echo via a follower p50 ≤ via the leader + ${GOAL.followerExtraRtts} ws round trips (${us(followerP50)} vs ${us(leaderP50)} + ${GOAL.followerExtraRtts} × ${us(rtt)} = ${us(followerBound)} µs; the forward adds ${us(followerP50 - leaderP50)} µs = ${((followerP50 - leaderP50) / rtt).toFixed(2)} ws round trips; a bare Node ↔ Node loopback TCP round trip measured ${us(tcp)} µs p50 in this run)`,
     met: followerP50 <= followerBound,
   })
   const leader256 = results.get(inFlight(256), VIA_LEADER)
   const raft256 = results.get(inFlight(256), RAFT)
   const tpRatios = paired(leader256, raft256, 'msgPerSec')
   out.push({
-    text: `replicated echo via the leader at 256 in flight ≥ ${GOAL.throughputVsRaft}× raw Raft's ops/s (${int(med(leader256, 'msgPerSec'))} vs ${int(med(raft256, 'msgPerSec'))}; per round ${ratioText(tpRatios)}; leader CPU ${us(med(leader256, 'cpuUsPerMsg'))} vs ${us(med(raft256, 'cpuUsPerMsg'))} µs/op, raw Raft's including its in-process load loop)`,
+    text: `replicated echo via the leader at 256 in flight ≥ ${GOAL.throughputVsRaft}× raw Raft's ops/s (${int(med(leader256, 'msgPerSec'))} vs ${int(med(raft256, 'msgPerSec'))}; per round ${ratioText(tpRatios)}; leader CPU ${us(med(leader256, 'cpuUsPerMsg'))} vs ${us(med(raft256, 'cpuUsPerMsg'))} µs/op, raw Raft's including its in-process load loop; all processes ${us(med(leader256, 'allCpuUsPerOp'))} vs ${us(med(raft256, 'allCpuUsPerOp'))} µs/op, which on ${cores} vCPUs caps at ${int((cores * 1e6) / med(leader256, 'allCpuUsPerOp'))} vs ${int((cores * 1e6) / med(raft256, 'allCpuUsPerOp'))} ops/s)`,
     met: finiteMedian(tpRatios) >= GOAL.throughputVsRaft,
   })
   const reads = results.get(inFlight(256), FOLLOWER_READS)
@@ -426,10 +475,17 @@ async function run(): Promise<string> {
     for (let round = 0; round < ROUNDS; round++) {
       const solo = await startSingleVoterEdge(join(dir, `solo-${round}`))
       try {
+        // Everything runs in this process: its CPU time is the edge's and the client's.
+        const phase = async (window: number, limits: PhaseLimits): Promise<ClusterRound> => {
+          const cpu0 = clientCpuUs()
+          const result = await solo.phase(window, limits)
+          const allCpuUs = clientCpuUs() - cpu0
+          return cpuRound({ ...result, serverCpuUs: allCpuUs, allCpuUs })
+        }
         await solo.phase(1, SERIAL_WARMUP)
-        results.add(SERIAL_SHAPE, SOLO, roundOf(await solo.phase(1, SERIAL)))
+        results.add(SERIAL_SHAPE, SOLO, await phase(1, SERIAL))
         await solo.phase(64, PIPELINED_WARMUP)
-        results.add(inFlight(64), SOLO, roundOf(await solo.phase(64, PIPELINED)))
+        results.add(inFlight(64), SOLO, await phase(64, PIPELINED))
       } finally {
         await solo.close()
       }
@@ -444,7 +500,7 @@ async function run(): Promise<string> {
     '',
     clusterSuite.description,
     '',
-    `${ROUNDS} rounds; wall ${((performance.now() - started) / 1000).toFixed(0)} s.${elections ? ` ${elections}.` : ''}`,
+    `${ROUNDS} rounds; wall ${((performance.now() - started) / 1000).toFixed(0)} s; a bare Node ↔ Node loopback TCP round trip (the raft suite's floor) ${us(finiteMedian(results.tcpRtt.map((r) => r.p50Us)))} µs p50.${elections ? ` ${elections}.` : ''}`,
     '',
     ...table(results),
     '',
@@ -456,6 +512,6 @@ async function run(): Promise<string> {
 export const clusterSuite: LoadSuite = {
   kind: 'load',
   name: 'cluster: replicated edge',
-  description: `The clustered edge on real processes: 3 edges on 127.0.0.1, each its own Node process (\`src/cluster/edge-server.ts\`: \`wsGateway\`, \`gossip\` over UDP, \`raft\` over TCP with a durable data directory (fsync on), \`tunnel\` over TCP, \`bootstrapExpect: 3\`), formed by gossip. The load client is this process: a raw \`ws\` client (one socket per subject, each request with its own id, replies matched by id), 64-byte payloads. Subjects: a replicated echo (\`mode: 'replicated'\`: proposed to Raft, applied on every replica, answered by the origin) sent to the leader, and to a follower (forwarded to the leader over the tunnel); the test services' local \`Echo\` on the leader (the ws round trip and the edge's dispatch, no Raft); a linearizable read (\`ReadIndex\` barrier, then the handler) on a follower; and, in the same run, \`@rony/raft\`'s own servers (the raft suite's \`src/raft/server.ts\`, 3 processes, the load inside the leader: no client hop) proposing 80-byte commands and reading with ReadIndex. Serial: 300 warm-up, then ${SERIAL.count.toLocaleString('en-US')} requests per subject in ${SERIAL_BLOCKS} blocks in which the ws subjects take turns (raw Raft before them in even rounds, after in odd ones). N in flight: 500 ms warm-up, then ${PIPELINED.count.toLocaleString('en-US')} requests (≤ ${PIPELINED.maxMs / 1000} s). Leader CPU: user + system time of the leader process over the phase, per request (raw Raft's includes its load loop). Then the Go seed's shape in this process: a single-voter replicated edge (durable data directory) behind the memory gateway, serial and 64 in flight (seed, Go, 16 cores: ${SEED.serialUs} µs and ${SEED.parallelUs} µs per request). ${ROUNDS} rounds; figures are medians of rounds, ratios the median (min–max) of per-round ratios.`,
+  description: `The clustered edge on real processes: 3 edges on 127.0.0.1, each its own Node process (\`src/cluster/edge-server.ts\`: \`wsGateway\`, \`gossip\` over UDP, \`raft\` over TCP with a durable data directory (fsync on), \`tunnel\` over TCP, \`bootstrapExpect: 3\`), formed by gossip. The load client is this process: a raw \`ws\` client (one socket per subject, each request with its own id, replies matched by id), 64-byte payloads. Subjects: a replicated echo (\`mode: 'replicated'\`: proposed to Raft, applied on every replica, answered by the origin) sent to the leader, and to a follower (forwarded to the leader over the tunnel); the test services' local \`Echo\` on the leader (the ws round trip and the edge's dispatch, no Raft); a linearizable read (\`ReadIndex\` barrier, then the handler) on a follower; and, in the same run, \`@rony/raft\`'s own servers (the raft suite's \`src/raft/server.ts\`, 3 processes, the load inside the leader: no client hop) proposing 80-byte commands and reading with ReadIndex. Serial: 300 warm-up, then ${SERIAL.count.toLocaleString('en-US')} requests per subject in ${SERIAL_BLOCKS} blocks in which the ws subjects take turns (raw Raft before them in even rounds, after in odd ones). N in flight: 500 ms warm-up, then ${PIPELINED.count.toLocaleString('en-US')} requests (≤ ${PIPELINED.maxMs / 1000} s). Leader CPU: user + system time of the leader process over the phase, per request (raw Raft's includes its load loop); CPU of all processes: the three servers' and, for the edges, this client's too, per request (what 2 vCPUs have to share). Floor, at the start of each round: the raft suite's Node ↔ Node loopback TCP round trip (what a forward over the tunnel adds at least). Then the Go seed's shape in this process: a single-voter replicated edge (durable data directory) behind the memory gateway, serial and 64 in flight (seed, Go, 16 cores: ${SEED.serialUs} µs and ${SEED.parallelUs} µs per request). ${ROUNDS} rounds; figures are medians of rounds, ratios the median (min–max) of per-round ratios.`,
   run,
 }
