@@ -21,6 +21,8 @@ export interface Phase {
   count: number
   maxMs: number
   warmupMs: number
+  /** Return every latency too (`LoadResult.latenciesUs`). */
+  latencies?: boolean | undefined
 }
 
 /** A phase's figures, and the leader process's CPU time (user + system) per operation. */

@@ -191,20 +191,59 @@ const run1 = (s: WsSubject, window: number, limits: PhaseLimits): Promise<PhaseR
     limits,
   )
 
-/** Serial ws subjects in blocks that take turns (the ws suite's `interleavedRound`). */
-async function serialRound(
-  subjects: WsSubject[],
-  edges: EdgeCluster,
-  leader: EdgeProcess,
-  rotation: number,
-): Promise<ClusterRound[]> {
-  for (const s of subjects) await run1(s, 1, SERIAL_WARMUP)
+/** A subject of the serial phase: runs one block of requests, one at a time. */
+interface SerialSubject {
+  name: string
+  block(limits: PhaseLimits): Promise<CpuPhase>
+}
+
+const wsSerial = (s: WsSubject, edges: EdgeCluster, leader: EdgeProcess): SerialSubject => ({
+  name: s.name,
+  block: (limits) => measured(edges, leader, () => run1(s, 1, limits)),
+})
+
+/** Raw Raft's serial proposals as a subject: the load runs in its leader, latencies come back. */
+function raftSerial(raftServers: RonyCluster): SerialSubject {
+  return {
+    name: RAFT,
+    async block(limits) {
+      const cpu0 = raftCpuUs(raftServers)
+      const m = await raftServers.load({
+        kind: 'propose',
+        inFlight: 1,
+        count: limits.count,
+        maxMs: limits.maxMs,
+        warmupMs: 0,
+        latencies: true,
+      })
+      return {
+        completed: m.completed,
+        bad: m.bad,
+        capped: m.capped,
+        elapsedMs: m.elapsedMs,
+        latenciesUs: Float64Array.from(m.latenciesUs ?? []),
+        serverCpuUs: m.cpuUs,
+        allCpuUs: raftCpuUs(raftServers) - cpu0,
+      }
+    },
+  }
+}
+
+const raftCpuUs = (raftServers: RonyCluster): number =>
+  raftServers.pids.reduce((n, pid) => n + (processCpuUs(pid) ?? 0), 0)
+
+/**
+ * Serial subjects in blocks that take turns (the ws suite's `interleavedRound`), so a drift
+ * of the machine's speed within the round reaches all of them alike.
+ */
+async function serialRound(subjects: SerialSubject[], rotation: number): Promise<ClusterRound[]> {
+  for (const s of subjects) await s.block(SERIAL_WARMUP)
   const block = { count: SERIAL.count / SERIAL_BLOCKS, maxMs: SERIAL.maxMs / SERIAL_BLOCKS }
   const parts = subjects.map((): CpuPhase[] => [])
   for (let b = 0; b < SERIAL_BLOCKS; b++) {
     for (let k = 0; k < subjects.length; k++) {
       const i = (k + b + rotation) % subjects.length
-      parts[i]?.push(await measured(edges, leader, () => run1(subjects[i] as WsSubject, 1, block)))
+      parts[i]?.push(await (subjects[i] as SerialSubject).block(block))
     }
   }
   return parts.map((blocks) => {
@@ -237,13 +276,10 @@ async function pipelined(
 }
 
 /** A raw Raft phase; its warm-up runs as a phase of its own, so /proc's CPU figures leave it out. */
-const raftPhase = (kind: 'propose' | 'read', window: number, warmup = false): Phase => {
-  const limits = window === 1 ? SERIAL : PIPELINED
-  const warmupMs = window === 1 ? 300 : 500
-  return warmup
-    ? { kind, inFlight: window, count: limits.count, maxMs: warmupMs, warmupMs: 0 }
-    : { kind, inFlight: window, count: limits.count, maxMs: limits.maxMs, warmupMs: 0 }
-}
+const raftPhase = (kind: 'propose' | 'read', window: number, warmup = false): Phase =>
+  warmup
+    ? { kind, inFlight: window, count: PIPELINED.count, maxMs: 500, warmupMs: 0 }
+    : { kind, inFlight: window, count: PIPELINED.count, maxMs: PIPELINED.maxMs, warmupMs: 0 }
 
 /** One round of every multi-process shape. */
 async function clusterRound(
@@ -279,29 +315,30 @@ async function clusterRound(
     }
     const reads: WsSubject = { name: FOLLOWER_READS, socket: await open(follower), request: READ }
     const raft = async (kind: 'propose' | 'read', window: number) => {
-      const cpu = () => raftServers.pids.reduce((n, pid) => n + (processCpuUs(pid) ?? 0), 0)
       await safely(() => raftServers.load(raftPhase(kind, window, true)))
-      const cpu0 = cpu()
+      const cpu0 = raftCpuUs(raftServers)
       const m = await safely(() => raftServers.load(raftPhase(kind, window)))
-      return m === undefined ? FAILED : raftRound(m, cpu() - cpu0)
+      return m === undefined ? FAILED : raftRound(m, raftCpuUs(raftServers) - cpu0)
     }
-    // The raw Raft phase goes first in even rounds, last in odd ones.
+    // The raw Raft phases go first in even rounds, last in odd ones.
     const raftFirst = round % 2 === 0
     {
-      const raftSerial = raftFirst ? await raft('propose', 1) : undefined
-      const serial = await safely(() =>
-        serialRound([local, viaLeader, viaFollower], edges, leader, round),
-      )
-      const subjects = [LOCAL, VIA_LEADER, VIA_FOLLOWER]
-      for (const [i, name] of subjects.entries()) {
+      const subjects = [
+        wsSerial(local, edges, leader),
+        raftSerial(raftServers),
+        wsSerial(viaLeader, edges, leader),
+        wsSerial(viaFollower, edges, leader),
+      ]
+      const serial = await safely(() => serialRound(subjects, round))
+      for (const [i, { name }] of subjects.entries()) {
         results.add(SERIAL_SHAPE, name, serial?.[i] ?? FAILED)
       }
-      results.add(SERIAL_SHAPE, RAFT, raftSerial ?? (await raft('propose', 1)))
     }
     for (const window of [64, 256]) {
       const shape = inFlight(window)
       const raftFirstHere = raftFirst ? await raft('propose', window) : undefined
-      for (const s of [viaLeader, viaFollower]) {
+      // The local echo at 256 in flight: the ws path's own cost (gateway and client), no Raft.
+      for (const s of window === 256 ? [local, viaLeader, viaFollower] : [viaLeader, viaFollower]) {
         results.add(
           shape,
           s.name,
@@ -358,6 +395,7 @@ function table(results: Results): string[] {
     [inFlight(64), RAFT, undefined],
     [inFlight(64), VIA_LEADER, RAFT],
     [inFlight(64), VIA_FOLLOWER, RAFT],
+    [inFlight(256), LOCAL, undefined],
     [inFlight(256), RAFT, undefined],
     [inFlight(256), VIA_LEADER, RAFT],
     [inFlight(256), VIA_FOLLOWER, RAFT],
@@ -428,8 +466,13 @@ function goals(results: Results): GoalLine[] {
   const leader256 = results.get(inFlight(256), VIA_LEADER)
   const raft256 = results.get(inFlight(256), RAFT)
   const tpRatios = paired(leader256, raft256, 'msgPerSec')
+  // What 2 vCPUs could do if a replicated request cost no more than raw Raft's commit plus the
+  // ws path (gateway and client, from the local echo): the edge's own part is the rest.
+  const wsPathCpu = med(results.get(inFlight(256), LOCAL), 'allCpuUsPerOp')
+  const floorCpu = med(raft256, 'allCpuUsPerOp') + wsPathCpu
+  const edgeCpu = med(leader256, 'allCpuUsPerOp')
   out.push({
-    text: `replicated echo via the leader at 256 in flight ≥ ${GOAL.throughputVsRaft}× raw Raft's ops/s (${int(med(leader256, 'msgPerSec'))} vs ${int(med(raft256, 'msgPerSec'))}; per round ${ratioText(tpRatios)}; leader CPU ${us(med(leader256, 'cpuUsPerMsg'))} vs ${us(med(raft256, 'cpuUsPerMsg'))} µs/op, raw Raft's including its in-process load loop; all processes ${us(med(leader256, 'allCpuUsPerOp'))} vs ${us(med(raft256, 'allCpuUsPerOp'))} µs/op, which on ${cores} vCPUs caps at ${int((cores * 1e6) / med(leader256, 'allCpuUsPerOp'))} vs ${int((cores * 1e6) / med(raft256, 'allCpuUsPerOp'))} ops/s)`,
+    text: `replicated echo via the leader at 256 in flight ≥ ${GOAL.throughputVsRaft}× raw Raft's ops/s (${int(med(leader256, 'msgPerSec'))} vs ${int(med(raft256, 'msgPerSec'))}; per round ${ratioText(tpRatios)}; leader CPU ${us(med(leader256, 'cpuUsPerMsg'))} vs ${us(med(raft256, 'cpuUsPerMsg'))} µs/op, raw Raft's including its in-process load loop; all processes ${us(edgeCpu)} vs ${us(med(raft256, 'allCpuUsPerOp'))} µs/op; floor: raw Raft's ${us(med(raft256, 'allCpuUsPerOp'))} + the ws path's ${us(wsPathCpu)} (local echo, server and client) = ${us(floorCpu)} µs/op, which on ${cores} vCPUs caps at ${int((cores * 1e6) / floorCpu)} ops/s = ${((cores * 1e6) / floorCpu / med(raft256, 'msgPerSec')).toFixed(2)}× raw Raft's; the edge's own cluster work is the remaining ${us(edgeCpu - floorCpu)} µs/op)`,
     met: finiteMedian(tpRatios) >= GOAL.throughputVsRaft,
   })
   const reads = results.get(inFlight(256), FOLLOWER_READS)
@@ -512,6 +555,6 @@ async function run(): Promise<string> {
 export const clusterSuite: LoadSuite = {
   kind: 'load',
   name: 'cluster: replicated edge',
-  description: `The clustered edge on real processes: 3 edges on 127.0.0.1, each its own Node process (\`src/cluster/edge-server.ts\`: \`wsGateway\`, \`gossip\` over UDP, \`raft\` over TCP with a durable data directory (fsync on), \`tunnel\` over TCP, \`bootstrapExpect: 3\`), formed by gossip. The load client is this process: a raw \`ws\` client (one socket per subject, each request with its own id, replies matched by id), 64-byte payloads. Subjects: a replicated echo (\`mode: 'replicated'\`: proposed to Raft, applied on every replica, answered by the origin) sent to the leader, and to a follower (forwarded to the leader over the tunnel); the test services' local \`Echo\` on the leader (the ws round trip and the edge's dispatch, no Raft); a linearizable read (\`ReadIndex\` barrier, then the handler) on a follower; and, in the same run, \`@rony/raft\`'s own servers (the raft suite's \`src/raft/server.ts\`, 3 processes, the load inside the leader: no client hop) proposing 80-byte commands and reading with ReadIndex. Serial: 300 warm-up, then ${SERIAL.count.toLocaleString('en-US')} requests per subject in ${SERIAL_BLOCKS} blocks in which the ws subjects take turns (raw Raft before them in even rounds, after in odd ones). N in flight: 500 ms warm-up, then ${PIPELINED.count.toLocaleString('en-US')} requests (≤ ${PIPELINED.maxMs / 1000} s). Leader CPU: user + system time of the leader process over the phase, per request (raw Raft's includes its load loop); CPU of all processes: the three servers' and, for the edges, this client's too, per request (what 2 vCPUs have to share). Floor, at the start of each round: the raft suite's Node ↔ Node loopback TCP round trip (what a forward over the tunnel adds at least). Then the Go seed's shape in this process: a single-voter replicated edge (durable data directory) behind the memory gateway, serial and 64 in flight (seed, Go, 16 cores: ${SEED.serialUs} µs and ${SEED.parallelUs} µs per request). ${ROUNDS} rounds; figures are medians of rounds, ratios the median (min–max) of per-round ratios.`,
+  description: `The clustered edge on real processes: 3 edges on 127.0.0.1, each its own Node process (\`src/cluster/edge-server.ts\`: \`wsGateway\`, \`gossip\` over UDP, \`raft\` over TCP with a durable data directory (fsync on), \`tunnel\` over TCP, \`bootstrapExpect: 3\`), formed by gossip. The load client is this process: a raw \`ws\` client (one socket per subject, each request with its own id, replies matched by id), 64-byte payloads. Subjects: a replicated echo (\`mode: 'replicated'\`: proposed to Raft, applied on every replica, answered by the origin) sent to the leader, and to a follower (forwarded to the leader over the tunnel); the test services' local \`Echo\` on the leader (the ws round trip and the edge's dispatch, no Raft); a linearizable read (\`ReadIndex\` barrier, then the handler) on a follower; and, in the same run, \`@rony/raft\`'s own servers (the raft suite's \`src/raft/server.ts\`, 3 processes, the load inside the leader: no client hop) proposing 80-byte commands and reading with ReadIndex. Serial: 300 warm-up, then ${SERIAL.count.toLocaleString('en-US')} requests per subject in ${SERIAL_BLOCKS} blocks in which the subjects (raw Raft's too) take turns. N in flight: 500 ms warm-up, then ${PIPELINED.count.toLocaleString('en-US')} requests (≤ ${PIPELINED.maxMs / 1000} s). Leader CPU: user + system time of the leader process over the phase, per request (raw Raft's includes its load loop); CPU of all processes: the three servers' and, for the edges, this client's too, per request (what 2 vCPUs have to share). Floor, at the start of each round: the raft suite's Node ↔ Node loopback TCP round trip (what a forward over the tunnel adds at least). Then the Go seed's shape in this process: a single-voter replicated edge (durable data directory) behind the memory gateway, serial and 64 in flight (seed, Go, 16 cores: ${SEED.serialUs} µs and ${SEED.parallelUs} µs per request). ${ROUNDS} rounds; figures are medians of rounds, ratios the median (min–max) of per-round ratios.`,
   run,
 }
