@@ -32,7 +32,26 @@ export class EdgeCluster {
     this.edges = edges
   }
 
+  /**
+   * Starts `size` edges and waits until they formed one group with a leader. A port taken by
+   * another process between the probe and the listen fails a start: up to 3 tries, each with
+   * fresh ports and data directories.
+   */
   static async start(dir: string, size = 3): Promise<EdgeCluster> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await EdgeCluster.#start(join(dir, `try-${attempt}`), size)
+      } catch (error) {
+        if (attempt === 3) throw error
+        process.stderr.write(
+          `  cluster: edges did not start (${(error as Error).message}); again\n`,
+        )
+      }
+    }
+  }
+
+  static async #start(dir: string, size: number): Promise<EdgeCluster> {
+    const ports = await distinctFreePorts(3 * size)
     const configs: EdgeServerConfig[] = []
     for (let i = 0; i < size; i++) {
       const id = `e${i + 1}`
@@ -40,9 +59,9 @@ export class EdgeCluster {
       mkdirSync(dataDir, { recursive: true })
       configs.push({
         id,
-        gossipPort: await freePort(),
-        raftPort: await freePort(),
-        tunnelPort: await freePort(),
+        gossipPort: ports[3 * i] as number,
+        raftPort: ports[3 * i + 1] as number,
+        tunnelPort: ports[3 * i + 2] as number,
         seeds: [],
         dataDir,
         bootstrapExpect: size,
@@ -52,15 +71,18 @@ export class EdgeCluster {
       config.seeds = configs.filter((c) => c !== config).map((c) => `127.0.0.1:${c.gossipPort}`)
     }
     const edges: EdgeProcess[] = []
+    const spawned = await Promise.allSettled(
+      configs.map((config) =>
+        spawnNode(`edge ${config.id}`, SERVER, [JSON.stringify(config)], {
+          profile: true,
+          readyMs: 30_000,
+        }),
+      ),
+    )
+    const children = spawned.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []))
     try {
-      const children = await Promise.all(
-        configs.map((config) =>
-          spawnNode(`edge ${config.id}`, SERVER, [JSON.stringify(config)], {
-            profile: true,
-            readyMs: 30_000,
-          }),
-        ),
-      )
+      const failed = spawned.find((s) => s.status === 'rejected')
+      if (failed) throw failed.reason
       for (const [i, child] of children.entries()) {
         const id = configs[i]?.id as string
         edges.push({
@@ -89,7 +111,7 @@ export class EdgeCluster {
         await sleep(100)
       }
     } catch (error) {
-      await Promise.all(edges.map((e) => e.child.stop(2000)))
+      await Promise.all(children.map((child) => child.stop(2000)))
       throw error
     }
   }
@@ -123,4 +145,12 @@ export class EdgeCluster {
   close(): Promise<void> {
     return Promise.all(this.edges.map((e) => e.child.stop())).then(() => {})
   }
+}
+
+/** `count` free TCP ports on 127.0.0.1, no two the same. */
+export async function distinctFreePorts(count: number): Promise<number[]> {
+  const ports = new Set<number>()
+  for (let tries = 0; ports.size < count && tries < count * 10; tries++) ports.add(await freePort())
+  if (ports.size < count) throw new Error(`no ${count} distinct free ports`)
+  return [...ports]
 }

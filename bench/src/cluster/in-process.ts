@@ -7,7 +7,8 @@ import { createEdge, type Edge, type MemoryClient, memoryGateway, silentLogger }
 import { gossip } from '@rony/gossip'
 import { raft } from '@rony/raft'
 import type { PhaseLimits, PhaseResult } from '../load.ts'
-import { freePort, sleep } from '../raft/proc.ts'
+import { sleep } from '../raft/proc.ts'
+import { distinctFreePorts } from './edges.ts'
 import { C_ReplicatedEcho, PAYLOAD, ReplicatedEcho, requestBytes } from './messages.ts'
 import { counterService } from './service.ts'
 import { type Channel, windowPhase } from './window-phase.ts'
@@ -20,6 +21,7 @@ export interface SingleVoterEdge {
 const payload = ReplicatedEcho.encode({ Payload: PAYLOAD }).finish()
 
 export async function startSingleVoterEdge(dataDir: string): Promise<SingleVoterEdge> {
+  const [gossipPort, raftPort] = await distinctFreePorts(2)
   const gateway = memoryGateway()
   const service = counterService()
   const edge: Edge = createEdge({
@@ -29,8 +31,8 @@ export async function startSingleVoterEdge(dataDir: string): Promise<SingleVoter
     limits: { maxInFlight: 4096 },
     cluster: {
       replicaSet: 1,
-      membership: gossip({ bind: `127.0.0.1:${await freePort()}` }),
-      consensus: raft({ bind: `127.0.0.1:${await freePort()}`, dataDir }),
+      membership: gossip({ bind: `127.0.0.1:${gossipPort}` }),
+      consensus: raft({ bind: `127.0.0.1:${raftPort}`, dataDir }),
       bootstrapExpect: 1,
       state: service.state,
     },

@@ -68,7 +68,10 @@ async function until<T>(
   }
 }
 
-/** One edge process (`node`, never a wrapper script, so signals reach the edge itself). */
+/**
+ * One edge process, started with `process.execPath` (the node binary itself, never a wrapper
+ * script, so SIGKILL and SIGSTOP reach the edge).
+ */
 class EdgeProcess {
   child: ChildProcess | undefined
   #req = 0
@@ -152,16 +155,31 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true })
 })
 
+/** Ports handed out so far: no two edges (or two roles of one) get the same. */
+const taken = new Set<number>()
+
+async function distinctPort(): Promise<number> {
+  for (let tries = 0; tries < 20; tries++) {
+    const port = await freePort()
+    if (!taken.has(port)) {
+      taken.add(port)
+      return port
+    }
+  }
+  throw new Error('no distinct free port in 20 tries')
+}
+
 async function newEdge(id: string, seeds: string[]): Promise<EdgeProcess> {
-  const [wsPort, gossipPort, raftPort, tunnelPort] = await Promise.all(
-    Array.from({ length: 4 }, freePort),
-  )
+  const wsPort = await distinctPort()
+  const gossipPort = await distinctPort()
+  const raftPort = await distinctPort()
+  const tunnelPort = await distinctPort()
   const edge = new EdgeProcess({
     id,
-    wsPort: wsPort as number,
-    gossipPort: gossipPort as number,
-    raftPort: raftPort as number,
-    tunnelPort: tunnelPort as number,
+    wsPort,
+    gossipPort,
+    raftPort,
+    tunnelPort,
     seeds,
     dataDir: join(dir, id),
     bootstrapExpect: 3,
