@@ -2,6 +2,7 @@ import {
   C_Error,
   C_MessageContainer,
   C_Ping,
+  C_Redirect,
   decodeContainer,
   decodeEnvelope,
   decodeMessage,
@@ -17,7 +18,7 @@ import {
   SESSION_HEADER,
 } from '@rony/envelope'
 import type { Client, ConnectOptions, RequestOptions } from './api.js'
-import { clientClosed, tooManyPending, unexpectedResponse } from './errors.js'
+import { clientClosed, redirected, tooManyPending, unexpectedResponse } from './errors.js'
 import {
   type ClientEvents,
   Emitter,
@@ -324,6 +325,10 @@ export class RonyClient implements Client, LinkHost {
       return
     }
     const expected = pending.response
+    if (envelope.ctor === C_Redirect && expected?.ctor !== C_Redirect) {
+      pending.reject(this.redirectError(envelope))
+      return
+    }
     if (expected !== undefined && envelope.ctor !== expected.ctor) {
       const got = this.registry.get(envelope.ctor)?.name ?? `constructor ${envelope.ctor}`
       pending.reject(unexpectedResponse(expected.name, got))
@@ -372,6 +377,14 @@ export class RonyClient implements Client, LinkHost {
   private wireError(envelope: Envelope): RonyError {
     try {
       return RonyError.fromWire(decodeMessage(rony.Error, envelope.message, 'Error'))
+    } catch (error) {
+      return error as RonyError
+    }
+  }
+
+  private redirectError(envelope: Envelope): RonyError {
+    try {
+      return redirected(decodeMessage(rony.Redirect, envelope.message, 'Redirect').Edges ?? [])
     } catch (error) {
       return error as RonyError
     }

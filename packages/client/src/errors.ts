@@ -1,4 +1,4 @@
-import { RonyError } from '@rony/envelope'
+import { RonyError, type rony } from '@rony/envelope'
 
 /**
  * The errors the client raises itself (the server's own errors arrive as `rony.Error` and
@@ -15,6 +15,7 @@ export const CLIENT_ERROR_CODES = [
   'RONY_ERR_UNEXPECTED_RESPONSE',
   'RONY_ERR_UPDATES_OVERFLOW',
   'RONY_ERR_REDIRECT',
+  'RONY_ERR_REDIRECTED',
 ] as const
 
 /** A code of an error the client raises itself. */
@@ -69,6 +70,25 @@ export function unexpectedResponse(expected: string, got: string): RonyError {
   return new RonyError('E01', 'RESPONSE', `expected ${expected}, got ${got}`, {
     code: 'RONY_ERR_UNEXPECTED_RESPONSE',
   })
+}
+
+/**
+ * A clustered edge's `Redirect` answer (a follower with `onFollower: 'redirect'`): the
+ * request did not run; `edges` names where it would, first the leader.
+ */
+export function redirected(edges: readonly rony.Edge.$Properties[]): RonyError & {
+  readonly edges: readonly rony.Edge.$Properties[]
+} {
+  const where = edges.map((e) => `${e.ServerID} (${(e.HostPorts ?? []).join(', ')})`).join('; ')
+  const error = new RonyError(
+    'E02',
+    'REDIRECT',
+    `the request did not run: send it to ${where || 'the leader'}`,
+    {
+      code: 'RONY_ERR_REDIRECTED',
+    },
+  )
+  return Object.assign(error, { edges })
 }
 
 /** An HTTP redirect the client does not follow, so the envelope (and its auth) stays put. */

@@ -3,6 +3,7 @@ import {
   C_Error,
   C_Ping,
   C_Pong,
+  C_Redirect,
   constructorOf,
   type Envelope,
   RonyError,
@@ -89,6 +90,24 @@ describe('request / reply', () => {
       wireCode: 'E01',
       message: expect.stringContaining('Edges'),
     })
+  })
+
+  it('rejects a Redirect answer (a clustered follower) with RONY_ERR_REDIRECTED naming the leader', async () => {
+    const edges = [{ ReplicaSet: 1, ServerID: 'n2', HostPorts: ['ws://127.0.0.1:9102/'] }]
+    server.script = (request, socket) =>
+      server.reply(socket, request, C_Redirect, rony.Redirect.encode({ Edges: edges }).finish())
+    const error = await client.request(rony.Ping.create({ ID: 1 }), rony.Pong).catch((e) => e)
+    expect(error).toBeInstanceOf(RonyError)
+    expect(error).toMatchObject({
+      code: 'RONY_ERR_REDIRECTED',
+      wireCode: 'E02',
+      items: 'REDIRECT',
+      message: expect.stringContaining('n2 (ws://127.0.0.1:9102/)'),
+      edges: [expect.objectContaining({ ServerID: 'n2', HostPorts: ['ws://127.0.0.1:9102/'] })],
+    })
+    // Asked for as the reply type, a Redirect is a reply like any other.
+    const asked = await client.request(rony.Ping.create({ ID: 1 }), rony.Redirect)
+    expect(asked.Edges[0]?.ServerID).toBe('n2')
   })
 
   it('rejects a reply whose payload does not decode with E01', async () => {

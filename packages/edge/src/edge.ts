@@ -47,6 +47,13 @@ export interface EdgeEvents {
 export interface StopOptions {
   /** Overrides `limits.stopTimeout` for this stop, in ms. */
   timeout?: number
+  /**
+   * Whether a clustered edge leaves its cluster gracefully (default `true`): others see it
+   * `left`, and its replica set takes it out of its group (when it leads, it takes itself
+   * out first). `false` is for a restart: others see it fail and wait for it, and it keeps
+   * its vote; started again on its data directory, it rejoins as it was.
+   */
+  leave?: boolean
 }
 
 /** The edge server; build it with `createEdge`. */
@@ -71,6 +78,8 @@ export class EdgeServer extends EventEmitter<EdgeEvents> implements Startable {
   })
   /** The timeout of the stop under way (or about to run), in ms. */
   private stopTimeout: number
+  /** Whether the stop under way (or about to run) leaves the cluster gracefully. */
+  private leaveOnStop = true
 
   constructor(init: EdgeInit) {
     super()
@@ -205,7 +214,10 @@ export class EdgeServer extends EventEmitter<EdgeEvents> implements Startable {
     const timeout = checkTimeout(options.timeout ?? this.limits.stopTimeout, 'stop timeout')
     // The timeout of the shutdown this call starts (or that starts after a start in
     // progress); a stop already under way keeps its own.
-    if (this.state !== 'stopping') this.stopTimeout = timeout
+    if (this.state !== 'stopping') {
+      this.stopTimeout = timeout
+      this.leaveOnStop = options.leave ?? true
+    }
     return this.lifecycle.stop()
   }
 
@@ -216,7 +228,9 @@ export class EdgeServer extends EventEmitter<EdgeEvents> implements Startable {
     const failures: unknown[] = []
     try {
       // Leave while draining, so the other edges stop sending clients here meanwhile.
-      const leaving = this.clusterNode?.leave().catch((error: unknown) => failures.push(error))
+      const leaving = this.clusterNode
+        ?.leave(this.leaveOnStop)
+        .catch((error: unknown) => failures.push(error))
       const idle = await this.work.whenIdle(timeout)
       if (!idle) {
         this.log.warn(

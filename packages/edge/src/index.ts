@@ -25,8 +25,8 @@
  */
 
 export type { ClusterInit, EdgeCluster, EdgeClusterEvents } from './cluster/cluster.js'
-// The Directory behind `edge.cluster`, exported for the simulation tests of leader views
-// (they publish Raft roles, which no edge does until the Raft wiring): use `edge.cluster`.
+// The Directory behind `edge.cluster`, exported for tools and tests that read (or drive)
+// edge records on a membership of their own; applications use `edge.cluster`.
 export {
   type ClusterMember,
   Directory,
@@ -35,7 +35,10 @@ export {
   type EdgeMeta,
   edgesAnswer,
 } from './cluster/index.js'
-export { type Handler, type Middleware, RequestContext } from './context.js'
+export type { FollowerPolicy } from './cluster/replicator.js'
+export type { SessionLimits } from './cluster/sessions.js'
+export type { ReplicatedState } from './cluster/state-machine.js'
+export { type ExecuteOptions, type Handler, type Middleware, RequestContext } from './context.js'
 export {
   createEdge,
   type EdgeEvents,
@@ -56,4 +59,10 @@ export {
   memoryGateway,
 } from './memory-gateway.js'
 export { DEFAULT_EDGE_LIMITS, type EdgeInit, type EdgeLimits } from './options.js'
-export type { HandleOptions, RawRequestType, RestBinding } from './registry.js'
+export type {
+  HandleOptions,
+  HandlerMode,
+  RawRequestType,
+  ReadConsistency,
+  RestBinding,
+} from './registry.js'

@@ -1,6 +1,7 @@
 import type { MessageRegistry } from '@rony/envelope'
 import type { ComponentLogger, Gateway } from '@rony/interface'
 import { type ClusterInit, checkLocalId, DEFAULT_MAX_VOTERS } from './cluster/cluster.js'
+import { resolveSessionLimits } from './cluster/sessions.js'
 
 /** Limits the edge enforces; every field has a safe default. */
 export interface EdgeLimits {
@@ -195,4 +196,10 @@ function validateConsensus(cluster: ClusterInit): void {
     )
   }
   if (leaderWait !== undefined) checkTimeout(leaderWait, 'cluster.leaderWait')
+  try {
+    resolveSessionLimits(cluster.sessions)
+  } catch (error) {
+    const message = `createEdge: cluster.sessions: ${(error as Error).message}`
+    throw error instanceof RangeError ? new RangeError(message) : new TypeError(message)
+  }
 }

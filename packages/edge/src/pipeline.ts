@@ -53,7 +53,9 @@ export class Pipeline implements EdgeScope {
    * Runs `envelope`, a request for `entry`'s handler, answering through `sink`. A payload
    * that does not decode, a throw and a missing reply are answers too, so every request
    * gets one. Returns a promise (that never rejects) only when the handler or the
-   * middleware chain is asynchronous. `stamp` is a replicated command's time and seed.
+   * middleware chain is asynchronous. `stamp` is a replicated command's time and seed: a
+   * command runs its handler alone, since its middleware ran on the edge that received it,
+   * before it was replicated.
    */
   run(
     entry: HandlerEntry,
@@ -72,10 +74,10 @@ export class Pipeline implements EdgeScope {
     const ctx = new RequestContext(this, origin, envelope, request, entry.returns, sink, stamp)
     origin.inFlight++
     const generation = this.work.begin()
+    const chained = this.middleware.length > 0 && stamp === undefined
     let result: unknown
     try {
-      result =
-        this.middleware.length === 0 ? entry.handler(request, ctx) : this.runChain(ctx, entry, 0)
+      result = chained ? this.runChain(ctx, entry, 0) : entry.handler(request, ctx)
     } catch (error) {
       this.fail(ctx, error)
       this.settle(origin, generation)
@@ -84,7 +86,7 @@ export class Pipeline implements EdgeScope {
     if (isThenable(result)) {
       return result.then(
         (response) => {
-          this.finish(ctx, this.middleware.length === 0 ? response : ctx.response)
+          this.finish(ctx, chained ? ctx.response : response)
           this.settle(origin, generation)
         },
         (error: unknown) => {
@@ -93,7 +95,7 @@ export class Pipeline implements EdgeScope {
         },
       )
     }
-    this.finish(ctx, this.middleware.length === 0 ? result : ctx.response)
+    this.finish(ctx, chained ? ctx.response : result)
     this.settle(origin, generation)
     return undefined
   }

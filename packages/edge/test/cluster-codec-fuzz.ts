@@ -13,6 +13,23 @@ export function testRandom(seed: number): () => number {
 }
 
 /**
+ * A checker that `fn` throws the coded error `code` (and, if given, a message matching
+ * `message`), and nothing else.
+ */
+export function codedErrorExpecter(code: string) {
+  return (fn: () => unknown, message?: RegExp): void => {
+    try {
+      fn()
+    } catch (err) {
+      expect(isCodedError(err, code), String(err)).toBe(true)
+      if (message) expect((err as Error).message).toMatch(message)
+      return
+    }
+    expect.fail('did not throw')
+  }
+}
+
+/**
  * Decodes `bytes` and tells whether it decoded; fails the test on any exception but the
  * coded error `code`.
  */

@@ -1,5 +1,4 @@
 import { decodeEnvelope, encodeEnvelope } from '@rony/envelope'
-import { isCodedError } from '@rony/interface'
 import { describe, expect, it } from 'vitest'
 import {
   COMMAND_VERSION,
@@ -7,7 +6,12 @@ import {
   encodeCommand,
   type ReplicatedCommand,
 } from '../src/cluster/command.js'
-import { decodesOrFailsWith, fuzzInputs, truncations } from './cluster-codec-fuzz.js'
+import {
+  codedErrorExpecter,
+  decodesOrFailsWith,
+  fuzzInputs,
+  truncations,
+} from './cluster-codec-fuzz.js'
 
 const CODE = 'RONY_ERR_INVALID_COMMAND'
 const U64_MAX = 2n ** 64n - 1n
@@ -31,16 +35,7 @@ const command: ReplicatedCommand = {
   seed: [0, 1, 0x8000_0000, 0xffff_ffff],
 }
 
-function expectCodedError(fn: () => unknown, message?: RegExp): void {
-  try {
-    fn()
-  } catch (err) {
-    expect(isCodedError(err, CODE), String(err)).toBe(true)
-    if (message) expect((err as Error).message).toMatch(message)
-    return
-  }
-  expect.fail('did not throw')
-}
+const expectCodedError = codedErrorExpecter(CODE)
 
 describe('replicated command codec', () => {
   it('round-trips every field, the envelope unchanged', () => {

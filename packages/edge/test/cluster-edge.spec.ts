@@ -132,6 +132,20 @@ describe('a clustered edge', () => {
     ])
   })
 
+  it('stop({ leave: false }) stops without leaving (a restart: others see it fail), and the next stop leaves again', async () => {
+    const { edge, membership } = clusterEdge({})
+    await edge.start()
+    await edge.stop({ leave: false })
+    expect(membership.events).toEqual(['start gateways=true', 'stop gateways=true'])
+    await edge.start()
+    await edge.stop()
+    expect(membership.events.slice(2)).toEqual([
+      'start gateways=true',
+      'leave gateways=true',
+      'stop gateways=true',
+    ])
+  })
+
   it('leaves while a handler is still running, and stops the gateways after it answers', async () => {
     const { edge, gateway, membership } = clusterEdge({})
     const gate = deferred()

@@ -1,7 +1,12 @@
-import { isCodedError } from '@rony/interface'
 import { describe, expect, it } from 'vitest'
 import { DEFAULT_SESSION_LIMITS, SESSIONS_VERSION, SessionTable } from '../src/cluster/sessions.js'
-import { decodesOrFailsWith, fuzzInputs, testRandom, truncations } from './cluster-codec-fuzz.js'
+import {
+  codedErrorExpecter,
+  decodesOrFailsWith,
+  fuzzInputs,
+  testRandom,
+  truncations,
+} from './cluster-codec-fuzz.js'
 
 const CODE = 'RONY_ERR_INVALID_SNAPSHOT'
 const U64_MAX = 2n ** 64n - 1n
@@ -38,16 +43,7 @@ function calls(seed: number, count: number): Call[] {
 const SESSIONS = Array.from({ length: 12 }, (_, i) => `s${i}`)
 const IDS = Array.from({ length: 40 }, (_, i) => BigInt(i))
 
-function expectCodedError(fn: () => unknown, message?: RegExp): void {
-  try {
-    fn()
-  } catch (err) {
-    expect(isCodedError(err, CODE), String(err)).toBe(true)
-    if (message) expect((err as Error).message).toMatch(message)
-    return
-  }
-  expect.fail('did not throw')
-}
+const expectCodedError = codedErrorExpecter(CODE)
 
 describe('session table', () => {
   it('answers a recorded request with its answers, per session and request id', () => {
@@ -140,7 +136,7 @@ describe('session table', () => {
     expect(() => new SessionTable({ window: 0 })).toThrow(RangeError)
     expect(() => new SessionTable({ maxSessions: 1.5 })).toThrow(RangeError)
     expect(() => new SessionTable({ maxSession: 3 } as never)).toThrow(TypeError)
-    expect(DEFAULT_SESSION_LIMITS).toEqual({ maxSessions: 10_000, window: 256 })
+    expect(DEFAULT_SESSION_LIMITS).toEqual({ maxSessions: 4096, window: 128 })
   })
 
   it('evicts the same way on every replica for the same calls', () => {

@@ -1,4 +1,3 @@
-import { isCodedError } from '@rony/interface'
 import { describe, expect, it } from 'vitest'
 import { SessionTable } from '../src/cluster/sessions.js'
 import {
@@ -6,7 +5,12 @@ import {
   encodeStateSnapshot,
   STATE_SNAPSHOT_VERSION,
 } from '../src/cluster/state-snapshot.js'
-import { decodesOrFailsWith, fuzzInputs, truncations } from './cluster-codec-fuzz.js'
+import {
+  codedErrorExpecter,
+  decodesOrFailsWith,
+  fuzzInputs,
+  truncations,
+} from './cluster-codec-fuzz.js'
 
 const CODE = 'RONY_ERR_INVALID_SNAPSHOT'
 
@@ -22,16 +26,7 @@ const snapshot = {
   clock: 1_767_225_600_123,
 }
 
-function expectCodedError(fn: () => unknown, message?: RegExp): void {
-  try {
-    fn()
-  } catch (err) {
-    expect(isCodedError(err, CODE), String(err)).toBe(true)
-    if (message) expect((err as Error).message).toMatch(message)
-    return
-  }
-  expect.fail('did not throw')
-}
+const expectCodedError = codedErrorExpecter(CODE)
 
 describe('state snapshot codec', () => {
   it('round-trips the user state, the session table and the clock', () => {

@@ -281,9 +281,12 @@ export interface Consensus extends Startable, TypedEmitter<ConsensusEvents> {
    *
    * The list is durable once the group's first entry (the configuration, written by its
    * first leader) is in this server's log: a server restarted before that is in no group
-   * again. Found a group from one server, or from each founder with the same list: a server
-   * in no group still grants votes, so two bootstrappers with different, overlapping lists
-   * can each win an election and form two groups.
+   * again. The founding needs every founder: until every server of the list holds the
+   * group's first entry, an election needs all of their votes (not a majority), the first
+   * entry does not commit, and proposals wait; so all of them must be up and reachable. In
+   * exchange, servers that bootstrap different lists that overlap found at most one group
+   * (the founders of a list that lost stay with an uncommitted configuration and never
+   * lead); lists that share no server found one group each.
    *
    * A second call with the same servers (in any order) is a no-op. Rejects with
    * `RONY_ERR_ALREADY_IN_GROUP` when this server is in a group already (its storage holds a

@@ -231,7 +231,7 @@ describe('bootstrap()', () => {
     await s.clock.advanceAsync(100)
     await a.bootstrap(s.info('a'))
     const { index } = await s.settle(proposed)
-    expect(index).toBe(2) // after the group's first entry, its configuration
+    expect(index).toBe(3) // after the group’s first entry (its configuration) and the no-op ending the founding
     expect(s.machines.get('a')!.data.get('k')).toBe('v')
   })
 
@@ -285,22 +285,43 @@ describe('bootstrap()', () => {
   })
 })
 
-describe('bootstrap() with different lists (the hazard the edge must avoid)', () => {
-  // Pins today's behaviour, the reproducer for the rule that will forbid it (a unanimous
-  // first election and a durable group identity): servers in no group still grant votes, so
-  // b votes x in and c votes a in, each a majority of a different configuration.
-  it('today, two bootstrappers with overlapping lists both lead term 1 and both commit', async () => {
+describe('bootstrap() with different lists', () => {
+  // Servers in no group grant votes to anyone, so without the unanimous founding election b
+  // would vote x in and c would vote a in, each a majority of a different configuration:
+  // two groups in term 1, and b and c applying different writes.
+  it('two bootstrappers with overlapping lists: no group while each misses a founder, exactly one once they meet', async () => {
     const s = fresh()
-    for (const id of ['x', 'a', 'b', 'c']) await s.start(id)
+    const all = ['x', 'a', 'b', 'c']
+    for (const id of all) await s.start(id)
     s.net.partition(['memory:x', 'memory:b'], ['memory:a', 'memory:c'])
     await s.node('x').bootstrap(s.info('x', 'b', 'c'))
     await s.node('a').bootstrap(s.info('a', 'b', 'c'))
-    await s.until(() => s.node('x').role === 'leader' && s.node('a').role === 'leader')
-    expect([s.node('x').term, s.node('a').term]).toEqual([1, 1])
-    await s.settle(s.node('x').propose(command('k', 'x')))
-    await s.settle(s.node('a').propose(command('k', 'a')))
-    // b applies x's group's write, c a's: one replica set, two diverging states.
+    await s.clock.advanceAsync(3000)
+    for (const id of all) {
+      expect(s.node(id).role).not.toBe('leader')
+      expect(s.node(id).appliedIndex).toBe(0)
+    }
+
+    s.net.heal()
+    await s.until(() => s.node('x').role === 'leader' || s.node('a').role === 'leader')
+    const founder = s.node('x').role === 'leader' ? 'x' : 'a'
+    const loser = founder === 'x' ? 'a' : 'x'
+    const group = [founder, 'b', 'c']
+    const leader = await s.leader(group)
+    await s.settle(leader.propose(command('k', founder)))
     const value = (id: string) => s.machines.get(id)!.data.get('k')
-    await s.until(() => value('b') === 'x' && value('c') === 'a')
+    await s.until(() => group.every((id) => value(id) === founder))
+
+    // The other founder, refused by b and c (their logs are ahead of its empty one), never
+    // leads nor applies anything: one group, one configuration, one log.
+    await s.clock.advanceAsync(3000)
+    expect(s.node(loser).role).not.toBe('leader')
+    expect(s.node(loser).appliedIndex).toBe(0)
+    expect(leader.role).toBe('leader')
+    const members = [founder, 'b', 'c'].sort().map((id) => `${id}:voter`)
+    for (const id of group) {
+      expect(ids(s.node(id)).sort()).toEqual(members)
+      expect(s.node(id).appliedIndex).toBe(leader.appliedIndex)
+    }
   })
 })

@@ -77,16 +77,31 @@ export class Cluster {
     this.dropRate = opts.dropRate ?? 0
     this.duplicateRate = opts.duplicateRate ?? 0
     this.persistDelay = opts.persistDelay ?? [0, 0]
-    const bootstrap: Configuration = {
-      voters: opts.voters.map((id) => ({ id, address: `sim:${id}` })),
-      learners: [],
-    }
+    const bootstrap = Cluster.founding(opts.voters)
     for (const id of opts.voters) this.#start(new SimNode(id, bootstrap, this.checker))
+  }
+
+  /** The bootstrap configuration `voters` make. */
+  static founding(voters: readonly string[]): Configuration {
+    return { voters: voters.map((id) => ({ id, address: `sim:${id}` })), learners: [] }
   }
 
   /** A new, empty server that joins through a configuration change. */
   addNode(id: string): void {
     this.#start(new SimNode(id, undefined, this.checker))
+  }
+
+  /**
+   * `id`, in no group yet, founds one with `voters` (as `RaftNode.bootstrap()` does): its core
+   * is rebuilt from its durable term and vote with that bootstrap configuration, which it
+   * keeps across restarts. Ignored on a down node or one whose log holds anything.
+   */
+  bootstrap(id: string, voters: readonly string[]): void {
+    const n = this.node(id)
+    if (!n.up || n.writing !== undefined || n.entries.length > 0 || n.snapshot !== undefined) return
+    n.bootstrap = Cluster.founding(voters)
+    this.#log(() => `bootstrap ${id}: ${voters.join('')}`)
+    this.#start(n)
   }
 
   node(id: string): SimNode {

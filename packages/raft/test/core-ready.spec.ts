@@ -49,15 +49,21 @@ function electA(more: Partial<RaftCoreOptions> = {}): { a: RaftCore; b: RaftCore
   return { a, b }
 }
 
-/** {@link electA}, then `a`'s first entry replicated to `b` and committed. */
+/**
+ * {@link electA}, then `a`'s first entry and the no-op that ends the founding (once every
+ * founder holds the first entry) replicated to `b` and committed.
+ */
 function withFirstEntryCommitted(more: Partial<RaftCoreOptions> = {}): {
   a: RaftCore
   b: RaftCore
 } {
   const { a, b } = electA(more)
-  const first = a.ready()
-  for (const m of deliver(first, b)) a.step(m)
-  a.advance(first)
+  for (const index of [1, 2]) {
+    const rd = a.ready()
+    for (const m of deliver(rd, b)) a.step(m)
+    a.advance(rd)
+    expect(a.commitIndex).toBe(index)
+  }
   a.advance(a.ready())
   return { a, b }
 }
@@ -116,22 +122,26 @@ describe('RaftCore Ready batches', () => {
 
   it('tells followers a new commit index with the next entries or at the next tick, not with a message per commit', () => {
     const { a, b } = electA()
-    const first = a.ready()
-    for (const m of deliver(first, b)) a.step(m)
-    a.advance(first)
-    expect(a.commitIndex).toBe(1)
+    // The first entry, then the no-op that ends the founding, which carries commit 1.
+    for (const index of [1, 2]) {
+      const rd = a.ready()
+      for (const m of deliver(rd, b)) a.step(m)
+      a.advance(rd)
+      expect(a.commitIndex).toBe(index)
+    }
     const committed = a.ready()
     expect(all(committed)).toEqual([])
     a.advance(committed)
+    expect(b.commitIndex).toBe(1)
     // The next proposal's AppendEntries carries the commit index.
     a.propose(new Uint8Array([7]))
     const next = a.ready()
-    expect(all(next)).toMatchObject([{ type: 'append-entries', to: 'b', commit: 1 }])
+    expect(all(next)).toMatchObject([{ type: 'append-entries', to: 'b', commit: 2 }])
     for (const m of deliver(next, b)) a.step(m)
     a.advance(next)
-    expect(a.commitIndex).toBe(2)
+    expect(a.commitIndex).toBe(3)
     a.advance(a.ready())
-    expect(b.commitIndex).toBe(1)
+    expect(b.commitIndex).toBe(2)
     // With nothing more to send, the next tick does (heartbeats aside), once.
     const appendsAtTick = (): Message[] => {
       a.tick()
@@ -141,8 +151,8 @@ describe('RaftCore Ready batches', () => {
       deliver(rd, b)
       return all(rd).filter((m) => m.type === 'append-entries')
     }
-    expect(appendsAtTick()).toMatchObject([{ to: 'b', entries: [], commit: 2 }])
-    expect(b.commitIndex).toBe(2)
+    expect(appendsAtTick()).toMatchObject([{ to: 'b', entries: [], commit: 3 }])
+    expect(b.commitIndex).toBe(3)
     expect(appendsAtTick()).toEqual([])
   })
 
@@ -157,11 +167,11 @@ describe('RaftCore Ready batches', () => {
     ])
     const answers = deliver(asked, a)
     expect(answers).toMatchObject([
-      { type: 'propose-response', to: 'b', context: 'b:1', index: 2, refused: undefined },
+      { type: 'propose-response', to: 'b', context: 'b:1', index: 3, refused: undefined },
       { type: 'append-entries', to: 'b' },
     ])
     b.step(answers[0]!)
-    expect(b.ready().forwardStates).toEqual([{ context: 'b:1', ok: true, index: 2, term: 1 }])
+    expect(b.ready().forwardStates).toEqual([{ context: 'b:1', ok: true, index: 3, term: 1 }])
     // Refused while leadership moves: the refusal comes back as the leader's rejection.
     const c = withFirstEntryCommitted()
     expect(c.a.transferLeadership('b')).toEqual({ ok: true })
@@ -184,9 +194,9 @@ describe('RaftCore Ready batches', () => {
     a.step({ ...request, data: Uint8Array.of(1) })
     a.step({ ...request, data: Uint8Array.of(1) })
     const rd = a.ready()
-    expect(rd.entries.map((e) => e.index)).toEqual([2])
+    expect(rd.entries.map((e) => e.index)).toEqual([3])
     expect(all(rd).filter((m) => m.type === 'propose-response')).toMatchObject([
-      { context: 'b:7', index: 2 },
+      { context: 'b:7', index: 3 },
     ])
     a.advance(rd)
     // Refused during a transfer; the copy arriving after the transfer was abandoned is
@@ -285,14 +295,14 @@ describe('RaftCore Ready batches', () => {
     const applied: number[] = []
     for (let i = 0; i < 5; i++) {
       const r = solo.propose(new Uint8Array([i]))
-      expect(r).toEqual({ ok: true, index: i + 2, term: 1 })
+      expect(r).toEqual({ ok: true, index: i + 3, term: 1 }) // after the first entry and no-op
       while (solo.hasReady()) {
         const next = solo.ready()
         applied.push(...next.committedEntries.map((e) => e.index))
         solo.advance(next)
       }
     }
-    expect(applied).toEqual([1, 2, 3, 4, 5, 6])
+    expect(applied).toEqual([1, 2, 3, 4, 5, 6, 7])
   })
 
   it('tells a proposer on a follower who leads and where', () => {

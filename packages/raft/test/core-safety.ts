@@ -128,8 +128,11 @@ export class SafetyChecker {
     }
     if (seen.index >= commitIndex) return
     // A leader only commits by counting an entry of its own term (Figure 8), so the commit
-    // point is (commitIndex, term), whose prefix some durable log must hold.
-    const hash = this.#prefixByKey.get(`${commitIndex}:${term}`)
+    // point is (commitIndex, term), whose prefix some durable log must hold. The one
+    // exception is the group's first entry, committed whatever its term once every founder
+    // holds it (see election.ts): then it must be durable on every voter.
+    const own = this.#prefixByKey.get(`${commitIndex}:${term}`)
+    const hash = own ?? (commitIndex === 1 ? leader.prefixAt(1) : undefined)
     if (hash === undefined)
       fail(`${leader.id} committed ${commitIndex} in term ${term}, durable nowhere`)
     this.#commits.set(term, { index: commitIndex, hash })
@@ -137,7 +140,9 @@ export class SafetyChecker {
       const node = nodes.find((n) => n.id === v.id)
       return node !== undefined && holds(node, commitIndex, hash)
     })
-    if (holders.length < Math.floor(config.voters.length / 2) + 1) {
+    const needed =
+      own === undefined ? config.voters.length : Math.floor(config.voters.length / 2) + 1
+    if (holders.length < needed) {
       fail(
         `${leader.id} committed ${commitIndex} in term ${term}, durable on ${holders.length} voters`,
       )

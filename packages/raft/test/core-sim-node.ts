@@ -36,7 +36,8 @@ export class SimNode implements NodeView {
 
   constructor(
     readonly id: string,
-    readonly bootstrap: Configuration | undefined,
+    /** The configuration it founds a group with, passed to every core it starts (an option). */
+    public bootstrap: Configuration | undefined,
     readonly checker: SafetyChecker,
   ) {}
 

@@ -26,6 +26,7 @@ import { Formation } from './formation.js'
 import { type ClusterMember, isLive } from './member.js'
 import { PendingRequests } from './pending.js'
 import { type ClusterRun, type FollowerPolicy, Replicator } from './replicator.js'
+import type { SessionLimits } from './sessions.js'
 import { EdgeStateMachine, type ReplicatedState } from './state-machine.js'
 import { readTunnelResponse, TunnelKind, tunnelRequest } from './tunnel-protocol.js'
 
@@ -68,6 +69,15 @@ export interface ClusterInit {
    */
   state?: ReplicatedState | undefined
   /**
+   * Bounds of the session table that makes re-sent requests apply once: `maxSessions`
+   * client sessions (default 4096; one more evicts the least recently used) and, per
+   * session, the answers to its last `window` requests (default 128; a client that re-sends
+   * a request older than that may see it applied twice). The same on every edge of the set.
+   * The table is replicated state: it costs memory on every replica (at most maxSessions ×
+   * window answers) and is part of every snapshot.
+   */
+  sessions?: SessionLimits | undefined
+  /**
    * The inter-node tunnel, such as `tunnel({ bind })` of `@rony/transport`: a follower
    * forwards replicated requests to the leader over it, and `ctx.execute` reaches other
    * replica sets. Without it a follower forwards through the consensus instead (slower: it
@@ -85,11 +95,14 @@ export interface ClusterInit {
    * in progress) before it is answered `E02/LEADER`, in ms. Default 3000.
    */
   leaderWait?: number | undefined
-  /** The clock for waits and for the time stamped on commands. Default: the system clock (for simulations). */
+  /**
+   * The clock for waits (`leaderWait`) and for the time the leader stamps on commands.
+   * Default: the system clock; a virtual one in simulations.
+   */
   clock?: Clock | undefined
 }
 
-/** What `edge.cluster.remove` and the defaults of {@link ClusterInit} resolve to. */
+/** Defaults of {@link ClusterInit}. */
 export const DEFAULT_MAX_VOTERS = 5
 export const DEFAULT_LEADER_WAIT = 3000
 
@@ -105,6 +118,11 @@ export interface EdgeClusterEvents {
    * or the same leader in a new term.
    */
   'cluster:leader': [replicaSet: number, leaderId: string | undefined, term: number]
+  /**
+   * Publishing this edge's record failed (the membership refused the update); the next
+   * change publishes again. The error is logged as a warning too.
+   */
+  'cluster:error': [error: unknown]
 }
 
 /**
@@ -127,9 +145,12 @@ export interface EdgeCluster extends EventEmitter<EdgeClusterEvents> {
   readonly consensus: Consensus | undefined
   /**
    * Takes a server out of this edge's replica set (for a member that failed for good; a
-   * graceful leave needs no call). Asks the leader over the tunnel when this edge does not
-   * lead. Rejects with `RONY_ERR_NOT_LEADER` when no leader can be reached, and as
-   * `Consensus.removeServer` does.
+   * graceful leave needs no call). A server still alive in gossip is added back by the
+   * leader as a learner. Asks the leader over the tunnel when this edge does not lead.
+   * Rejects with `RONY_ERR_NOT_STARTED` without a running consensus, `RONY_ERR_NOT_LEADER`
+   * when no leader can be reached; on the leader as `Consensus.removeServer` does, through
+   * a follower as the tunnel does (`RONY_ERR_TIMEOUT`, or `RONY_ERR_REMOTE` carrying the
+   * leader's failure).
    */
   remove(id: string, options?: AbortOptions): Promise<void>
 }
@@ -153,11 +174,8 @@ export interface ClusterHost {
 }
 
 /** The components of one run. */
-interface Run {
+interface Run extends ClusterRun {
   readonly membership: Membership
-  readonly directory: Directory
-  readonly consensus: Consensus | undefined
-  readonly tunnel: Tunnel | undefined
 }
 
 /** How long a leaving leader waits for its own removal to commit, in ms. */
@@ -204,6 +222,7 @@ export class EdgeClusterNode extends EventEmitter<EdgeClusterEvents> implements 
       pipeline: host.pipeline,
       pending: this.pending,
       state: init.state,
+      sessions: init.sessions,
       limits: host.limits,
       log: this.log,
     })
@@ -219,7 +238,7 @@ export class EdgeClusterNode extends EventEmitter<EdgeClusterEvents> implements 
       clock: this.clock,
       changes: this.changes,
       log: this.log,
-      run: () => this.running(),
+      run: () => this.run,
       dispatch: host.dispatch,
       remove: (id) => this.removeAsLeader(id),
     })
@@ -308,6 +327,7 @@ export class EdgeClusterNode extends EventEmitter<EdgeClusterEvents> implements 
     try {
       const tunnel = this.buildTunnel()
       if (tunnel) {
+        checkTunnelSize(tunnel, this.host.limits.maxEnvelopeBytes)
         tunnel.onRequest((bytes, from, signal) => this.replicator.serve(bytes, from, signal))
         await tunnel.start()
         started.push(tunnel)
@@ -318,6 +338,8 @@ export class EdgeClusterNode extends EventEmitter<EdgeClusterEvents> implements 
         logger: this.host.logger,
       })
       if (consensus) {
+        // The consensus replays its log (or restores its snapshot) from the start.
+        this.stateMachine.reset()
         await consensus.start()
         started.push(consensus)
       }
@@ -342,23 +364,26 @@ export class EdgeClusterNode extends EventEmitter<EdgeClusterEvents> implements 
   }
 
   /**
-   * Leaves the cluster gracefully while the edge drains: stops forming the group, takes
-   * this edge out of it if it leads (others remove a follower that left), announces the
-   * leave (others see `left`, not a failure) and stops the membership. The consensus and
+   * Leaves the cluster while the edge drains: stops forming the group, and, when
+   * `graceful`, takes this edge out of it if it leads (others remove a follower that left)
+   * and announces the leave (others see `left`, not a failure); then stops the membership
+   * (not graceful: others see this edge fail, and it keeps its place in the group). The consensus and
    * the tunnel keep running for the requests still draining, until {@link stop}; the view
    * is kept as it was. A failed leave is logged and the rest goes on.
    */
-  async leave(): Promise<void> {
+  async leave(graceful = true): Promise<void> {
     const run = this.run
     if (!run || this.left) return
     this.left = true
     await this.formation?.stop()
     this.formation = undefined
-    if (run.consensus) await this.removeSelf(run.consensus, run.directory)
-    try {
-      await run.membership.leave()
-    } catch (error) {
-      if (this.log.warn.enabled) this.log.warn('leaving the cluster failed: %O', error)
+    if (graceful) {
+      if (run.consensus) await this.removeSelf(run.consensus, run.directory)
+      try {
+        await run.membership.leave()
+      } catch (error) {
+        if (this.log.warn.enabled) this.log.warn('leaving the cluster failed: %O', error)
+      }
     }
     await run.directory.stop()
     await run.membership.stop()
@@ -379,15 +404,9 @@ export class EdgeClusterNode extends EventEmitter<EdgeClusterEvents> implements 
     if (failures.length > 0) throw failures[0]
   }
 
-  /** The running cluster components, for the replicator: only with consensus. */
-  private running(): ClusterRun | undefined {
-    const run = this.run
-    return run?.consensus === undefined ? undefined : (run as ClusterRun)
-  }
-
   private startFormation(): void {
-    const run = this.running()
-    if (run === undefined) return
+    const run = this.run
+    if (run?.consensus === undefined) return
     this.formation = new Formation({
       id: this.host.id,
       replicaSet: this.ownReplicaSet,
@@ -445,6 +464,7 @@ export class EdgeClusterNode extends EventEmitter<EdgeClusterEvents> implements 
     directory.on('cluster:leader', (set, leaderId, term) =>
       this.emit('cluster:leader', set, leaderId, term),
     )
+    directory.on('cluster:error', (error) => this.emit('cluster:error', error))
     if (consensus === undefined) return
     const changed = (): void => {
       this.publish()
@@ -486,6 +506,22 @@ export class EdgeClusterNode extends EventEmitter<EdgeClusterEvents> implements 
     const source = this.init.tunnel
     if (typeof source !== 'function') return source
     return source({ id: this.host.id, logger: this.host.logger })
+  }
+}
+
+/** What a forwarded command adds to its envelope at most (ids, gateway name, session), in bytes. */
+const COMMAND_OVERHEAD = 1024
+
+/**
+ * The tunnel must carry any envelope a client may send, as a forwarded command.
+ *
+ * @throws `RangeError` naming both limits.
+ */
+function checkTunnelSize(tunnel: Tunnel, maxEnvelopeBytes: number): void {
+  if (tunnel.maxMessageSize < maxEnvelopeBytes + COMMAND_OVERHEAD) {
+    throw new RangeError(
+      `createEdge: cluster.tunnel's maxMessageSize (${tunnel.maxMessageSize} bytes) must be at least the edge's limits.maxEnvelopeBytes (${maxEnvelopeBytes}) plus ${COMMAND_OVERHEAD}, so that any request can be forwarded`,
+    )
   }
 }
 

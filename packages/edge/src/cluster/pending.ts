@@ -15,7 +15,11 @@ export interface PendingRequest {
  */
 export class PendingRequests {
   private readonly byToken = new Map<number, PendingRequest>()
-  private next = 0
+  /**
+   * Drawn at random, so that the commands of an earlier run, which this edge replays from
+   * its log after a restart, do not carry the tokens of requests waiting now.
+   */
+  private next = crypto.getRandomValues(new Uint32Array(1))[0] as number
 
   constructor(private readonly limit = 65_536) {}
 

@@ -10,6 +10,7 @@ import {
   RonyError,
   rony,
   SESSION_HEADER,
+  type WireErrorCode,
 } from '@rony/envelope'
 import {
   type Clock,
@@ -41,11 +42,12 @@ import {
   readTunnelResponse,
   TunnelKind,
   tunnelRequest,
+  UNCERTAIN_RESPONSE,
 } from './tunnel-protocol.js'
 
 /** The cluster components of one run of the edge. */
 export interface ClusterRun {
-  readonly consensus: Consensus
+  readonly consensus: Consensus | undefined
   readonly tunnel: Tunnel | undefined
   readonly directory: Directory
 }
@@ -83,12 +85,15 @@ type Outcome =
   | { readonly kind: 'answers'; readonly answers: readonly EnvelopeInit[] }
   | { readonly kind: 'error'; readonly error: RonyError }
   /** No leader to take it now (none known, or it moved): wait for a change and try again. */
-  | { readonly kind: 'retry' }
+  | { readonly kind: 'retry'; readonly uncertain?: true }
 
 const RETRY: Outcome = Object.freeze({ kind: 'retry' })
+/** Try again, though the last attempt may have been committed (only for requests with a session). */
+const RETRY_UNCERTAIN: Outcome = Object.freeze({ kind: 'retry', uncertain: true })
 /** The longest a waiting request sleeps between looks at the cluster, in ms. */
 const RETRY_MS = 50
 const NO_SEED = [0, 0, 0, 0] as const
+const DONE: PromiseLike<void> = Promise.resolve()
 
 /**
  * Runs `replicated` and `read` requests on a clustered edge: the leader proposes a
@@ -100,31 +105,53 @@ const NO_SEED = [0, 0, 0, 0] as const
  */
 export class Replicator {
   private readonly reads = new ReadBarrier()
+  /** Each replicated handler's entry as the pipeline runs it on the receiving edge. */
+  private readonly proposers = new WeakMap<HandlerEntry, HandlerEntry>()
 
   constructor(private readonly init: ReplicatorInit) {}
 
-  /** Runs a request of a `replicated` or `read` handler; the promise never rejects. */
+  /**
+   * Runs a request of a `replicated` or `read` handler; the promise never rejects. A
+   * replicated request goes through the middleware here, on the edge that received it, and
+   * is then replicated; its command runs the handler alone on every replica.
+   */
   run(
     entry: HandlerEntry,
     envelope: Envelope,
     origin: RequestOrigin,
     sink: ReplySink,
   ): PromiseLike<void> {
+    if (entry.mode === 'replicated') {
+      return this.init.pipeline.run(this.proposing(entry), envelope, origin, sink) ?? DONE
+    }
     const generation = this.init.work.begin()
     origin.inFlight++
     const done = (): void => {
       origin.inFlight--
       this.init.work.end(generation)
     }
-    const running =
-      entry.mode === 'replicated'
-        ? this.replicate(envelope, origin, sink)
-        : this.read(entry, envelope, origin, sink)
-    return running.then(done, (error: unknown) => {
-      this.init.log.error('a %s request failed unexpectedly: %O', entry.mode, error)
+    return this.read(entry, envelope, origin, sink).then(done, (error: unknown) => {
+      this.init.log.error('a read request failed unexpectedly: %O', error)
       sink.reply(errorReply(envelope.requestId, internalError()))
       done()
     })
+  }
+
+  /** `entry` with, as its handler, the step that replicates the request (after middleware). */
+  private proposing(entry: HandlerEntry): HandlerEntry {
+    let proposing = this.proposers.get(entry)
+    if (proposing === undefined) {
+      proposing = {
+        ...entry,
+        handler: async (_request, ctx) => {
+          await this.replicate(ctx.envelope, ctx.origin, ctx.sink)
+          ctx.replies++ // answered: the command's answers went to the sink
+          return undefined
+        },
+      }
+      this.proposers.set(entry, proposing)
+    }
+    return proposing
   }
 
   private async replicate(
@@ -132,13 +159,18 @@ export class Replicator {
     origin: RequestOrigin,
     sink: ReplySink,
   ): Promise<void> {
+    const session = sessionOf(envelope)
+    if (session !== undefined && !isSession(session)) {
+      sink.reply(errorReply(envelope.requestId, invalidSession()))
+      return
+    }
     const token = this.init.pending.add(origin, sink)
     const unstamped: ReplicatedCommand = {
       envelope: encodeEnvelope(envelope),
       origin: this.init.id,
       token,
       gateway: origin.gateway,
-      session: sessionOf(envelope),
+      session,
       requestId: envelope.requestId,
       now: 0,
       seed: NO_SEED,
@@ -152,7 +184,7 @@ export class Replicator {
   /** One try at getting a replicated request committed, by the way this edge's role allows. */
   private async attempt(unstamped: ReplicatedCommand, origin: RequestOrigin): Promise<Outcome> {
     const run = this.init.run()
-    if (run === undefined) return RETRY
+    if (run?.consensus === undefined) return RETRY
     const { consensus, tunnel, directory } = run
     if (consensus.role === 'leader') return this.propose(consensus, unstamped, false)
     const leaderId = consensus.leaderId
@@ -165,7 +197,7 @@ export class Replicator {
     if (tunnel === undefined) return this.propose(consensus, unstamped, true)
     const address = directory.member(leaderId)?.tunnel
     if (address === undefined) return RETRY
-    return this.forward(tunnel, { id: leaderId, address }, unstamped, origin.signal)
+    return this.forward(tunnel, consensus, { id: leaderId, address }, unstamped, origin.signal)
   }
 
   /** Stamps the command (time, seed) and proposes it; its answers come from applying it. */
@@ -181,28 +213,63 @@ export class Replicator {
       return { kind: 'answers', answers: result as EnvelopeInit[] }
     } catch (error) {
       // Refused before anything was appended: safe to try again once the leader is known.
-      if (isCodedError(error, 'RONY_ERR_NOT_LEADER')) return RETRY
-      return { kind: 'error', error: consensusError(error) }
+      if (
+        isCodedError(error, 'RONY_ERR_NOT_LEADER') ||
+        isCodedError(error, 'RONY_ERR_TRANSFERRING')
+      ) {
+        return RETRY
+      }
+      // Appended, and the outcome is unknown: a request with a session applies at most
+      // once, so it may go again (to the next leader).
+      if (
+        unstamped.session !== undefined &&
+        (isCodedError(error, 'RONY_ERR_LEADERSHIP_LOST') || isCodedError(error, 'RONY_ERR_TIMEOUT'))
+      ) {
+        return RETRY_UNCERTAIN
+      }
+      return { kind: 'error', error: this.consensusError(error) }
     }
   }
 
+  /**
+   * Sends the request to the leader and relays its answers. Given up on when the leader
+   * changes or stays silent for `leaderWait` while it has the request: it may have
+   * committed it, so a request with a session (which applies at most once) is tried again
+   * with the next leader, and one without is answered as of unknown outcome.
+   */
   private async forward(
     tunnel: Tunnel,
+    consensus: Consensus,
     leader: TunnelPeer,
     unstamped: ReplicatedCommand,
     signal: AbortSignal,
   ): Promise<Outcome> {
+    const moved = new AbortController()
+    const onLeader = (leaderId: string | undefined): void => {
+      if (leaderId !== leader.id) moved.abort()
+    }
+    consensus.on('raft:leader', onLeader)
     let bytes: Uint8Array
     try {
       const request = tunnelRequest(TunnelKind.forward, encodeCommand(unstamped))
-      bytes = await tunnel.request(leader, request, { signal })
+      bytes = await tunnel.request(leader, request, {
+        signal: AbortSignal.any([signal, moved.signal]),
+        timeout: this.init.leaderWait,
+      })
     } catch (error) {
       // The leader is down or unreachable: nothing ran; a new leader will be known soon.
       if (isCodedError(error, 'RONY_ERR_DIAL_FAILED')) return RETRY
-      return { kind: 'error', error: tunnelError(error) }
+      if (!signal.aborted && (moved.signal.aborted || isCodedError(error, 'RONY_ERR_TIMEOUT'))) {
+        if (unstamped.session !== undefined) return RETRY_UNCERTAIN
+        return { kind: 'error', error: outcomeUnknown(error) }
+      }
+      return { kind: 'error', error: this.tunnelError(error) }
+    } finally {
+      consensus.off('raft:leader', onLeader)
     }
     const response = readTunnelResponse(bytes, this.init.limits)
     if (response.status === 'not-leader') return RETRY
+    if (response.status === 'uncertain') return RETRY_UNCERTAIN
     if (response.status === 'answers') return { kind: 'answers', answers: response.answers }
     return { kind: 'error', error: internalError() }
   }
@@ -229,7 +296,7 @@ export class Replicator {
       return { kind: 'answers', answers: [] }
     } catch (error) {
       if (isCodedError(error, 'RONY_ERR_NOT_LEADER')) return RETRY
-      return { kind: 'error', error: consensusError(error) }
+      return { kind: 'error', error: this.consensusError(error) }
     }
   }
 
@@ -240,13 +307,31 @@ export class Replicator {
   ): Promise<Outcome> {
     const { clock, changes, leaderWait } = this.init
     const deadline = clock.now() + leaderWait
+    let uncertain = false
     for (;;) {
       const outcome = await attempt()
       if (outcome.kind !== 'retry') return outcome
+      uncertain ||= outcome.uncertain === true
       const left = deadline - clock.now()
-      if (left <= 0 || signal.aborted) return { kind: 'error', error: noLeader(leaderWait) }
+      if (left <= 0 || signal.aborted) {
+        return { kind: 'error', error: uncertain ? outcomeUnknown() : noLeader(leaderWait) }
+      }
       await changes.next(Math.min(left, RETRY_MS), signal)
     }
+  }
+
+  private consensusError(error: unknown): RonyError {
+    return answerFor(CONSENSUS_ANSWERS, error) ?? this.unexpected('the replica set', error)
+  }
+
+  private tunnelError(error: unknown): RonyError {
+    return answerFor(TUNNEL_ANSWERS, error) ?? this.unexpected('the tunnel', error)
+  }
+
+  /** A failure nobody expects: logged, answered E00 (its details stay here). */
+  private unexpected(where: string, error: unknown): RonyError {
+    this.init.log.error('a request failed in %s: %O', where, error)
+    return internalError()
   }
 
   /** The edge's side of the tunnel: what other edges ask of this one. */
@@ -254,7 +339,7 @@ export class Replicator {
     const { kind, payload } = readTunnelRequest(bytes)
     if (kind === TunnelKind.execute) return this.serveExecute(payload, from, signal)
     const consensus = this.init.run()?.consensus
-    if (consensus?.role !== 'leader') return NOT_LEADER_RESPONSE
+    if (consensus === undefined || consensus.role !== 'leader') return NOT_LEADER_RESPONSE
     if (kind === TunnelKind.remove) {
       await this.init.remove(readServerId(payload))
       return DONE_RESPONSE
@@ -266,7 +351,8 @@ export class Replicator {
       )
     }
     const outcome = await this.propose(consensus, unstamped, false)
-    if (outcome.kind === 'retry') return NOT_LEADER_RESPONSE
+    if (outcome.kind === 'retry')
+      return outcome.uncertain ? UNCERTAIN_RESPONSE : NOT_LEADER_RESPONSE
     if (outcome.kind === 'error') {
       return answersResponse([errorReply(unstamped.requestId, outcome.error)])
     }
@@ -292,7 +378,7 @@ export class Replicator {
     if (replicaSet === this.init.replicaSet) {
       const sink = new BatchSink()
       const origin = new TunnelOrigin(this.init.id, options.signal ?? NEVER_ABORTED)
-      await this.init.dispatch(decodeEnvelope(encodeEnvelope(request)), origin, sink)
+      await this.init.dispatch(asEnvelope(request), origin, sink)
       answers = sink.replies
     } else {
       answers = await this.executeRemote(replicaSet, request, options)
@@ -333,7 +419,7 @@ export class Replicator {
       return response.answers
     } catch (error) {
       if (error instanceof RonyError || options.signal?.aborted) throw error
-      throw tunnelError(error)
+      throw this.tunnelError(error)
     }
   }
 }
@@ -349,6 +435,37 @@ function answer(sink: ReplySink, requestId: bigint, outcome: Outcome): void {
     return
   }
   sink.reply(errorReply(requestId, internalError()))
+}
+
+/** A request built here, as if decoded. */
+function asEnvelope(init: EnvelopeInit): Envelope {
+  return {
+    ctor: init.ctor,
+    requestId: init.requestId ?? 0n,
+    jsonEncoded: false,
+    message: init.message ?? new Uint8Array(0),
+    auth: new Uint8Array(0),
+    header: [],
+  }
+}
+
+/** Longest session id, in characters (what `@rony/client` accepts too). */
+const MAX_SESSION_LENGTH = 128
+/** Printable ASCII only. */
+const SESSION_CHARS = /^[\x20-\x7e]+$/
+
+/** A session id the session table keeps: it is replicated state, so it is bounded. */
+function isSession(session: string): boolean {
+  return session.length <= MAX_SESSION_LENGTH && SESSION_CHARS.test(session)
+}
+
+function invalidSession(): RonyError {
+  return new RonyError(
+    'E01',
+    'SESSION',
+    `the ${SESSION_HEADER} header must be 1 to ${MAX_SESSION_LENGTH} printable ASCII characters`,
+    { code: 'RONY_ERR_INVALID_SESSION' },
+  )
 }
 
 function sessionOf(envelope: Envelope): string | undefined {
@@ -406,6 +523,15 @@ function redirectTo(replicaSet: number, leaderId: string, gateways: readonly str
   return { kind: 'answers', answers: [{ ctor: C_Redirect, message }] }
 }
 
+function outcomeUnknown(cause?: unknown): RonyError {
+  return new RonyError(
+    'E06',
+    'LEADER',
+    'the leader changed or fell silent while it had the request: it may or may not have been applied (re-send it with a client session to apply it at most once)',
+    { code: 'RONY_ERR_OUTCOME_UNKNOWN', cause },
+  )
+}
+
 function noLeader(waited: number): RonyError {
   return new RonyError('E02', 'LEADER', `no leader of this replica set within ${waited} ms`, {
     code: 'RONY_ERR_NO_LEADER',
@@ -416,79 +542,45 @@ function internalError(): RonyError {
   return new RonyError('E00', 'SERVER', 'internal server error')
 }
 
-/** A consensus failure as the client's answer. */
-function consensusError(error: unknown): RonyError {
-  const code = isCodedError(error) ? error.code : ''
-  switch (code) {
-    case 'RONY_ERR_LEADERSHIP_LOST':
-      return new RonyError(
-        'E02',
-        'LEADER',
-        'leadership changed; the request may or may not have been applied',
-        {
-          code,
-          cause: error,
-        },
-      )
-    case 'RONY_ERR_TIMEOUT':
-      return new RonyError(
-        'E06',
-        'LEADER',
-        'not committed in time; the request may or may not have been applied',
-        {
-          code,
-          cause: error,
-        },
-      )
-    case 'RONY_ERR_MESSAGE_TOO_LARGE':
-      return new RonyError('E01', 'ENVELOPE', 'the request is too large to replicate', {
-        code,
-        cause: error,
-      })
-    case 'RONY_ERR_STOPPED':
-    case 'RONY_ERR_NOT_STARTED':
-      return new RonyError('E02', 'SERVER', 'the server is shutting down', {
-        code: 'RONY_ERR_SHUTTING_DOWN',
-        cause: error,
-      })
-    default:
-      return new RonyError('E00', 'SERVER', 'internal server error', { cause: error })
-  }
+/** How a failure is answered: wire code, items, description, and the stable code if not its own. */
+type Answer = readonly [wireCode: WireErrorCode, items: string, description: string, code?: string]
+
+const SHUTTING_DOWN: Answer = [
+  'E02',
+  'SERVER',
+  'the server is shutting down',
+  'RONY_ERR_SHUTTING_DOWN',
+]
+const MAY_HAVE_RUN = 'the request may or may not have been applied'
+
+/** The consensus failures a client may be told of, by code. */
+const CONSENSUS_ANSWERS: Readonly<Record<string, Answer>> = {
+  RONY_ERR_LEADERSHIP_LOST: ['E02', 'LEADER', `leadership changed; ${MAY_HAVE_RUN}`],
+  RONY_ERR_TIMEOUT: ['E06', 'LEADER', `not committed in time; ${MAY_HAVE_RUN}`],
+  RONY_ERR_OVERLOADED: ['E09', 'LEADER', 'too much is waiting to be committed'],
+  RONY_ERR_MESSAGE_TOO_LARGE: ['E01', 'ENVELOPE', 'the request is too large to replicate'],
+  RONY_ERR_STOPPED: SHUTTING_DOWN,
+  RONY_ERR_NOT_STARTED: SHUTTING_DOWN,
 }
 
-/** A tunnel failure as the client's answer. */
-function tunnelError(error: unknown): RonyError {
-  const code = isCodedError(error) ? error.code : ''
-  switch (code) {
-    case 'RONY_ERR_TIMEOUT':
-      return new RonyError(
-        'E06',
-        'TUNNEL',
-        'no answer from the other edge in time; the request may or may not have run',
-        {
-          code,
-          cause: error,
-        },
-      )
-    case 'RONY_ERR_BUSY':
-      return new RonyError('E09', 'TUNNEL', 'the other edge is busy', { code, cause: error })
-    case 'RONY_ERR_MESSAGE_TOO_LARGE':
-      return new RonyError('E01', 'ENVELOPE', 'the request is too large for the tunnel', {
-        code,
-        cause: error,
-      })
-    case 'RONY_ERR_STOPPED':
-    case 'RONY_ERR_NOT_STARTED':
-      return new RonyError('E02', 'SERVER', 'the server is shutting down', {
-        code: 'RONY_ERR_SHUTTING_DOWN',
-        cause: error,
-      })
-    case 'RONY_ERR_DIAL_FAILED':
-      return new RonyError('E02', 'TUNNEL', 'the other edge cannot be reached', {
-        code,
-        cause: error,
-      })
-    default:
-      return new RonyError('E00', 'SERVER', 'internal server error', { cause: error })
-  }
+/** The tunnel failures a client may be told of, by code. */
+const TUNNEL_ANSWERS: Readonly<Record<string, Answer>> = {
+  RONY_ERR_TIMEOUT: ['E06', 'TUNNEL', `no answer from the other edge in time; ${MAY_HAVE_RUN}`],
+  RONY_ERR_BUSY: ['E09', 'TUNNEL', 'the other edge is busy'],
+  RONY_ERR_MESSAGE_TOO_LARGE: ['E01', 'ENVELOPE', 'the request is too large for the tunnel'],
+  RONY_ERR_DIAL_FAILED: ['E02', 'TUNNEL', 'the other edge cannot be reached'],
+  RONY_ERR_STOPPED: SHUTTING_DOWN,
+  RONY_ERR_NOT_STARTED: SHUTTING_DOWN,
+}
+
+/** `error` as the client's answer, from `answers`; `undefined` for one nobody expects. */
+function answerFor(
+  answers: Readonly<Record<string, Answer>>,
+  error: unknown,
+): RonyError | undefined {
+  if (!isCodedError(error)) return undefined
+  const answer = answers[error.code]
+  if (answer === undefined) return undefined
+  const [wireCode, items, description, as = error.code] = answer
+  return new RonyError(wireCode, items, description, { code: as, cause: error })
 }

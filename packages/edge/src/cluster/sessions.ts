@@ -47,15 +47,18 @@ export const SESSIONS_VERSION = 1
 
 /** Bounds of a {@link SessionTable}. Replicas of one set must use the same values. */
 export interface SessionLimits {
-  /** Most sessions kept; one more evicts the least recently recorded. Default: 10_000. */
-  readonly maxSessions?: number
-  /** Most requests' answers kept per session; one more evicts its oldest. Default: 256. */
-  readonly window?: number
+  /** Most sessions kept; one more evicts the least recently recorded. Default: 4096. */
+  readonly maxSessions?: number | undefined
+  /** Most requests' answers kept per session; one more evicts its oldest. Default: 128. */
+  readonly window?: number | undefined
 }
 
-export const DEFAULT_SESSION_LIMITS: Readonly<Required<SessionLimits>> = Object.freeze({
-  maxSessions: 10_000,
-  window: 256,
+/** The resolved bounds. */
+export type ResolvedSessionLimits = { readonly [K in keyof SessionLimits]-?: number }
+
+export const DEFAULT_SESSION_LIMITS: ResolvedSessionLimits = Object.freeze({
+  maxSessions: 4096,
+  window: 128,
 })
 
 interface Recorded {
@@ -71,8 +74,14 @@ function invalidSnapshot(detail: string): CodedError<'RONY_ERR_INVALID_SNAPSHOT'
   return new CodedError(`session table: ${detail}`, 'RONY_ERR_INVALID_SNAPSHOT')
 }
 
-function resolveSessionLimits(limits: SessionLimits | undefined): Required<SessionLimits> {
-  const resolved = { ...DEFAULT_SESSION_LIMITS, ...limits }
+/**
+ * `limits` over the defaults (an `undefined` value takes the default).
+ *
+ * @throws TypeError for an unknown key, RangeError for a value that is not a positive integer.
+ */
+export function resolveSessionLimits(limits: SessionLimits | undefined): ResolvedSessionLimits {
+  const given = Object.entries(limits ?? {}).filter(([, value]) => value !== undefined)
+  const resolved = { ...DEFAULT_SESSION_LIMITS, ...Object.fromEntries(given) }
   for (const key of Object.keys(resolved) as (keyof SessionLimits)[]) {
     if (!(key in DEFAULT_SESSION_LIMITS)) throw new TypeError(`session table: unknown limit ${key}`)
     const value = resolved[key]
@@ -89,7 +98,7 @@ function resolveSessionLimits(limits: SessionLimits | undefined): Required<Sessi
  * alive); callers must not modify them.
  */
 export class SessionTable {
-  readonly #limits: Required<SessionLimits>
+  readonly #limits: ResolvedSessionLimits
   /** Sessions by id; insertion order is recency of their last record, least recent first. */
   readonly #sessions = new Map<string, Session>()
   #requests = 0

@@ -59,6 +59,15 @@ export class EdgeStateMachine implements StateMachine {
     this.sessions = new SessionTable(init.sessions)
   }
 
+  /**
+   * Forgets the edge's own replicated state (sessions, clock), before a new run of the
+   * consensus replays its log (or restores its snapshot) from the start.
+   */
+  reset(): void {
+    this.sessions = new SessionTable(this.init.sessions)
+    this.clock = 0
+  }
+
   /** Applies one command; resolves with its answers (envelopes carrying its request id). */
   async apply(bytes: Uint8Array, entry: LogPosition): Promise<EnvelopeInit[]> {
     let command: ReplicatedCommand
@@ -120,7 +129,7 @@ export class EdgeStateMachine implements StateMachine {
       ]
     }
     const sink = new BatchSink(client?.sink)
-    const origin = client?.origin ?? new ReplicaOrigin(command.gateway)
+    const origin = new ReplicaOrigin(command.gateway, client?.origin)
     const stamp = { now: this.clock, random: seededRandom(command.seed) }
     await this.init.pipeline.run(handler, envelope, origin, sink, stamp)
     return sink.replies
@@ -129,17 +138,31 @@ export class EdgeStateMachine implements StateMachine {
 
 const NEVER_ABORTED = new AbortController().signal
 
-/** The origin of a command whose client is connected to another edge. */
+/**
+ * The origin a replicated handler sees: on the edge its client is connected to, that
+ * client's connection, headers and store; elsewhere none. Never aborted, on any replica, so
+ * that a closed connection cannot make one replica's run differ from the others'.
+ */
 class ReplicaOrigin implements RequestOrigin {
-  readonly conn = undefined
-  readonly headers = EMPTY_HEADERS
   readonly signal = NEVER_ABORTED
   inFlight = 0
   private requestStore: Map<string, unknown> | undefined
 
-  constructor(readonly gateway: string) {}
+  constructor(
+    readonly gateway: string,
+    private readonly client: RequestOrigin | undefined,
+  ) {}
+
+  get conn(): RequestOrigin['conn'] {
+    return this.client?.conn
+  }
+
+  get headers(): ReadonlyMap<string, string> {
+    return this.client?.headers ?? EMPTY_HEADERS
+  }
 
   get store(): Map<string, unknown> {
+    if (this.client) return this.client.store
     this.requestStore ??= new Map()
     return this.requestStore
   }

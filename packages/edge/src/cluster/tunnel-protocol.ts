@@ -29,6 +29,7 @@ export type TunnelKind = (typeof TunnelKind)[keyof typeof TunnelKind]
 const ANSWERS = 0
 const NOT_LEADER = 1
 const DONE = 2
+const UNCERTAIN = 3
 
 export type TunnelResponse =
   /** The request's answers (envelopes carrying its request id). */
@@ -37,6 +38,11 @@ export type TunnelResponse =
   | { readonly status: 'not-leader' }
   /** Done, nothing to answer. */
   | { readonly status: 'done' }
+  /**
+   * The leader lost its leadership with the request appended (it may yet be applied); a
+   * request with a session may go to the next leader.
+   */
+  | { readonly status: 'uncertain' }
 
 const utf8 = new TextEncoder()
 const fromUtf8 = new TextDecoder('utf-8', { fatal: true })
@@ -77,6 +83,7 @@ export function answersResponse(answers: readonly EnvelopeInit[]): Uint8Array {
 
 export const NOT_LEADER_RESPONSE: Uint8Array = Uint8Array.of(NOT_LEADER)
 export const DONE_RESPONSE: Uint8Array = Uint8Array.of(DONE)
+export const UNCERTAIN_RESPONSE: Uint8Array = Uint8Array.of(UNCERTAIN)
 
 /** @throws `CodedError` `RONY_ERR_INVALID_TUNNEL_MESSAGE` for a response this code does not read. */
 export function readTunnelResponse(
@@ -94,6 +101,8 @@ export function readTunnelResponse(
       return { status: 'not-leader' }
     case DONE:
       return { status: 'done' }
+    case UNCERTAIN:
+      return { status: 'uncertain' }
     default:
       throw invalid(`unknown tunnel response status ${String(bytes[0])}`)
   }

@@ -48,10 +48,14 @@ export function quorumIndex(config: Configuration, match: (id: string) => number
   return sorted[quorum(config) - 1]!
 }
 
-/** Election outcome from the voters' answers so far. */
+/**
+ * Election outcome from the voters' answers so far: a majority wins, or, with `unanimous`
+ * (a founding election, see `RaftState.founding`), only every voter does.
+ */
 export function tally(
   config: Configuration,
   votes: ReadonlyMap<string, boolean>,
+  unanimous = false,
 ): 'won' | 'lost' | 'pending' {
   let granted = 0
   let rejected = 0
@@ -60,9 +64,10 @@ export function tally(
     if (vote === true) granted++
     else if (vote === false) rejected++
   }
-  const q = quorum(config)
+  const q = unanimous ? config.voters.length : quorum(config)
   if (granted >= q) return 'won'
-  if (rejected >= q) return 'lost'
+  // One refusal loses a unanimous election.
+  if (rejected >= (unanimous ? 1 : q)) return 'lost'
   return 'pending'
 }
 
@@ -141,6 +146,14 @@ export class ConfigurationTracker {
   /** The index of the entry (or snapshot) {@link current} comes from; 0 for the bootstrap one. */
   get index(): number {
     return this.#latest().index
+  }
+
+  /**
+   * Whether the configuration in force is a bootstrap one: no configuration entry is in the
+   * log yet, so the group's first entry has not been written here.
+   */
+  get fromBootstrap(): boolean {
+    return this.index === 0 && this.current.voters.length > 0
   }
 
   #latest(): Versioned {

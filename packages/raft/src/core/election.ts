@@ -27,13 +27,34 @@ export function tickElection(s: RaftState): void {
   }
 }
 
+/**
+ * The (pre-)election outcome so far. While the group's founding is not known to be over
+ * ({@link RaftState.founding}), an election needs the vote of every founder, not a majority;
+ * the group's first entry commits only once every founder holds it (`replication.ts`), and
+ * the leader appends nothing after it until then. So servers that bootstrap different,
+ * overlapping lists found at most one group:
+ * - a server votes at most once per term, so two overlapping lists never win one term;
+ * - a server whose log holds a first entry refuses a founding candidate whose log is empty
+ *   (§5.4.1) or ends at another first entry (`otherFirstEntry`: a later term would
+ *   otherwise win), so no list including it wins once it holds one;
+ * - a first entry commits only on every founder, the servers of the overlap included, so
+ *   once it is committed no other list can win, and a list whose entry missed a server
+ *   that then went to another group never commits. A majority would not do: a majority of
+ *   one list may miss every server of another, which then founds a second group.
+ * The first entry is the group's identity (no separate group id is needed). The founders of
+ * a list that lost keep a log ending at its first entry, uncommitted, and never lead.
+ */
+function outcome(s: RaftState): 'won' | 'lost' | 'pending' {
+  return tally(s.config.current, s.votes, s.founding())
+}
+
 export function campaign(s: RaftState, kind: CampaignKind): void {
   if (kind === 'pre-vote') s.becomePreCandidate()
   else s.becomeCandidate()
   // A pre-vote asks about the term the real election would use.
   const term = kind === 'pre-vote' ? s.term + 1 : s.term
   s.votes.set(s.id, true)
-  if (tally(s.config.current, s.votes) === 'won') {
+  if (outcome(s) === 'won') {
     won(s, kind)
     return
   }
@@ -72,7 +93,7 @@ export function handleVoteRequest(s: RaftState, m: PreVote | RequestVote): void 
     s.votedFor === m.from ||
     (s.votedFor === undefined && s.leaderId === undefined) ||
     (pre && m.term > s.term)
-  const granted = canVote && s.log.isUpToDate(m.lastIndex, m.lastTerm)
+  const granted = canVote && s.log.isUpToDate(m.lastIndex, m.lastTerm) && !otherFirstEntry(s, m)
   if (granted && !pre) {
     s.votedFor = m.from
     // Granting a vote defers our own candidacy (§5.2).
@@ -88,13 +109,24 @@ export function handleVoteRequest(s: RaftState, m: PreVote | RequestVote): void 
   })
 }
 
+/**
+ * Whether a founding candidate's log ends at a first entry other than ours: that of another
+ * group (servers of one list hold one first entry: a second would need a founding election
+ * every holder of the first refuses).
+ */
+function otherFirstEntry(s: RaftState, m: PreVote | RequestVote): boolean {
+  if (m.lastIndex !== 1) return false
+  const own = s.log.term(1)
+  return own !== undefined && s.log.lastIndex >= 1 && own !== m.lastTerm
+}
+
 export function handleVoteResponse(s: RaftState, m: PreVoteResponse | RequestVoteResponse): void {
   const pre = m.type === 'pre-vote-response'
   if (s.role !== (pre ? 'pre-candidate' : 'candidate')) return
   // A granted pre-vote from an earlier round at a lower term is not this round's.
   if (pre && m.granted && m.term !== s.term + 1) return
   s.votes.set(m.from, m.granted)
-  const outcome = tally(s.config.current, s.votes)
-  if (outcome === 'won') won(s, pre ? 'pre-vote' : 'election')
-  else if (outcome === 'lost') s.becomeFollower(s.term, undefined)
+  const result = outcome(s)
+  if (result === 'won') won(s, pre ? 'pre-vote' : 'election')
+  else if (result === 'lost') s.becomeFollower(s.term, undefined)
 }

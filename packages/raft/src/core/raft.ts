@@ -305,6 +305,8 @@ export class RaftCore {
         rejection: { code: 'uncommitted-limit', uncommittedBytes: s.uncommittedBytes, limit },
       }
     }
+    // Nothing follows the group's first entry before every founder holds it: held until then.
+    if (s.founding()) return { ok: true, index: s.holdUntilFounded(data), term: s.term }
     const entry = s.appendAsLeader('command', data)
     this.#unsent = true
     return { ok: true, index: entry.index, term: entry.term }

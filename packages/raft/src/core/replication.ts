@@ -118,9 +118,26 @@ function sendChunk(s: RaftState, to: string, pr: Progress): boolean {
  * @returns Whether the commit index advanced.
  */
 export function maybeCommit(s: RaftState): boolean {
+  if (s.founding()) return commitFounding(s)
   const index = quorumIndex(s.config.current, (id) => s.progress.get(id)?.match ?? 0)
   if (index <= s.commitIndex || s.log.term(index) !== s.term) return false
   s.commitTo(index)
+  return true
+}
+
+/**
+ * The group's first entry commits once every founder holds it, not a majority (see
+ * `election.ts`), whatever its term: no server without it can be elected then, since a
+ * founding election needs every founder and each refuses an empty log or another first
+ * entry. The leader then appends a no-op (the one a leader of a later term deferred) and the
+ * proposals it held: the no-op tells the followers, and ends the founding in their durable
+ * logs, which a commit index would not (it is forgotten on restart).
+ */
+function commitFounding(s: RaftState): boolean {
+  if (s.log.lastIndex < 1) return false
+  const everyone = s.config.current.voters.every((v) => (s.progress.get(v.id)?.match ?? 0) >= 1)
+  if (!everyone) return false
+  s.endFounding()
   return true
 }
 

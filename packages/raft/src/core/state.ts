@@ -51,8 +51,10 @@ export class RaftState {
   randomizedElectionTimeout = 0
   /** Target of a leadership transfer in progress. */
   transferee: string | undefined
-  /** Payload bytes the leader appended in its term and has not committed yet. */
+  /** Payload bytes the leader appended (or holds) in its term and has not committed yet. */
   uncommittedBytes = 0
+  /** Proposals the leader holds until the group's first entry is on every founder. */
+  #held: Uint8Array[] = []
   /** The latest snapshot: the base of the log, sent to followers that need compacted entries. */
   snapshot: Snapshot | undefined
   /** A snapshot received from the leader, to be handed to storage in the next Ready. */
@@ -99,6 +101,23 @@ export class RaftState {
     this.msgs.push(m)
   }
 
+  /**
+   * Whether the group's founding is not known to be over here: the configuration in force
+   * is a bootstrap one (empty log), or the log holds nothing but the group's first entry
+   * and that entry is not known committed. A founding leader appends nothing after the first
+   * entry until every founder holds it, so this follows from the durable log and survives a
+   * restart (with the commit index forgotten, a founder waits for every founder again).
+   * Founding elections and the first entry's commit need every founder (see `election.ts`).
+   */
+  founding(): boolean {
+    return (
+      this.config.index <= 1 &&
+      this.log.lastIndex <= 1 &&
+      this.commitIndex === 0 &&
+      this.config.current.voters.length > 0
+    )
+  }
+
   /** Whether this server may campaign: only voters do (learners and removed servers never). */
   promotable(): boolean {
     return isVoter(this.config.current, this.id)
@@ -131,6 +150,7 @@ export class RaftState {
     this.votes.clear()
     this.transferee = undefined
     this.uncommittedBytes = 0
+    this.#held = []
     this.progress.clear()
     this.reads.reset()
   }
@@ -159,16 +179,18 @@ export class RaftState {
    * committing it commits every earlier entry, which a leader may not do by counting
    * replicas of older-term entries (Figure 8). While the configuration in force is only the
    * bootstrap one, that first entry is the configuration itself, so the cluster's membership
-   * is in the log from the first term on, and a server that joins later learns it.
+   * is in the log from the first term on, and a server that joins later learns it. A leader
+   * whose log holds only a first entry not yet on every founder appends nothing: its no-op
+   * follows once it is (see `commitFounding`).
    */
   becomeLeader(): void {
     this.#reset(this.term)
     this.role = 'leader'
     this.leaderId = this.id
     this.syncProgress()
-    if (this.config.index === 0) {
+    if (this.config.fromBootstrap) {
       this.appendAsLeader('configuration', encodeConfiguration(this.config.current))
-    } else {
+    } else if (!this.founding()) {
       this.appendAsLeader('noop', new Uint8Array(0))
     }
   }
@@ -186,6 +208,26 @@ export class RaftState {
       this.#forwarded.delete(this.#forwarded.values().next().value!)
     }
     return true
+  }
+
+  /**
+   * Holds a proposal of a founding leader (see {@link founding}) and returns the index it
+   * will take: after the first entry and the no-op that ends the founding.
+   */
+  holdUntilFounded(data: Uint8Array): number {
+    this.#held.push(data)
+    this.uncommittedBytes += data.byteLength
+    return this.log.lastIndex + 1 + this.#held.length
+  }
+
+  /** The group's first entry is on every founder: the no-op, then the proposals held. */
+  endFounding(): void {
+    this.commitTo(1)
+    this.appendAsLeader('noop', new Uint8Array(0))
+    for (const data of this.#held.splice(0)) {
+      this.uncommittedBytes -= data.byteLength
+      this.appendAsLeader('command', data)
+    }
   }
 
   /** Appends a new entry of the current term to the leader's log. */
