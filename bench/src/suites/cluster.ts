@@ -56,7 +56,7 @@ const SERIAL_WARMUP: PhaseLimits = { count: 300, maxMs: 2_000 }
 const SERIAL: PhaseLimits = { count: 2_000, maxMs: 30_000 }
 const SERIAL_BLOCKS = 10
 const PIPELINED_WARMUP: PhaseLimits = { count: 5_000, maxMs: 500 }
-const PIPELINED: PhaseLimits = { count: 20_000, maxMs: 5_000 }
+const PIPELINED: PhaseLimits = { count: 20_000, maxMs: 10_000 }
 
 const LOCAL = 'local echo via the leader'
 const VIA_LEADER = 'replicated echo via the leader'
