@@ -11,6 +11,7 @@ import { cpus } from 'node:os'
 import { parseArgs } from 'node:util'
 import { checkGoals, runSuite, type Suite, toMarkdown } from './harness.ts'
 import type { LoadSuite } from './load.ts'
+import { clusterSuite } from './suites/cluster.ts'
 import { dispatchSuite } from './suites/dispatch.ts'
 import { constructorSuite, containerSuite, envelopeSuite } from './suites/envelope.ts'
 import { gossipSuite } from './suites/gossip.ts'
@@ -31,6 +32,7 @@ const suites: (Suite | LoadSuite)[] = [
   memorySuite,
   gossipSuite,
   raftSuite,
+  clusterSuite,
 ]
 
 const { values } = parseArgs({

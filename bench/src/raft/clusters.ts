@@ -21,6 +21,8 @@ export interface Phase {
   count: number
   maxMs: number
   warmupMs: number
+  /** Return every latency too (`LoadResult.latenciesUs`). */
+  latencies?: boolean | undefined
 }
 
 /** A phase's figures, and the leader process's CPU time (user + system) per operation. */
@@ -137,6 +139,11 @@ export class RonyCluster implements Cluster {
       leaderCpuUsPerOp: r.completed > 0 ? r.cpuUs / r.completed : Number.NaN,
       termsGained: after - term,
     }
+  }
+
+  /** The servers' process ids (for their CPU time, from /proc). */
+  get pids(): number[] {
+    return this.#servers.map((s) => s.pid)
   }
 
   async close(): Promise<void> {

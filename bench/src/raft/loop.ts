@@ -21,6 +21,8 @@ export interface LoadRequest {
   maxMs: number
   /** A warm-up of the same shape first, not measured: this long, at most `count` operations. */
   warmupMs: number
+  /** Return every latency too (`LoadResult.latenciesUs`), for a caller that merges phases. */
+  latencies?: boolean | undefined
 }
 
 export interface LoadResult {
@@ -40,6 +42,8 @@ export interface LoadResult {
   cpuUs: number
   /** Another process's CPU time over the phase (the etcd leader's, from /proc), µs. */
   otherCpuUs?: number | undefined
+  /** Each good operation's latency, µs, in completion order (when asked for). */
+  latenciesUs?: number[] | undefined
 }
 
 /** One operation: resolves true for a good reply, false (or rejects) for a bad one. */
@@ -140,6 +144,7 @@ export async function runLoad(
     p99Us: percentile(sorted, 99),
     cpuUs: cpu.user + cpu.system,
     otherCpuUs: other0 !== undefined && other1 !== undefined ? other1 - other0 : undefined,
+    latenciesUs: request.latencies ? Array.from(measured.latenciesUs) : undefined,
   }
 }
 

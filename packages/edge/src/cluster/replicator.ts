@@ -32,6 +32,7 @@ import { drawSeed } from './determinism.js'
 import type { Directory } from './directory.js'
 import { isLive } from './member.js'
 import type { PendingRequests } from './pending.js'
+import { ReadBarrier } from './read-barrier.js'
 import {
   answersResponse,
   DONE_RESPONSE,
@@ -103,6 +104,7 @@ const DONE: PromiseLike<void> = Promise.resolve()
  * of the tunnel.
  */
 export class Replicator {
+  private readonly reads = new ReadBarrier()
   /** Each replicated handler's entry as the pipeline runs it on the receiving edge. */
   private readonly proposers = new WeakMap<HandlerEntry, HandlerEntry>()
 
@@ -281,18 +283,18 @@ export class Replicator {
     sink: ReplySink,
   ): Promise<void> {
     if (entry.consistency === 'linearizable') {
-      const barrier = await this.untilDecided(origin.signal, () => this.barrier(origin.signal))
+      const barrier = await this.untilDecided(origin.signal, () => this.barrier())
       if (barrier.kind !== 'answers') return answer(sink, envelope.requestId, barrier)
     }
     await this.init.pipeline.run(entry, envelope, origin, sink)
   }
 
-  /** A ReadIndex barrier: `answers` (none) once this replica may read. */
-  private async barrier(signal: AbortSignal): Promise<Outcome> {
+  /** A ReadIndex barrier (shared by the reads arriving together): `answers` (none) once this replica may read. */
+  private async barrier(): Promise<Outcome> {
     const consensus = this.init.run()?.consensus
     if (consensus === undefined) return RETRY
     try {
-      await consensus.readIndex({ signal })
+      await this.reads.wait(consensus)
       return { kind: 'answers', answers: [] }
     } catch (error) {
       if (isCodedError(error, 'RONY_ERR_NOT_LEADER')) return RETRY
