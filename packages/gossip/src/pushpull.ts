@@ -55,7 +55,7 @@ export class PushPull {
     if (cfg.reconnectInterval > 0) {
       timers.after(cfg.reconnectInterval + Math.floor(random.next() * 1_000), this.#onReconnect)
     }
-    timers.after(this.#rejoinDelay(), this.#onRejoin)
+    timers.after(cfg.rejoinInterval, this.#onRejoin)
   }
 
   /** Aborts streams still open (the owner clears the timers). */
@@ -192,22 +192,22 @@ export class PushPull {
 
   #onRejoin = (): void => {
     const ctx = this.#ctx
-    ctx.timers.after(this.#rejoinDelay(), this.#onRejoin)
-    if (!ctx.running || ctx.table.leaving || this.#rejoining) return
-    const absent = this.#absentSeeds()
-    if (absent.length === 0) return
+    const idle = !ctx.running || ctx.table.leaving || this.#rejoining
+    const absent = idle ? [] : this.#absentSeeds()
+    if (absent.length === 0) {
+      // No randomness drawn: a cluster whose seeds are all members runs exactly as before.
+      ctx.timers.after(ctx.cfg.rejoinInterval, this.#onRejoin)
+      return
+    }
+    // Up to 25% later each time, so that nodes started together drift apart.
+    const jitter = Math.floor((ctx.random.next() * ctx.cfg.rejoinInterval) / 4)
+    ctx.timers.after(ctx.cfg.rejoinInterval + jitter, this.#onRejoin)
     const seed = absent[Math.floor(ctx.random.next() * absent.length)]!
     if (ctx.log.enabled) ctx.log('seed %s is not a member: joining through it', seed)
     this.#rejoining = true
     void this.exchange(seed, true).finally(() => {
       this.#rejoining = false
     })
-  }
-
-  /** `rejoinInterval` plus up to 25%: never more often, and nodes drift apart. */
-  #rejoinDelay(): number {
-    const { cfg, random } = this.#ctx
-    return cfg.rejoinInterval + Math.floor((random.next() * cfg.rejoinInterval) / 4)
   }
 
   /**
