@@ -128,13 +128,10 @@ describe('forming a replica set of whole edges (simulation)', { timeout: SIM_TIM
     expect(rs.bootstraps).toEqual(['n1'])
   })
 
-  // Known issue, for gossip: two edges that left, restarted together behind a partition,
-  // join each other and stop trying their seeds (gossip retries them only when alone); the
-  // rest saw them leave and never reconnects to left members. After the heal the two gossip
-  // islands never merge, so the leader never sees them to add them back (soak seed 60124,
-  // 5 edges, --duration 15000). Crashed instead of left, they are reconnected and rejoin.
-  // Remove `.fails` once gossip merges such islands.
-  it.fails('edges that left, restarted behind a partition, are added back once it heals', async () => {
+  // Soak seed 60124 (5 edges, --duration 15000): two edges that left, restarted together
+  // behind a partition, join each other; gossip keeps retrying the seeds that are not members
+  // (rejoinInterval), so the two gossip islands merge after the heal and the leader adds them back.
+  it('edges that left, restarted behind a partition, are added back once it heals', async () => {
     await formed(15, range(5))
     for (const id of ['n1', 'n3']) rs.leave(id)
     await rs.run(3000)

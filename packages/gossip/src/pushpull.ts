@@ -3,6 +3,7 @@ import { frame } from './codec/crypto.js'
 import * as wire from './codec/wire.js'
 import type { GossipContext } from './context.js'
 import { pushPullScale } from './options.js'
+import { isLive } from './state/table.js'
 import { exchange, readOne } from './stream.js'
 import { kRandom } from './timers.js'
 
@@ -18,14 +19,22 @@ const MAX_JOIN_BACKOFF = 30_000
  *   backoff until one answers;
  * - every `pushPullInterval` (slower beyond 32 members), exchange state with one random
  *   live member;
- * - every `reconnectInterval`, exchange state with one random member declared failed (or
- *   with the seeds when alone), for up to `reconnectTimeout`.
+ * - every `reconnectInterval`, exchange state with one random member declared failed, for
+ *   up to `reconnectTimeout`;
+ * - every `rejoinInterval`, join through one random seed that is not a live member: retrying
+ *   the seeds only while alone left two clusters formed behind a partition (members that
+ *   left, restarted together with seeds across it) apart forever after it healed, as no
+ *   one reconnects members that left.
  */
 export class PushPull {
   readonly #ctx: GossipContext
   readonly #open = new Set<MessageStream>()
   #joined = false
   #joinAttempt = 0
+  /** Who answered at each seed address: a seed is a member also under another name (DNS). */
+  readonly #seedIds = new Map<string, string>()
+  /** A seed retry is in flight: never more than one (a dial can outlast the interval). */
+  #rejoining = false
 
   constructor(ctx: GossipContext) {
     this.#ctx = ctx
@@ -46,6 +55,7 @@ export class PushPull {
     if (cfg.reconnectInterval > 0) {
       timers.after(cfg.reconnectInterval + Math.floor(random.next() * 1_000), this.#onReconnect)
     }
+    timers.after(cfg.rejoinInterval, this.#onRejoin)
   }
 
   /** Aborts streams still open (the owner clears the timers). */
@@ -116,6 +126,7 @@ export class PushPull {
     }
     ctx.counters.pushPulls++
     this.#joined = true
+    if (pp.From && ctx.cfg.seeds.includes(addr)) this.#seedIds.set(addr, pp.From)
     ctx.counters.dropped.incarnation += ctx.table.merge(nodes)
     return true
   }
@@ -176,8 +187,42 @@ export class PushPull {
     if (candidates.length > 0) {
       const [, f] = candidates[Math.floor(ctx.random.next() * candidates.length)]!
       void this.exchange(f.address, true)
-    } else if (ctx.table.liveCount() <= 1 && this.#seeds().length > 0) {
-      void this.#join()
     }
+  }
+
+  #onRejoin = (): void => {
+    const ctx = this.#ctx
+    const idle = !ctx.running || ctx.table.leaving || this.#rejoining
+    const absent = idle ? [] : this.#absentSeeds()
+    if (absent.length === 0) {
+      // No randomness drawn: a cluster whose seeds are all members runs exactly as before.
+      ctx.timers.after(ctx.cfg.rejoinInterval, this.#onRejoin)
+      return
+    }
+    // Up to 25% later each time, so that nodes started together drift apart.
+    const jitter = Math.floor((ctx.random.next() * ctx.cfg.rejoinInterval) / 4)
+    ctx.timers.after(ctx.cfg.rejoinInterval + jitter, this.#onRejoin)
+    const seed = absent[Math.floor(ctx.random.next() * absent.length)]!
+    if (ctx.log.enabled) ctx.log('seed %s is not a member: joining through it', seed)
+    this.#rejoining = true
+    void this.exchange(seed, true).finally(() => {
+      this.#rejoining = false
+    })
+  }
+
+  /**
+   * Seeds that are not live members: no live member has the address, and the member that
+   * last answered at it (if any) is not live either.
+   */
+  #absentSeeds(): string[] {
+    const t = this.#ctx.table
+    const liveAt = new Set<string>()
+    for (const r of t.nodes.values()) if (isLive(r)) liveAt.add(r.address)
+    return this.#seeds().filter((s) => {
+      if (liveAt.has(s)) return false
+      const id = this.#seedIds.get(s)
+      const rec = id === undefined ? undefined : t.nodes.get(id)
+      return rec === undefined || !isLive(rec)
+    })
   }
 }

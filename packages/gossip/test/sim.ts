@@ -1,4 +1,4 @@
-import type { Clock, LeaveReason, Member, Random } from '@rony/interface'
+import type { Clock, LeaveReason, Member, Random, StreamTransport } from '@rony/interface'
 import {
   type LinkFaults,
   type MemoryNetwork,
@@ -7,7 +7,19 @@ import {
   type VirtualClock,
   virtualClock,
 } from '@rony/transport'
+import { unframe } from '../src/codec/crypto.js'
+import { decodeCompound } from '../src/codec/wire.js'
 import { type GossipInit, type GossipMembership, gossip } from '../src/index.js'
+
+/** One stream a node dialed, for assertions on push-pull traffic. */
+export interface Dial {
+  at: number
+  from: string
+  /** The address dialed (before any alias is resolved). */
+  to: string
+  /** What its first message was, once sent: a join push-pull, a periodic one, or a probe. */
+  kind?: 'join' | 'sync' | 'ping' | undefined
+}
 
 /** One event seen by a node, for assertions. */
 export interface Seen {
@@ -25,6 +37,10 @@ export interface Sim {
   net: MemoryNetwork
   nodes: Map<string, GossipMembership>
   events: Seen[]
+  /** Every stream dial by every node, in order (failed ones included). */
+  dials: Dial[]
+  /** Other names of addresses (as DNS names of seeds): a dial to a key reaches its value. */
+  aliases: Map<string, string>
   /** Creates and starts a node `id` at `memory:<id>` (seeded through the first node). */
   spawn(id: string, init?: Partial<GossipInit>): Promise<GossipMembership>
   /** Crashes a node's endpoints and stops it (looks like a process death to the others). */
@@ -61,6 +77,8 @@ export function sim(opts: { seed: number; faults?: LinkFaults; base?: Partial<Go
   })
   const nodes = new Map<string, GossipMembership>()
   const events: Seen[] = []
+  const dials: Dial[] = []
+  const aliases = new Map<string, string>()
   let first: string | undefined
   let generation = 0
   const record =
@@ -75,13 +93,26 @@ export function sim(opts: { seed: number; faults?: LinkFaults; base?: Partial<Go
     net,
     nodes,
     events,
+    dials,
+    aliases,
     async spawn(id, init = {}) {
       first ??= id
       const random: Random = seededRandom(hash(id) ^ opts.seed ^ generation++)
       const g = gossip({
         id,
         seeds: id === first ? [] : [addr(first)],
-        transport: { packet: net.packet(addr(id)), stream: net.stream(addr(id)) },
+        transport: {
+          packet: net.packet(addr(id)),
+          stream: tapDials(
+            net.stream(addr(id)),
+            (to) => {
+              const d: Dial = { at: clock.now(), from: id, to }
+              dials.push(d)
+              return d
+            },
+            aliases,
+          ),
+        },
         clock,
         random,
         ...opts.base,
@@ -106,6 +137,47 @@ export function sim(opts: { seed: number; faults?: LinkFaults; base?: Partial<Go
       nodes.clear()
     },
   }
+}
+
+/**
+ * A stream transport that records each dial (and what its first message was) and resolves
+ * aliases; everything else goes to `inner`.
+ */
+function tapDials(
+  inner: StreamTransport,
+  record: (to: string) => Dial,
+  aliases: ReadonlyMap<string, string>,
+): StreamTransport {
+  return {
+    get address() {
+      return inner.address
+    },
+    get maxMessageSize() {
+      return inner.maxMessageSize
+    },
+    start: () => inner.start(),
+    stop: () => inner.stop(),
+    onStream: (handler) => inner.onStream(handler),
+    async dial(to, opts) {
+      const d = record(to)
+      const stream = await inner.dial(aliases.get(to) ?? to, opts)
+      const send = stream.send.bind(stream)
+      stream.send = (msg) => {
+        d.kind ??= kindOf(msg)
+        return send(msg)
+      }
+      return stream
+    },
+  }
+}
+
+function kindOf(frame: Uint8Array): Dial['kind'] {
+  const opened = unframe(frame, undefined)
+  if (typeof opened === 'string') return undefined
+  const [m] = decodeCompound(opened)
+  if (m?.Body === 'Ping') return 'ping'
+  if (m?.Body === 'PushPull') return m.PushPull?.Join ? 'join' : 'sync'
+  return undefined
 }
 
 /** Sorted `id@state` list of a node's view (alive and suspect members). */
