@@ -23,15 +23,13 @@ describe('an increment counter under client re-sends applies each once (simulati
     })
   }
 
-  // Known issue, for the tunnel and the session table: a follower forwards a request to a
-  // leader it cannot reach; the frame waits in its peer link's queue while the follower,
-  // leader now, commits the request itself and answers it. 15 s later the link redials and
-  // the stale frame reaches the old leader's next lifetime, leader again, which proposes it
-  // once more; the session had made 256 newer requests by then, so its answer was evicted
-  // from the table and the increment applies twice (request session-2:48, applied at
-  // t+2033 and t+17167). Remove `.fails` once a request frame cannot outlive its request,
-  // or a request older than its session's window is refused instead of run.
-  it.fails('seed 60192 on 3 edges, 15 s of faults: no increment applies twice', {
+  // Regression: a follower forwarded a request to a leader it could not reach; the frame
+  // waited in its peer link's queue while the follower, leader now, committed the request
+  // itself and answered it. 15 s later the link redialed and the stale frame reached the old
+  // leader's next lifetime, which proposed it once more after the session's answer had been
+  // evicted, so the increment applied twice (request session-2:48, at t+2033 and t+17167).
+  // The tunnel now withdraws a request's frame that is still queued when the request ends.
+  it('seed 60192 on 3 edges, 15 s of faults: no increment applies twice', {
     timeout: 120_000,
   }, async () => {
     const result = await runCounterSchedule({ seed: 60192, size: 3, duration: 15_000 })
