@@ -23,12 +23,13 @@ describe('an increment counter under client re-sends applies each once (simulati
     })
   }
 
-  // A follower forwards a request to a leader it cannot reach; the frame waits in its peer
-  // link's queue while the follower, leader now, commits the request itself and answers it.
-  // 15 s later the link redials and the stale frame reaches the old leader's next lifetime,
-  // leader again, which proposes it once more; the session had made more than `window`
-  // newer requests by then, so its answer is no longer kept: the request is refused as
-  // expired (E12/SESSION) instead of applying twice.
+  // Regression: a follower forwarded a request to a leader it could not reach; the frame
+  // waited in its peer link's queue while the follower, leader now, committed the request
+  // itself and answered it. 15 s later the link redialed and the stale frame reached the old
+  // leader's next lifetime, which proposed it once more after the session's answer had been
+  // evicted, so the increment applied twice. Two guards now: the tunnel withdraws a
+  // request's frame still queued when the request ends, and the session table refuses a
+  // request older than its session's window (E12/SESSION) instead of running it.
   it('seed 60192 on 3 edges, 15 s of faults: no increment applies twice', {
     timeout: 120_000,
   }, async () => {

@@ -46,6 +46,7 @@ export {
   type PeerHello,
   peerHandshake,
 } from './peer/handshake.js'
+export type { SentFrame } from './peer/link.js'
 export {
   type PeerAddress,
   type PeerLinks,

@@ -157,6 +157,28 @@ describe('peerLinks on the memory network', () => {
     expect(b.got).toEqual(['a:6', 'a:7', 'a:8', 'a:9'])
   })
 
+  it('withdraws a frame still queued, never a written one, and keeps the queue bounds right', async () => {
+    const env = simulation()
+    const a = node(env, 'a', { maxQueue: 2 })
+    const b = node(env, 'b')
+    await a.links.start()
+    const first = a.links.send(to(b), frame(1)) // b is not listening yet: queued
+    const second = a.links.send(to(b), frame(2))
+    expect(second?.withdraw()).toBe(true)
+    expect(second?.withdraw()).toBe(true) // again: still never sent
+    const third = a.links.send(to(b), frame(3)) // room for it beside 1: nothing dropped
+    expect(a.links.stats().queueDrops).toBe(0)
+    a.links.send(to(b), frame(4)) // full: 1 goes
+    expect(a.links.stats().queueDrops).toBe(1)
+    expect(first?.withdraw()).toBe(true) // dropped: b will not get it either
+    await b.links.start()
+    await env.clock.advanceAsync(100)
+    expect(b.got).toEqual(['a:3', 'a:4'])
+    expect(third?.withdraw()).toBe(false) // written: it may arrive (it did)
+    await a.links.stop()
+    expect(a.links.send(to(b), frame(5))).toBeUndefined()
+  })
+
   it('drops the oldest frames beyond maxQueueBytes, and queues a big frame alone', async () => {
     const env = simulation()
     const a = node(env, 'a', { maxQueueBytes: 1000 })
@@ -302,7 +324,7 @@ describe('peerLinks on the memory network', () => {
     expect(a.dials.length).toBe(before + 2) // at once, then 51 ms later
     const dials = a.dials.length
     await a.links.stop()
-    expect(a.links.send(to(c), frame(4))).toBe(false)
+    expect(a.links.send(to(c), frame(4))).toBeUndefined()
     await env.clock.advanceAsync(10_000)
     expect(a.dials).toHaveLength(dials)
     expect(b.links.connected('a')).toBe(false)

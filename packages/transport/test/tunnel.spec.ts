@@ -159,6 +159,58 @@ describe('tunnel on the memory network', () => {
     )
   })
 
+  describe('a request given up while its link is down never runs on the peer once it is back', () => {
+    /** a and b linked, then cut apart; b counts the requests its handler runs. */
+    async function partitioned() {
+      const env = simulation()
+      const a = node(env, 'a')
+      const b = node(env, 'b')
+      const ran: string[] = []
+      b.onRequest((request) => {
+        ran.push(text(request))
+        return request
+      })
+      await a.start()
+      await b.start()
+      const before = outcome(a.request(at(b), bytes('before')))
+      await env.clock.advanceAsync(20)
+      expect(before.value).toEqual(bytes('before'))
+      env.net.partition(['memory:a'], ['memory:b'])
+      await env.clock.advanceAsync(10)
+      return { env, a, b, ran }
+    }
+
+    /** Heals, lets the links redial (backoff up to 2 s), and checks the link works again. */
+    async function healed({ env, a, b }: Awaited<ReturnType<typeof partitioned>>) {
+      env.net.heal()
+      await env.clock.advanceAsync(5_000)
+      const after = outcome(a.request(at(b), bytes('after')))
+      await env.clock.advanceAsync(20)
+      expect(after.value).toEqual(bytes('after'))
+    }
+
+    it('on its timeout', async () => {
+      const sim = await partitioned()
+      const cut = outcome(sim.a.request(at(sim.b), bytes('cut'), { timeout: 1_000 }))
+      await sim.env.clock.advanceAsync(1_000)
+      expect(isCodedError(cut.error, 'RONY_ERR_TIMEOUT')).toBe(true)
+      await healed(sim)
+      expect(sim.ran).toEqual(['before', 'after'])
+    })
+
+    it('when its signal aborts', async () => {
+      const sim = await partitioned()
+      const controller = new AbortController()
+      const cut = outcome(sim.a.request(at(sim.b), bytes('cut'), { signal: controller.signal }))
+      await sim.env.clock.advanceAsync(500)
+      controller.abort(new Error('caller gave up'))
+      await sim.env.clock.advanceAsync(1)
+      expect((cut.error as Error).message).toBe('caller gave up')
+      await healed(sim)
+      expect(sim.ran).toEqual(['before', 'after'])
+    })
+  })
+
   it('bounds requests in flight (RONY_ERR_BUSY at once) and handlers running (answered busy)', async () => {
     const env = simulation()
     const a = node(env, 'a', { maxInFlight: 3 })

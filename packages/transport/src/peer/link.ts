@@ -1,6 +1,36 @@
 import type { Clock, Logger, MessageStream, TimerHandle } from '@rony/interface'
 import type { PeerLinksLimits } from './options.js'
 
+/** A frame handed to {@link PeerLinks.send}, which its sender may still take back. */
+export interface SentFrame {
+  /**
+   * Takes the frame back if it has not been written to a connection yet, so the peer never
+   * gets it (a request its sender gave up on must not run later, when the link is back).
+   *
+   * @returns `true` when the peer will not get the frame: it was still queued (now removed),
+   *   or it was dropped already; `false` once it was written to a connection (it may arrive).
+   */
+  withdraw(): boolean
+}
+
+/** A frame in a link's queue; `written` once the link took it to write. */
+class QueuedFrame implements SentFrame {
+  written = false
+  readonly #link: PeerLink
+  readonly bytes: Uint8Array
+
+  constructor(link: PeerLink, bytes: Uint8Array) {
+    this.#link = link
+    this.bytes = bytes
+  }
+
+  withdraw(): boolean {
+    if (this.written) return false
+    this.#link.withdraw(this)
+    return true
+  }
+}
+
 /** A stream with the iterator it is read with (an accepted one's hello was read from it). */
 export interface Connection {
   readonly stream: MessageStream
@@ -44,7 +74,7 @@ export class PeerLink {
   #stream: MessageStream | undefined = undefined
   /** `#stream` was dialed by the node with the smaller id. */
   #streamPreferred = false
-  #queue: Uint8Array[] = []
+  #queue: QueuedFrame[] = []
   #queuedBytes = 0
   #pumping = false
   #dialing = false
@@ -66,22 +96,32 @@ export class PeerLink {
   }
 
   /** Queues one frame, connecting if needed; `address` '' keeps the known one. */
-  send(frame: Uint8Array, address: string): void {
-    if (this.#closed) return
+  send(bytes: Uint8Array, address: string): SentFrame {
+    const frame = new QueuedFrame(this, bytes)
+    if (this.#closed) return frame
     if (address !== '') this.#address = address
     const { maxQueue, maxQueueBytes } = this.#host.limits
     while (
       this.#queue.length > 0 &&
-      (this.#queue.length >= maxQueue || this.#queuedBytes + frame.byteLength > maxQueueBytes)
+      (this.#queue.length >= maxQueue || this.#queuedBytes + bytes.byteLength > maxQueueBytes)
     ) {
       this.#take()
       this.#host.dropped(this.#peer)
     }
     this.#queue.push(frame)
-    this.#queuedBytes += frame.byteLength
+    this.#queuedBytes += bytes.byteLength
     if (this.#stream !== undefined) void this.#pump()
     else if (this.#preferred) this.#connect()
     else this.#scheduleDial(this.#host.limits.dialGrace)
+    return frame
+  }
+
+  /** Removes `frame` from the queue if it is there (not written, not dropped). */
+  withdraw(frame: QueuedFrame): void {
+    const at = this.#queue.indexOf(frame)
+    if (at === -1) return
+    this.#queue.splice(at, 1)
+    this.#queuedBytes -= frame.bytes.byteLength
   }
 
   /** Takes a connection the peer dialed. */
@@ -100,9 +140,9 @@ export class PeerLink {
     this.#stream = undefined
   }
 
-  #take(): Uint8Array | undefined {
+  #take(): QueuedFrame | undefined {
     const frame = this.#queue.shift()
-    if (frame !== undefined) this.#queuedBytes -= frame.byteLength
+    if (frame !== undefined) this.#queuedBytes -= frame.bytes.byteLength
     return frame
   }
 
@@ -166,15 +206,12 @@ export class PeerLink {
     if (this.#pumping) return
     this.#pumping = true
     try {
-      for (let frame = this.#take(); frame !== undefined; frame = this.#take()) {
-        const stream = this.#stream
-        if (stream === undefined) {
-          this.#queue.unshift(frame)
-          this.#queuedBytes += frame.byteLength
-          return
-        }
+      for (let stream = this.#stream; stream !== undefined; stream = this.#stream) {
+        const frame = this.#take()
+        if (frame === undefined) return
+        frame.written = true // from here on the peer may get it: too late to withdraw
         try {
-          await stream.send(frame)
+          await stream.send(frame.bytes)
           this.#backoff = this.#host.limits.minBackoff
         } catch {
           this.#lost(stream) // the frame is lost with the connection, like any message

@@ -10,7 +10,7 @@ import {
 import { systemClock } from '../clock.js'
 import { messageTooLarge } from '../errors.js'
 import { type PeerHandshake, type PeerHello, peerHandshake } from './handshake.js'
-import { type Connection, type LinkHost, PeerLink } from './link.js'
+import { type Connection, type LinkHost, PeerLink, type SentFrame } from './link.js'
 import { type PeerLinksInit, type PeerLinksLimits, resolveLimits } from './options.js'
 
 /** A peer: its id, and the address its links listen at (`''`: not known here). */
@@ -66,11 +66,12 @@ export interface PeerLinks extends Startable {
    * `''` it waits for the connection the peer opens (a peer known only by the connections
    * it dialed); a non-empty address updates the one to dial.
    *
-   * @returns `false` (the frame is dropped) when the links are not running, else `true`.
+   * @returns the frame, to `withdraw()` while it is still queued (its sender gave up on it);
+   *   `undefined` (the frame is dropped) when the links are not running.
    * @throws CodedError `RONY_ERR_MESSAGE_TOO_LARGE` when `frame` exceeds `maxFrameSize`
    *   (nothing is queued); TypeError when `to.id` is empty or this node's own id.
    */
-  send(to: PeerAddress, frame: Uint8Array): boolean
+  send(to: PeerAddress, frame: Uint8Array): SentFrame | undefined
   /** Whether a connection to `peer` is open now. */
   connected(peer: string): boolean
   /**
@@ -154,16 +155,15 @@ class Links implements PeerLinks, LinkHost {
     this.#onFrame = handler
   }
 
-  send(to: PeerAddress, frame: Uint8Array): boolean {
+  send(to: PeerAddress, frame: Uint8Array): SentFrame | undefined {
     if (typeof to.id !== 'string' || to.id === '' || to.id === this.id) {
       throw new TypeError(`peerLinks: cannot link to ${JSON.stringify(to.id)}`)
     }
     if (frame.byteLength > this.maxFrameSize) {
       throw messageTooLarge(frame.byteLength, this.maxFrameSize)
     }
-    if (!this.running) return false
-    this.#link(to.id, to.address).send(frame, to.address)
-    return true
+    if (!this.running) return undefined
+    return this.#link(to.id, to.address).send(frame, to.address)
   }
 
   connected(peer: string): boolean {

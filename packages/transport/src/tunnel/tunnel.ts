@@ -15,6 +15,7 @@ import {
 import { systemClock } from '../clock.js'
 import { messageTooLarge, notStarted, stopped, timedOut } from '../errors.js'
 import { peerHandshake } from '../peer/handshake.js'
+import type { SentFrame } from '../peer/link.js'
 import { type PeerLinks, peerLinks } from '../peer/links.js'
 import { systemRandom } from '../random.js'
 import { tcpTransport } from '../tcp/transport.js'
@@ -154,10 +155,14 @@ export class TunnelNode implements Tunnel {
     }
     const id = this.#freeId()
     return new Promise<Uint8Array>((resolve, reject) => {
+      let sent: SentFrame | undefined
       const giveUp = (error: unknown): void => {
         settle({ error })
-        // Tell the peer, so its handler's signal aborts (lost with the frame if the link is down).
-        this.#links.send({ id: to.id, address: '' }, encodeFrame(FrameKind.Cancel, id))
+        // Still queued (the link is down): taken back, so the peer never runs a request nobody
+        // waits for. Written: tell the peer, so its handler's signal aborts (best effort).
+        if (sent?.withdraw() === false) {
+          this.#links.send({ id: to.id, address: '' }, encodeFrame(FrameKind.Cancel, id))
+        }
       }
       const onAbort = (): void => giveUp(signal?.reason)
       const timer = this.#clock.setTimeout(
@@ -174,7 +179,7 @@ export class TunnelNode implements Tunnel {
       }
       this.#pending.set(id, { peer: to, settle })
       signal?.addEventListener('abort', onAbort, { once: true })
-      this.#links.send(to, encodeFrame(FrameKind.Request, id, request))
+      sent = this.#links.send(to, encodeFrame(FrameKind.Request, id, request))
     })
   }
 
