@@ -471,7 +471,10 @@ export class EdgeClusterNode extends EventEmitter<EdgeClusterEvents> implements 
       this.changes.notify()
     }
     consensus.on('raft:role', changed)
-    consensus.on('raft:leader', changed)
+    consensus.on('raft:leader', () => {
+      this.replicator.leaderChanged()
+      changed()
+    })
     consensus.on('raft:membership', () => this.changes.notify())
     consensus.on('raft:error', (error) => this.log.error('the replica set stopped: %O', error))
   }

@@ -108,7 +108,16 @@ export class Replicator {
   /** Each replicated handler's entry as the pipeline runs it on the receiving edge. */
   private readonly proposers = new WeakMap<HandlerEntry, HandlerEntry>()
 
+  /** Aborted when the leader this edge knows of changes: forwards to the old one give up. */
+  private leadership = new AbortController()
+
   constructor(private readonly init: ReplicatorInit) {}
+
+  /** The consensus reports another leader (or none): forwards in flight stop waiting. */
+  leaderChanged(): void {
+    this.leadership.abort()
+    this.leadership = new AbortController()
+  }
 
   /**
    * Runs a request of a `replicated` or `read` handler; the promise never rejects. A
@@ -199,7 +208,7 @@ export class Replicator {
     if (tunnel === undefined) return this.propose(consensus, unstamped, true)
     const address = directory.member(leaderId)?.tunnel
     if (address === undefined) return RETRY
-    return this.forward(tunnel, consensus, { id: leaderId, address }, unstamped, origin.signal)
+    return this.forward(tunnel, { id: leaderId, address }, unstamped, origin.signal)
   }
 
   /** Stamps the command (time, seed) and proposes it; its answers come from applying it. */
@@ -241,33 +250,26 @@ export class Replicator {
    */
   private async forward(
     tunnel: Tunnel,
-    consensus: Consensus,
     leader: TunnelPeer,
     unstamped: ReplicatedCommand,
     signal: AbortSignal,
   ): Promise<Outcome> {
-    const moved = new AbortController()
-    const onLeader = (leaderId: string | undefined): void => {
-      if (leaderId !== leader.id) moved.abort()
-    }
-    consensus.on('raft:leader', onLeader)
+    const moved = this.leadership.signal
     let bytes: Uint8Array
     try {
       const request = tunnelRequest(TunnelKind.forward, encodeCommand(unstamped))
       bytes = await tunnel.request(leader, request, {
-        signal: AbortSignal.any([signal, moved.signal]),
+        signal: AbortSignal.any([signal, moved]),
         timeout: this.init.leaderWait,
       })
     } catch (error) {
       // The leader is down or unreachable: nothing ran; a new leader will be known soon.
       if (isCodedError(error, 'RONY_ERR_DIAL_FAILED')) return RETRY
-      if (!signal.aborted && (moved.signal.aborted || isCodedError(error, 'RONY_ERR_TIMEOUT'))) {
+      if (!signal.aborted && (moved.aborted || isCodedError(error, 'RONY_ERR_TIMEOUT'))) {
         if (unstamped.session !== undefined) return RETRY_UNCERTAIN
         return { kind: 'error', error: outcomeUnknown(error) }
       }
       return { kind: 'error', error: this.tunnelError(error) }
-    } finally {
-      consensus.off('raft:leader', onLeader)
     }
     const response = readTunnelResponse(bytes, this.init.limits)
     if (response.status === 'not-leader') return RETRY
