@@ -17,9 +17,10 @@
  * rejects). So a seed behaves here exactly as in the spec, and a stale `dist/` cannot make
  * the soak test other code than the sources.
  */
+import { existsSync, readFileSync } from 'node:fs'
+import { registerHooks, stripTypeScriptTypes } from 'node:module'
 import { parseArgs } from 'node:util'
 import { isMainThread, parentPort, Worker } from 'node:worker_threads'
-import { typeScriptSourceHooks } from '../../../scripts/typescript-sources.ts'
 import type { ScheduleResult } from '../test/fuzz-schedule.js'
 
 /** What a worker reports per seed. */
@@ -139,5 +140,32 @@ async function work(): Promise<void> {
     const { ok, summary, failures, report } = result
     const ms = performance.now() - started
     parentPort!.postMessage({ seed, ok, summary, failures, report, heapMiB, ms } satisfies Outcome)
+  })
+}
+
+/** Resolves and loads the monorepo's TypeScript sources as vitest.config.ts does. */
+function typeScriptSourceHooks(): void {
+  const packages = new URL('../../', import.meta.url)
+  registerHooks({
+    resolve(specifier, context, nextResolve) {
+      const pkg = /^@rony\/([a-z0-9-]+)$/.exec(specifier)?.[1]
+      if (pkg !== undefined) {
+        return { url: new URL(`${pkg}/src/index.ts`, packages).href, shortCircuit: true }
+      }
+      const parent = context.parentURL
+      if (specifier.startsWith('.') && specifier.endsWith('.js') && parent?.endsWith('.ts')) {
+        const ts = new URL(`${specifier.slice(0, -3)}.ts`, parent)
+        if (!existsSync(new URL(specifier, parent)) && existsSync(ts)) {
+          return { url: ts.href, shortCircuit: true }
+        }
+      }
+      return nextResolve(specifier, context)
+    },
+    load(url, context, nextLoad) {
+      if (!url.endsWith('.ts')) return nextLoad(url, context)
+      const code = readFileSync(new URL(url), 'utf8')
+      const source = stripTypeScriptTypes(code, { mode: 'transform', sourceUrl: url })
+      return { format: 'module', source, shortCircuit: true }
+    },
   })
 }
