@@ -83,6 +83,8 @@ export interface ReplicatorInit {
 /** A request attempt's outcome. */
 type Outcome =
   | { readonly kind: 'answers'; readonly answers: readonly EnvelopeInit[] }
+  /** Answered without running (a follower's `Redirect`). */
+  | { readonly kind: 'redirect'; readonly answers: readonly EnvelopeInit[] }
   | { readonly kind: 'error'; readonly error: RonyError }
   /** No leader to take it now (none known, or it moved): wait for a change and try again. */
   | { readonly kind: 'retry'; readonly uncertain?: true }
@@ -434,7 +436,7 @@ function answer(sink: ReplySink, requestId: bigint, outcome: Outcome): void {
     sink.reply(errorReply(requestId, outcome.error))
     return
   }
-  if (outcome.kind === 'answers' && outcome.answers.length > 0) {
+  if ((outcome.kind === 'answers' || outcome.kind === 'redirect') && outcome.answers.length > 0) {
     for (const reply of outcome.answers) sink.reply(reply)
     return
   }
@@ -530,7 +532,7 @@ function redirectTo(
     WaitInSec: 0,
   })
   const message = rony.Redirect.encode(redirect).finish()
-  return { kind: 'answers', answers: [{ ctor: C_Redirect, requestId, message }] }
+  return { kind: 'redirect', answers: [{ ctor: C_Redirect, requestId, message }] }
 }
 
 function outcomeUnknown(cause?: unknown): RonyError {
