@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module'
 import type protobuf from 'protobufjs'
+import { prune } from './prune.js'
 
 interface Pbjs {
   generate(
@@ -7,16 +8,14 @@ interface Pbjs {
     options: Record<string, unknown>,
     callback: (error: Error | null, js?: string, dts?: string) => void,
   ): void
-  sparsify(root: protobuf.Root, mainFiles: string[]): void
 }
 
-// protobufjs-cli is CommonJS with no typings for these two entry points.
+// protobufjs-cli is CommonJS with no typings for this entry point.
 const pbjs = createRequire(import.meta.url)('protobufjs-cli/pbjs.js') as Pbjs
 
 /**
  * protobufjs's own static code (`pbjs -t static-module -w es6 -d`, as @rony/envelope's is
- * generated) for the types of `mainFile` and the imported types they use: pbjs's
- * `--sparse` prunes everything else, the Rony options and descriptor.proto included.
+ * generated) for the types of `mainFile` and the imported types they use (see `prune`).
  * Services are left to our descriptors (`service: false`), and `verify` is off as in
  * @rony/envelope: encode trusts its typed input.
  */
@@ -25,7 +24,7 @@ export function staticCode(
   mainFile: string,
   rootName: string,
 ): Promise<{ js: string; dts: string }> {
-  pbjs.sparsify(root, [mainFile])
+  prune(root, mainFile)
   return new Promise((resolve, reject) => {
     pbjs.generate(
       root,

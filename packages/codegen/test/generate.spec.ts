@@ -51,10 +51,23 @@ describe('rony gen: the generated module', () => {
     expect(reply.Info.Served.toString()).toBe('18446744073709551615')
     expect(reply.Info.Samples.map(String)).toEqual(['1', '-2'])
     expect(reply.Id.toString()).toBe('12345678901234567890')
-    const join = room.chat.JoinRequest.decode(
-      room.chat.JoinRequest.encode({ Who: { Name: 'x' }, RoomId: 7 }).finish(),
+  })
+
+  it('carries the imported types a module uses, with their nested types and enums', () => {
+    const { JoinRequest } = room.chat
+    const join = JoinRequest.decode(
+      JoinRequest.encode({ Who: { Name: 'x', Lang: 1 }, RoomId: '18446744073709551615' }).finish(),
     )
     expect(join.Who.Name).toBe('x')
+    expect(join.RoomId.toString()).toBe('18446744073709551615')
+    const { HelloReply } = room.demo
+    const reply = HelloReply.decode(HelloReply.encode({ Info: { Served: 3 } }).finish())
+    expect(reply.Info.Served.toString()).toBe('3')
+    expect(room.demo.Language.PERSIAN).toBe(1)
+    // Nothing else of greeter.proto: its services' types, the Rony options, descriptor.proto.
+    expect(Object.keys(room.demo).sort()).toEqual(['HelloReply', 'HelloRequest', 'Language'])
+    expect(room.google).toBeUndefined()
+    expect(room.rony).toBeUndefined()
   })
 
   it('has C_ constants equal to constructorOf of the message and of Service+Method', () => {
