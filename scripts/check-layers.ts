@@ -57,6 +57,10 @@ export const LAYERS: Readonly<Record<string, Layer>> = {
   'gateway-http': GATEWAY,
   'gateway-quic': GATEWAY,
   client: { allowed: ['envelope'], why: 'client → envelope' },
+  codegen: {
+    allowed: ['envelope'],
+    why: 'codegen → envelope (constructor ids and the service descriptor types it emits)',
+  },
   testing: {
     allowed: ['client', 'edge', 'envelope', 'interface'],
     why: 'testing holds the suites of the packages above it, as their devDependency',

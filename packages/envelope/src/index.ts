@@ -73,3 +73,14 @@ export {
   messageTypeOf,
   type RegisteredType,
 } from './registry.js'
+export type {
+  AnyMethodDescriptor,
+  HandlerMode,
+  InputOf,
+  MethodDescriptor,
+  MethodOptions,
+  OutputOf,
+  ReadConsistency,
+  RestBinding,
+  ServiceDescriptor,
+} from './service.js'
