@@ -17,7 +17,7 @@ export function methodOptionsOf(method: Method, file: string): MethodOptions {
     consistency: enumValue(
       mode?.consistency,
       CONSISTENCIES,
-      'stale',
+      'linearizable',
       `${where}: rony_mode.consistency`,
       file,
     ),
@@ -38,8 +38,8 @@ const MODES: Readonly<Record<string, HandlerMode>> = {
   READ: 'read',
 }
 const CONSISTENCIES: Readonly<Record<string, ReadConsistency>> = {
-  STALE: 'stale',
   LINEARIZABLE: 'linearizable',
+  LOCAL: 'local',
 }
 
 /** An option's value whether written `(rony_rest)` (inside package rony) or `(rony.rony_rest)`. */

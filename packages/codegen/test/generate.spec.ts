@@ -107,7 +107,7 @@ describe('rony gen: the generated module', () => {
     })
     expect(sayHello.options).toEqual({
       mode: 'local',
-      consistency: 'stale',
+      consistency: 'linearizable',
       internal: false,
       rest: {
         method: 'GET',
@@ -119,7 +119,7 @@ describe('rony gen: the generated module', () => {
     })
     expect(setGreeting.options).toEqual({
       mode: 'replicated',
-      consistency: 'stale',
+      consistency: 'linearizable',
       internal: false,
     })
     expect(getGreeting.options).toEqual({

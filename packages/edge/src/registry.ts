@@ -1,10 +1,12 @@
 import {
   decodeMessage,
   type Envelope,
+  type HandlerMode,
   type MessageRegistry,
   type MessageType,
   messageFromJson,
   parseJson,
+  type ReadConsistency,
   RonyError,
 } from '@rony/envelope'
 import type { RestMethod, RestRoute } from '@rony/interface'
@@ -19,22 +21,18 @@ export interface RawRequestType<Req = unknown> {
 }
 
 /**
- * Where a handler runs in a clustered edge (`cluster.consensus` set):
+ * Where a handler runs in a clustered edge (`cluster.consensus` set), and what a `read`
+ * handler sees (`@rony/envelope`'s types, which generated service descriptors carry too):
  * - `'local'`: on the edge that received the request; nothing is replicated.
  * - `'replicated'`: the request is a command in the replica set's Raft log; every replica
  *   runs the handler in log order (it must be deterministic: `ctx.now()`, `ctx.random()`),
  *   and only the edge that received the request answers and pushes.
- * - `'read'`: on the edge that received it, against its replica's state; see
- *   {@link ReadConsistency}.
+ * - `'read'`: on the edge that received it, against its replica's state; consistency
+ *   `'linearizable'` (default) waits for a ReadIndex barrier, so the read reflects every
+ *   replicated write acknowledged before it began; `'local'` reads what this replica has
+ *   applied, which may lag the leader.
  */
-export type HandlerMode = 'local' | 'replicated' | 'read'
-
-/**
- * What a `read` handler sees: `'linearizable'` (default) waits for a ReadIndex barrier, so
- * the read reflects every replicated write acknowledged before it began; `'local'` reads
- * what this replica has applied, which may lag the leader.
- */
-export type ReadConsistency = 'linearizable' | 'local'
+export type { HandlerMode, ReadConsistency }
 
 export interface HandleOptions {
   /** The reply type, so the handler may return plain objects instead of instances. */

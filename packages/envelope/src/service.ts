@@ -19,8 +19,12 @@ import type { MessageType } from './registry.js'
 /** Where a method's handler runs in a replica set (DESIGN §3, "Handler modes"). */
 export type HandlerMode = 'local' | 'replicated' | 'read'
 
-/** How fresh the state a `read` method sees must be. */
-export type ReadConsistency = 'stale' | 'linearizable'
+/**
+ * How fresh the state a `read` method sees must be, as the edge's `consistency` handler
+ * option: `'linearizable'` waits for a ReadIndex barrier, `'local'` reads what the replica
+ * has applied.
+ */
+export type ReadConsistency = 'linearizable' | 'local'
 
 /** A REST binding of a method: the Go framework's `rony_rest` option, field for field. */
 export interface RestBinding {
@@ -40,7 +44,7 @@ export interface RestBinding {
 export interface MethodOptions {
   /** `rony_mode.mode`. Default `'local'`. */
   readonly mode: HandlerMode
-  /** `rony_mode.consistency`, meaningful for `mode: 'read'`. Default `'stale'`. */
+  /** `rony_mode.consistency`, meaningful for `mode: 'read'`. Default `'linearizable'`. */
   readonly consistency: ReadConsistency
   /** `rony_internal`: reachable only over the inter-node tunnel. Default `false`. */
   readonly internal: boolean
