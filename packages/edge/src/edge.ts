@@ -1,10 +1,14 @@
 import { EventEmitter } from 'node:events'
 import {
+  type AnyMethodDescriptor,
   createRegistry,
+  type InputOf,
   type MessageRegistry,
   type MessageType,
+  type OutputOf,
   RonyError,
   rony,
+  type ServiceDescriptor,
 } from '@rony/envelope'
 import {
   type CloseReason,
@@ -14,6 +18,7 @@ import {
   Lifecycle,
   type Logger,
   type RequestMeta,
+  type RestMethod,
   type RestRoute,
   type Startable,
 } from '@rony/interface'
@@ -31,7 +36,12 @@ import {
   validateInit,
 } from './options.js'
 import { Pipeline } from './pipeline.js'
-import { type HandleOptions, HandlerRegistry, type RawRequestType } from './registry.js'
+import {
+  type HandleOptions,
+  HandlerRegistry,
+  type MethodRoute,
+  type RawRequestType,
+} from './registry.js'
 import { WorkCounter } from './work.js'
 
 /** Events of an edge (Node `EventEmitter`). */
@@ -42,6 +52,23 @@ export interface EdgeEvents {
   'connection:close': [conn: GatewayConn, reason: CloseReason]
   /** A handler threw something other than a `RonyError` (the client got E00/SERVER). */
   'handler:error': [error: unknown, ctx: RequestContext]
+}
+
+/** Options of `edge.service`. */
+export interface ServiceOptions {
+  /**
+   * Also route each method by its request message's own id, as `edge.handle` does (REST
+   * bindings need it). `false` when two methods share a request type. Default `true`.
+   */
+  byRequestType?: boolean
+}
+
+/**
+ * The implementation of a generated service: for each method (lower camel case, as in the
+ * descriptor), a handler of its request message that returns its response message.
+ */
+export type ServiceImplementation<M extends Readonly<Record<string, AnyMethodDescriptor>>> = {
+  readonly [K in keyof M]: Handler<InputOf<M[K]>, OutputOf<M[K]>>
 }
 
 export interface StopOptions {
@@ -133,6 +160,59 @@ export class EdgeServer extends EventEmitter<EdgeEvents> implements Startable {
     handler: Handler<Req, Res>,
     options: HandleOptions = {},
   ): this {
+    this.register(type as MessageType | RawRequestType, handler as Handler, options)
+    return this
+  }
+
+  /**
+   * Serves a generated service (`rony gen`): each method of `service` is answered by the
+   * method of `impl` of the same name, typed by its request and response messages. A
+   * method is routed by its own id, `C_<Service><Method>` (as the Go framework's clients
+   * send it), and, unless `byRequestType: false`, by its request message's id too (as
+   * `edge.handle` would), which its REST binding (`rony_rest`) uses. The mode
+   * (`rony_mode`) comes from the method's options. Throws `TypeError` for a method `impl`
+   * lacks, and as `handle` does.
+   */
+  service<M extends Readonly<Record<string, AnyMethodDescriptor>>>(
+    service: ServiceDescriptor<M>,
+    impl: ServiceImplementation<M>,
+    options: ServiceOptions = {},
+  ): this {
+    const byRequestType = options.byRequestType ?? true
+    for (const [key, method] of Object.entries(service.methods)) {
+      const handler = (impl as Record<string, Handler | undefined>)[key]
+      if (typeof handler !== 'function') {
+        throw new TypeError(`service ${service.name}: the implementation has no ${key}()`)
+      }
+      const { mode, consistency, rest } = method.options
+      const handleOptions: HandleOptions = {
+        returns: method.output,
+        mode,
+        ...(mode === 'read' ? { consistency } : {}),
+      }
+      const route = { ctor: method.ctor, name: `${service.name}.${method.name}` }
+      this.register(method.input, handler, handleOptions, route)
+      if (rest !== undefined && !byRequestType) {
+        throw new TypeError(
+          `service ${service.name}: ${method.name}'s REST binding needs it served by its request type too (byRequestType)`,
+        )
+      }
+      if (byRequestType) {
+        const withRest =
+          rest === undefined ? {} : { rest: { method: rest.method as RestMethod, path: rest.path } }
+        this.register(method.input, handler, { ...handleOptions, ...withRest })
+      }
+    }
+    return this
+  }
+
+  /** `handle` and `service`'s registration, with their checks. */
+  private register(
+    type: MessageType | RawRequestType,
+    handler: Handler,
+    options: HandleOptions,
+    route?: MethodRoute,
+  ): void {
     if (options.rest !== undefined && this.state !== 'idle') {
       throw new Error('handle: declare REST routes before start()')
     }
@@ -142,8 +222,7 @@ export class EdgeServer extends EventEmitter<EdgeEvents> implements Startable {
         `handle: mode '${String(mode)}' needs a replica set: give createEdge a cluster with consensus`,
       )
     }
-    this.handlers.add(type, handler, options)
-    return this
+    this.handlers.add(type, handler, options, false, route)
   }
 
   /** The REST routes of the registered handlers, as gateways get them. */

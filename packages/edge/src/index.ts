@@ -43,6 +43,8 @@ export {
   createEdge,
   type EdgeEvents,
   type EdgeServer as Edge,
+  type ServiceImplementation,
+  type ServiceOptions,
   type StopOptions,
 } from './edge.js'
 export {

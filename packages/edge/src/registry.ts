@@ -59,6 +59,12 @@ export interface RestBinding {
   path: string
 }
 
+/** A service method's own route: `C_<Service><Method>`, and `Service.Method` for people. */
+export interface MethodRoute {
+  readonly ctor: bigint
+  readonly name: string
+}
+
 /** A registered handler: its request type and decoder, and its options. */
 export interface HandlerEntry {
   readonly ctor: bigint
@@ -111,9 +117,12 @@ export class HandlerRegistry {
     handler: Handler<Req, Res>,
     options: HandleOptions,
     builtin = false,
+    route?: MethodRoute,
   ): void {
     if (typeof handler !== 'function') throw new TypeError('handle: handler must be a function')
-    const request = isRawRequestType(type) ? rawType(type) : this.typedType(type)
+    const typed = isRawRequestType(type) ? rawType(type) : this.typedType(type)
+    // A service method is routed by its own id (C_<Service><Method>), its payload typed as `type`.
+    const request = route === undefined ? typed : { ...typed, ...route }
     const rest = options.rest === undefined ? undefined : this.checkRest(options.rest, request)
     const { mode, consistency } = checkMode(options)
     const existing = this.handlers.get(request.ctor)
