@@ -105,7 +105,10 @@ class WsConnection implements Connection, ListenerObject {
       this.resolveOpen = resolve
       this.rejectOpen = reject
     })
-    ws.binaryType = 'arraybuffer'
+    // The ws package's own 'nodebuffer' hands over views of what the socket read; its
+    // 'arraybuffer' would copy each message into a new ArrayBuffer (about 1 µs each). A kept
+    // view keeps that read alive, at most 64 KiB, as the envelope codec's pooled slabs do.
+    if (ws.binaryType !== 'nodebuffer') ws.binaryType = 'arraybuffer'
     for (const type of EVENTS) ws.addEventListener(type, this)
     this.signal = signal
     signal.addEventListener('abort', this)
@@ -191,7 +194,7 @@ class WsConnection implements Connection, ListenerObject {
     if (data instanceof ArrayBuffer) {
       this.handler.onFrame(new Uint8Array(data))
     } else if (ArrayBuffer.isView(data)) {
-      // An injected WebSocket that ignores binaryType (e.g. ws with 'nodebuffer').
+      // The ws package's 'nodebuffer', or a WebSocket that ignores binaryType.
       this.handler.onFrame(new Uint8Array(data.buffer, data.byteOffset, data.byteLength))
     } else {
       this.handler.onInvalid(

@@ -4,8 +4,9 @@ import WebSocket from 'ws'
 import { type Client, createClient, type WebSocketConstructor } from '../src/index.js'
 import { startServer, type TestServer } from './helpers/server.js'
 
-// The frames a tick sends leave in one write when the WebSocket is the `ws` package's: a
-// burst of requests costs one syscall, not one each (most of a request's CPU otherwise).
+// What the transport does better when the WebSocket is the `ws` package's (Node): the frames
+// a tick sends leave in one write (a burst of requests costs one syscall, not one each, most
+// of a request's CPU otherwise), and replies arrive without a copy each.
 
 interface Writes {
   write: number
@@ -68,5 +69,25 @@ describe('ws transport writes', () => {
     const reply = client.request(rony.Ping.create({ ID: 5 }), rony.Pong)
     expect(writes).toEqual({ write: 1, writev: 0 })
     expect(Number((await reply).ID)).toBe(5)
+  })
+})
+
+describe('ws transport reads', () => {
+  it("keeps the ws package's binaryType 'nodebuffer', so a reply is not copied into an ArrayBuffer of its own", async () => {
+    server = await startServer()
+    const sockets: WebSocket[] = []
+    class Recording extends WebSocket {
+      constructor(url: string, protocols?: string | string[]) {
+        super(url, protocols)
+        sockets.push(this)
+      }
+    }
+    client = createClient(server.url, {
+      keepalive: false,
+      WebSocket: Recording as unknown as WebSocketConstructor,
+    })
+    const pong = await client.request(rony.Ping.create({ ID: 3 }), rony.Pong)
+    expect(Number(pong.ID)).toBe(3)
+    expect(sockets[0]?.binaryType).toBe('nodebuffer')
   })
 })
