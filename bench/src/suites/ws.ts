@@ -165,6 +165,17 @@ async function run(): Promise<string> {
     const finalRony = (await rony.stats()).rss
     const serial = SHAPES[0] as Shape
     const window256 = SHAPES[2] as Shape
+    // The real client against the raw ws client, both on the same edge (paired per round).
+    const clientSerial = pairedRatios(
+      findRow(rows, serial.measure, RONY_CLIENT),
+      findRow(rows, serial.measure, RONY),
+      'p50Us',
+    )
+    const clientPipelined = pairedRatios(
+      findRow(rows, window256.measure, RONY_CLIENT),
+      findRow(rows, window256.measure, RONY),
+      'msgPerSec',
+    )
     const lines = [
       `### ${wsSuite.name}`,
       '',
@@ -173,19 +184,7 @@ async function run(): Promise<string> {
       ...loadTable(rows, RAW),
       '',
       `Server RSS: raw ws ${mib(idleRaw)} MiB idle → ${mib(finalRaw)} MiB after the run; rony edge ${mib(idleRony)} MiB idle → ${mib(finalRony)} MiB after the run.`,
-      `@rony/client against the same edge, vs the raw ws client (paired per round): serial p50 ${ratioText(
-        pairedRatios(
-          findRow(rows, serial.measure, RONY_CLIENT),
-          findRow(rows, serial.measure, RONY),
-          'p50Us',
-        ),
-      )}; 1 conn × 256 msg/s ${ratioText(
-        pairedRatios(
-          findRow(rows, window256.measure, RONY_CLIENT),
-          findRow(rows, window256.measure, RONY),
-          'msgPerSec',
-        ),
-      )}.`,
+      `@rony/client against the same edge, vs the raw ws client (paired per round): serial p50 ${ratioText(clientSerial)}; 1 conn × 256 msg/s ${ratioText(clientPipelined)}.`,
       '',
     ]
     const goals: GoalLine[] = []
@@ -198,6 +197,16 @@ async function run(): Promise<string> {
         met: median(ratios) <= 1.15,
       })
     }
+    goals.push(
+      {
+        text: `@rony/client serial p50 ≤ 1.10× the raw ws client's against the same edge (paired ratio ${ratioText(clientSerial)}, median ${median(clientSerial).toFixed(3)}×)`,
+        met: median(clientSerial) <= 1.1,
+      },
+      {
+        text: `@rony/client 1 conn × 256 throughput ≥ 0.9× the raw ws client's against the same edge (paired ratio ${ratioText(clientPipelined)}, median ${median(clientPipelined).toFixed(3)}×)`,
+        met: median(clientPipelined) >= 0.9,
+      },
+    )
     for (const shape of SHAPES.slice(1)) {
       const base = findRow(rows, shape.measure, RAW)
       const subject = findRow(rows, shape.measure, RONY)

@@ -7,7 +7,10 @@ import type { ClientClock } from './options.js'
  *
  * One timer serves the whole table: it is set for the earliest deadline, and each sweep
  * rejects what has expired and sets it again for the next. With one timeout for every
- * request a sweep runs about once per timeout, not once per request.
+ * request a sweep runs about once per timeout, not once per request. When the table
+ * empties, a timer that can be unreferenced (Node's) is kept but stops holding the process
+ * open, so requests made one at a time do not each set and clear a timer; another clock's
+ * timer is cleared.
  */
 
 /** One request: its encoded envelope (kept for sending later or again) and its promise. */
@@ -49,9 +52,17 @@ export class Pending {
   }
 }
 
+/** What Node's `setTimeout` returns, as far as the table uses it. */
+interface NodeTimer {
+  ref(): void
+  unref(): void
+}
+
 export class PendingTable {
   private readonly byId = new Map<bigint, Pending>()
   private timer: unknown
+  /** The timer is kept for the next request, unreferenced, while the table is empty. */
+  private unreferenced = false
   /** When the sweep timer fires; Infinity when none is set. */
   private sweepAt = Number.POSITIVE_INFINITY
 
@@ -76,6 +87,10 @@ export class PendingTable {
 
   add(pending: Pending): void {
     this.byId.set(pending.id, pending)
+    if (this.unreferenced) {
+      this.unreferenced = false
+      ;(this.timer as NodeTimer).ref()
+    }
     if (pending.deadline < this.sweepAt) this.schedule(pending.deadline)
   }
 
@@ -85,8 +100,8 @@ export class PendingTable {
     if (pending === undefined) return undefined
     this.byId.delete(id)
     pending.signal?.removeEventListener('abort', pending)
-    // An idle client holds no timer, so it does not keep a Node process alive.
-    if (this.byId.size === 0) this.cancel()
+    // An idle client's timer does not keep a Node process alive.
+    if (this.byId.size === 0) this.release()
     return pending
   }
 
@@ -114,11 +129,24 @@ export class PendingTable {
   private cancel(): void {
     if (this.timer !== undefined) this.clock.clearTimeout(this.timer)
     this.timer = undefined
+    this.unreferenced = false
     this.sweepAt = Number.POSITIVE_INFINITY
+  }
+
+  /** The table emptied: unreference the timer if it can be, else clear it. */
+  private release(): void {
+    const timer = this.timer as Partial<NodeTimer> | undefined
+    if (typeof timer?.unref === 'function' && typeof timer.ref === 'function') {
+      timer.unref()
+      this.unreferenced = true
+    } else {
+      this.cancel()
+    }
   }
 
   private sweep(): void {
     this.timer = undefined
+    this.unreferenced = false
     this.sweepAt = Number.POSITIVE_INFINITY
     const now = this.clock.now()
     let next = Number.POSITIVE_INFINITY

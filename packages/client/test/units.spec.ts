@@ -36,6 +36,21 @@ class FakeClock {
   }
 }
 
+/** A manual clock whose timers, as Node's, can be unreferenced (`ref`/`unref`). */
+class RefClock {
+  readonly base = new FakeClock()
+  /** Timers set so far. */
+  set = 0
+  readonly unreferenced = new Set<number>()
+  now = (): number => this.base.now()
+  setTimeout = (fn: () => void, ms: number): unknown => {
+    this.set++
+    const id = this.base.setTimeout(fn, ms) as number
+    return { id, ref: () => this.unreferenced.delete(id), unref: () => this.unreferenced.add(id) }
+  }
+  clearTimeout = (handle: unknown): void => this.base.clearTimeout((handle as { id: number }).id)
+}
+
 describe('backoff', () => {
   it('grows by factor up to maxDelay, without jitter', () => {
     const options = resolveBackoff({ ...DEFAULT_BACKOFF, jitter: 0 })
@@ -63,7 +78,12 @@ describe('backoff', () => {
 })
 
 describe('pending table', () => {
-  function add(table: PendingTable, clock: FakeClock, id: bigint, timeout: number): Pending {
+  function add(
+    table: PendingTable,
+    clock: { now(): number },
+    id: bigint,
+    timeout: number,
+  ): Pending {
     const pending = new Pending(
       table,
       id,
@@ -112,6 +132,32 @@ describe('pending table', () => {
     expect(clock.pending).toBe(1)
     table.take(1n)?.resolve(undefined)
     expect(clock.pending).toBe(0)
+  })
+
+  it('keeps an unreferenced timer across an empty table, so one request at a time sets none', async () => {
+    const clock = new RefClock()
+    const table = new PendingTable(clock, () => {})
+    add(table, clock, 1n, 100)
+    table.take(1n)?.resolve(undefined)
+    expect(clock.base.pending).toBe(1)
+    expect(clock.unreferenced.size).toBe(1) // it no longer holds the process open
+    for (let id = 2n; id < 10n; id++) {
+      clock.base.advance(5)
+      add(table, clock, id, 100)
+      expect(clock.unreferenced.size).toBe(0)
+      table.take(id)?.resolve(undefined)
+    }
+    expect(clock.set).toBe(1)
+    // A request made while the kept timer waits still times out on its own deadline.
+    const late = add(table, clock, 10n, 100)
+    const rejected = late.promise.then(
+      () => undefined,
+      (error: { code: string }) => [clock.now(), error.code],
+    )
+    clock.base.advance(99)
+    clock.base.advance(1)
+    expect(await rejected).toEqual([1_000_000 + 40 + 100, 'RONY_ERR_TIMEOUT'])
+    expect(clock.base.pending).toBe(0)
   })
 
   it('rejects with TIMEOUT carrying the message name and timeout', async () => {
