@@ -3,6 +3,7 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { GENERATE_TIMEOUT_MS } from './timeouts.js'
 
 const pkg = fileURLToPath(new URL('../', import.meta.url))
 const sourceHooks = fileURLToPath(
@@ -25,17 +26,17 @@ function rony(...args: string[]) {
       join(pkg, 'bin/rony.js'),
       ...args,
     ],
-    { encoding: 'utf8', timeout: 30_000 },
+    { encoding: 'utf8', timeout: GENERATE_TIMEOUT_MS },
   )
   return { status: result.status, stdout: result.stdout, stderr: result.stderr }
 }
 
 beforeAll(async () => {
   work = await mkdtemp(join(pkg, 'test/.out-'))
-})
+}, GENERATE_TIMEOUT_MS)
 afterAll(() => rm(work, { recursive: true, force: true }))
 
-describe('the rony bin', () => {
+describe('the rony bin', { timeout: GENERATE_TIMEOUT_MS }, () => {
   it('generates a module and declarations per .proto', async () => {
     const out = join(work, 'gen')
     const run = rony('gen', fixtures, '--out', out)

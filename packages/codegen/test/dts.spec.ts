@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url'
 import ts from 'typescript'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { generate } from '../src/index.js'
+import { GENERATE_TIMEOUT_MS } from './timeouts.js'
 
 const fixtures = fileURLToPath(new URL('fixtures/greeter', import.meta.url))
 const envelopeSource = fileURLToPath(new URL('../../envelope/src/index.ts', import.meta.url))
@@ -14,6 +15,7 @@ const CONSUMER = `
 import type { InputOf, MethodDescriptor, OutputOf, ServiceDescriptor } from '@rony/envelope'
 import { C_GreeterSayHello, C_HelloRequest, Greeter, demo } from './greeter.js'
 import { chat, Room } from './room.js'
+
 
 const literal: ${'6'}n = 6n
 void literal
@@ -46,7 +48,7 @@ beforeAll(async () => {
   out = await mkdtemp(join(import.meta.dirname, '.out-'))
   await generate({ inputs: [fixtures], out })
   await writeFile(join(out, 'consumer.ts'), CONSUMER)
-})
+}, GENERATE_TIMEOUT_MS)
 afterAll(() => rm(out, { recursive: true, force: true }))
 
 describe('the generated declarations', () => {

@@ -4,6 +4,7 @@ import { pathToFileURL } from 'node:url'
 import { constructorOf } from '@rony/envelope'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { generate, render } from '../src/index.js'
+import { GENERATE_TIMEOUT_MS } from './timeouts.js'
 
 const fixtures = join(import.meta.dirname, 'fixtures/greeter')
 let out: string
@@ -18,7 +19,7 @@ beforeAll(async () => {
   await generate({ inputs: [fixtures], out })
   greeter = await import(pathToFileURL(join(out, 'greeter.js')).href)
   room = await import(pathToFileURL(join(out, 'room.js')).href)
-})
+}, GENERATE_TIMEOUT_MS)
 afterAll(() => rm(out, { recursive: true, force: true }))
 
 describe('rony gen: the generated module', () => {
@@ -133,7 +134,7 @@ describe('rony gen: the generated module', () => {
   })
 })
 
-describe('rony gen: determinism', () => {
+describe('rony gen: determinism', { timeout: GENERATE_TIMEOUT_MS }, () => {
   it('gives byte-identical output across runs and input orders', async () => {
     const files = [join(fixtures, 'room.proto'), join(fixtures, 'greeter.proto')]
     const first = await render([fixtures])

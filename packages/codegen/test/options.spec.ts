@@ -3,11 +3,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CodegenError, render } from '../src/index.js'
+import { GENERATE_TIMEOUT_MS } from './timeouts.js'
 
 let dir: string
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'rony-gen-options-'))
-})
+}, GENERATE_TIMEOUT_MS)
 afterAll(() => rm(dir, { recursive: true, force: true }))
 
 /** Renders one .proto written from `body` (after the syntax line and the options import). */
@@ -28,7 +29,7 @@ async function failure(name: string, body: string): Promise<CodegenError> {
 
 const MESSAGES = 'message Req { string Name = 1; }\nmessage Res {}'
 
-describe('method options', () => {
+describe('method options', { timeout: GENERATE_TIMEOUT_MS }, () => {
   it('reads repeated bind params and the unqualified option spelling', async () => {
     const [file] = await renderProto(
       'repeated.proto',
@@ -63,7 +64,7 @@ describe('method options', () => {
   })
 })
 
-describe('name conflicts', () => {
+describe('name conflicts', { timeout: GENERATE_TIMEOUT_MS }, () => {
   it('rejects a method id that collides with a message id', async () => {
     const error = await failure(
       'ids.proto',
