@@ -12,6 +12,7 @@ import {
   type MessageOf,
   type MessageRegistry,
   type MessageType,
+  type MethodDescriptor,
   type RegisteredType,
   RonyError,
   rony,
@@ -158,6 +159,26 @@ export class RonyClient implements Client, LinkHost {
     } catch (error) {
       return Promise.reject(error)
     }
+    return this.submit(pending)
+  }
+
+  call<I, O>(
+    method: MethodDescriptor<I, O>,
+    input: I | object,
+    options: RequestOptions = {},
+  ): Promise<O> {
+    let pending: Pending
+    try {
+      const route = { ctor: method.ctor, type: method.input as MessageType, name: method.name }
+      pending = this.prepare(input as object, method.output, options, route)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    return this.submit(pending) as Promise<O>
+  }
+
+  /** Sends a prepared request now, or once connected. */
+  private submit(pending: Pending): Promise<unknown> {
     this.pending.add(pending)
     const { connection } = this.link
     if (connection !== undefined) this.transmit(pending, connection)
@@ -172,11 +193,15 @@ export class RonyClient implements Client, LinkHost {
 
   // ---- requests ----
 
-  /** Checks and encodes a request; throws what `request()` rejects with. */
+  /**
+   * Checks and encodes a request; throws what `request()` rejects with. `route` sends it
+   * under a service method's id, its payload typed by the method's input type.
+   */
   private prepare(
     message: object,
     responseType: MessageType | undefined,
     options: RequestOptions,
+    route?: Pick<RegisteredType, 'ctor' | 'type' | 'name'>,
   ): Pending {
     if (this.link.state === 'closed') throw clientClosed()
     if (typeof message !== 'object' || message === null) {
@@ -189,7 +214,7 @@ export class RonyClient implements Client, LinkHost {
     if (!(timeout > 0 && timeout < Number.POSITIVE_INFINITY)) {
       throw new RangeError(`client.request: timeout must be a positive number, got ${timeout}`)
     }
-    const entry = this.registry.entryOf(message) // a TypeError for a plain object
+    const entry = route ?? this.registry.entryOf(message) // a TypeError for a plain object
     const response = responseType === undefined ? undefined : this.responseEntry(responseType)
     const id = this.nextRequestId()
     const idempotent = options.idempotent === true

@@ -30,6 +30,7 @@ export { CLIENT_ERROR_CODES, type ClientErrorCode } from './errors.js'
 export type { ClientEvents, CloseInfo, EventName, ReconnectInfo, Update } from './events.js'
 export type { ClientState } from './link.js'
 export type { ClientClock, ClientInit, ClientRandom, HeaderInit } from './options.js'
+export { type ServiceClient, serviceClient } from './service.js'
 export type { WebSocketConstructor, WebSocketLike } from './transport/ws.js'
 export type { UpdatesOptions } from './updates.js'
 
