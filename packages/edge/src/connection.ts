@@ -80,3 +80,6 @@ export class ConnectionState implements RequestOrigin {
 }
 
 export const EMPTY_HEADERS: ReadonlyMap<string, string> = new Map()
+
+/** The signal of an origin whose requests are never aborted (a replica, a request run here). */
+export const NEVER_ABORTED: AbortSignal = new AbortController().signal

@@ -20,7 +20,7 @@ import {
   type Tunnel,
   type TunnelPeer,
 } from '@rony/interface'
-import { EMPTY_HEADERS, type RequestOrigin } from '../connection.js'
+import { EMPTY_HEADERS, NEVER_ABORTED, type RequestOrigin } from '../connection.js'
 import type { ExecuteOptions } from '../context.js'
 import type { Pipeline } from '../pipeline.js'
 import type { HandlerEntry } from '../registry.js'
@@ -496,8 +496,6 @@ function executeId(): bigint {
   executeIds = executeIds >= 0xffff_ffff_ffff_ffffn ? 1n : executeIds + 1n
   return executeIds
 }
-
-const NEVER_ABORTED = new AbortController().signal
 
 /** The origin of a request another edge sent over the tunnel. */
 class TunnelOrigin implements RequestOrigin {

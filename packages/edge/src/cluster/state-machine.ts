@@ -6,7 +6,7 @@ import {
   RonyError,
 } from '@rony/envelope'
 import type { Logger, LogPosition, StateMachine } from '@rony/interface'
-import { EMPTY_HEADERS, type RequestOrigin } from '../connection.js'
+import { EMPTY_HEADERS, NEVER_ABORTED, type RequestOrigin } from '../connection.js'
 import type { Pipeline } from '../pipeline.js'
 import type { HandlerRegistry } from '../registry.js'
 import { BatchSink, errorReply } from '../reply.js'
@@ -149,8 +149,6 @@ function expired(requestId: bigint): RonyError {
     { code: 'RONY_ERR_SESSION_EXPIRED' },
   )
 }
-
-const NEVER_ABORTED = new AbortController().signal
 
 /**
  * The origin a replicated handler sees: on the edge its client is connected to, that
