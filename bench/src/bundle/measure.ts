@@ -1,8 +1,11 @@
 /**
  * The browser bundle a user ships for `@rony/client` plus one generated service: the
- * Greeter of `greeter.proto`, generated with `rony gen`, and `entry.js` (createClient,
- * serviceClient, one call), bundled as an app would be: esbuild `--bundle --minify
- * --format=esm --platform=browser`, then gzip -9 and brotli (quality 11).
+ * Greeter of `greeter.proto`, generated with `rony gen`, and `client-greeter.js`
+ * (createClient, serviceClient, one call), bundled as an app would be: esbuild `--bundle
+ * --minify --format=esm --platform=browser`, then gzip -9 and brotli (quality 11). Two
+ * other apps show where the bytes come from: `client-only.js` (the client and its built-in
+ * messages, no generated code of the app's) and `protobufjs-minimal.js` (the runtime every
+ * generated module imports, alone).
  *
  * Packages resolve only through their published `exports` and `imports` maps (with the
  * `browser` condition), never through the monorepo's tsconfig `paths` (packages/client's
@@ -20,6 +23,9 @@ import { generate } from '@rony/codegen'
 import { build, type Plugin } from 'esbuild'
 
 export type BundleSource = 'dist' | 'src'
+
+/** The entry module, `<app>.js` in this directory. */
+export type BundleApp = 'client-greeter' | 'client-only' | 'protobufjs-minimal'
 
 export interface BundleInput {
   /** A file, relative to the repository: `packages/client/src/client.ts`, `node_modules/long/umd/index.js`. */
@@ -43,15 +49,20 @@ const benchDir = join(here, '..', '..')
 const repoDir = join(benchDir, '..')
 const packagesDir = join(repoDir, 'packages')
 
-/** Generates the Greeter, bundles the entry and measures the result. */
-export async function measureBundle(from: BundleSource): Promise<BundleSize> {
+/** Generates the Greeter (for `client-greeter`), bundles `app` and measures the result. */
+export async function measureBundle(
+  from: BundleSource,
+  app: BundleApp = 'client-greeter',
+): Promise<BundleSize> {
   // Under bench/, so the generated module's `protobufjs/minimal.js` resolves as in an app.
   const work = mkdtempSync(join(benchDir, '.bundle-'))
   try {
-    await generate({ inputs: [join(here, 'greeter.proto')], out: join(work, 'gen') })
-    writeFileSync(join(work, 'entry.js'), readFileSync(join(here, 'entry.js')))
+    if (app === 'client-greeter') {
+      await generate({ inputs: [join(here, 'greeter.proto')], out: join(work, 'gen') })
+    }
+    writeFileSync(join(work, `${app}.js`), readFileSync(join(here, `${app}.js`)))
     const result = await build({
-      entryPoints: [join(work, 'entry.js')],
+      entryPoints: [join(work, `${app}.js`)],
       absWorkingDir: work,
       bundle: true,
       minify: true,

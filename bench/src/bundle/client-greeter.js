@@ -1,4 +1,4 @@
-// What a browser app with one generated service imports and runs (see measure.ts).
+// A browser app with one generated service: what it imports and runs (see measure.ts).
 import { createClient, serviceClient } from '@rony/client'
 import { Greeter } from './gen/greeter.js'
 
