@@ -53,7 +53,11 @@ const packagesDir = join(repoDir, 'packages')
 export async function measureBundle(
   from: BundleSource,
   app: BundleApp = 'client-greeter',
+  options: { ownCodeOnly?: boolean } = {},
 ): Promise<BundleSize> {
+  if (options.ownCodeOnly && from !== 'src') {
+    throw new Error('ownCodeOnly needs the sources: dist/ inlines the generated modules')
+  }
   // Under bench/, so the generated module's `protobufjs/minimal.js` resolves as in an app.
   const work = mkdtempSync(join(benchDir, '.bundle-'))
   try {
@@ -74,7 +78,10 @@ export async function measureBundle(
       logLevel: 'silent',
       // No tsconfig `paths`: a user's bundler never sees the monorepo's.
       tsconfigRaw: {},
-      plugins: from === 'src' ? [sourcesPlugin] : [],
+      plugins: [
+        ...(options.ownCodeOnly ? [withoutProtobuf] : []),
+        ...(from === 'src' ? [sourcesPlugin] : []),
+      ],
     })
     const code = result.outputFiles[0]?.contents
     const output = Object.values(result.metafile.outputs)[0]
@@ -158,6 +165,21 @@ function sourceOf(packageDir: string, target: string): string {
     throw new Error(`${packageDir}: ${target} has ${matches.length} candidate sources`)
   }
   return join(packageDir, 'src', matches[0])
+}
+
+/**
+ * Leaves protobufjs, `long` and every generated module (the app's and @rony/envelope's) out
+ * of the bundle: what remains is Rony's own code, the part a protobufjs-free runtime for
+ * generated messages could not shrink.
+ */
+const withoutProtobuf: Plugin = {
+  name: 'without-protobuf',
+  setup(build) {
+    build.onResolve({ filter: /^(?:protobufjs(?:\/.*)?|long)$|\/gen\/[\w-]+\.js$/ }, (args) => ({
+      path: args.path,
+      external: true,
+    }))
+  },
 }
 
 const sourcesPlugin: Plugin = {
