@@ -11,6 +11,7 @@ import { cpus } from 'node:os'
 import { parseArgs } from 'node:util'
 import { checkGoals, runSuite, type Suite, toMarkdown } from './harness.ts'
 import type { LoadSuite } from './load.ts'
+import { bundleSuite } from './suites/bundle.ts'
 import { clusterSuite } from './suites/cluster.ts'
 import { dispatchSuite } from './suites/dispatch.ts'
 import { constructorSuite, containerSuite, envelopeSuite } from './suites/envelope.ts'
@@ -33,6 +34,7 @@ const suites: (Suite | LoadSuite)[] = [
   gossipSuite,
   raftSuite,
   clusterSuite,
+  bundleSuite,
 ]
 
 const { values } = parseArgs({

@@ -12,7 +12,7 @@ import { createEdge, type Edge } from '@rony/edge'
 import { httpGateway } from '@rony/gateway-http'
 import { quicGateway } from '@rony/gateway-quic'
 import { wsGateway } from '@rony/gateway-ws'
-import { build } from 'esbuild'
+import { build, type Plugin } from 'esbuild'
 import Long from 'long'
 import { demo } from './gen/echo.js'
 
@@ -48,6 +48,17 @@ const here = (path: string): string => fileURLToPath(new URL(path, import.meta.u
  */
 async function bundleBrowserScript(): Promise<string> {
   const source = (name: string): string => here(`../../../packages/${name}/src/index.ts`)
+  // The client's `#quic-dialer` as a browser bundler resolves it (package.json `imports`,
+  // `browser` condition): the stub. Left alone, esbuild would follow packages/client's
+  // tsconfig `paths`, which point at the libp2p dialer for type checking, into the page.
+  const browserQuicDialer: Plugin = {
+    name: 'browser-quic-dialer',
+    setup(b) {
+      b.onResolve({ filter: /^#quic-dialer$/ }, () => ({
+        path: here('../../../packages/client/src/transport/quic-unsupported.ts'),
+      }))
+    },
+  }
   const result = await build({
     entryPoints: [here('./browser.ts')],
     bundle: true,
@@ -61,6 +72,7 @@ async function bundleBrowserScript(): Promise<string> {
       '@rony/envelope': source('envelope'),
       '@rony/interface': source('interface'),
     },
+    plugins: [browserQuicDialer],
   })
   return result.outputFiles[0]!.text
 }

@@ -21,6 +21,9 @@ describe('playground server', () => {
     const script = await (await fetch(new URL('/app.js', playground.url))).text()
     expect(script).toContain('EchoRequest')
     expect(script).not.toMatch(/from ["']node:/)
+    // The client's QUIC dialer as browsers get it: the stub, no libp2p.
+    expect(script).toContain('only available in Node')
+    expect(script).not.toMatch(/createLibp2p|dialProtocol/)
     expect((await fetch(new URL('/missing', playground.url))).status).toBe(404)
   })
 
