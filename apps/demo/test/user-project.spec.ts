@@ -40,13 +40,14 @@ function rangeOf(name: string, dir: string): string {
 }
 
 /**
- * The environment of a user's shell: this Node (≥ 22) first on PATH, and none of the
- * `npm_*` settings that the pnpm running this test exports for its own scripts.
+ * The environment of a user's shell: this Node (≥ 22) first on PATH, and none of what the
+ * pnpm running this test exports for its own scripts: `npm_*` settings, and a NODE_PATH
+ * into the monorepo's node_modules that would hide a dependency missing from a tarball.
  */
 function userEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {}
   for (const [key, value] of Object.entries(process.env)) {
-    if (!/^(npm_|pnpm_)/i.test(key) && key !== 'INIT_CWD') env[key] = value
+    if (!/^(npm_|pnpm_)/i.test(key) && !['INIT_CWD', 'NODE_PATH'].includes(key)) env[key] = value
   }
   env.PATH = [dirname(process.execPath), process.env.PATH].join(delimiter)
   return env
@@ -95,14 +96,16 @@ function startServer(project: string): Promise<{ url: string; process: ChildProc
 }
 
 describe("a user's project on the packed tarballs", () => {
-  const temp = mkdtempSync(join(tmpdir(), 'rony-user-project-'))
-  const tarballs = join(temp, 'tarballs')
-  const project = join(temp, 'greeter')
+  let temp = ''
+  let project = ''
   let server: { url: string; process: ChildProcess } | undefined
   let browser: Browser | undefined
   let typecheck: Promise<unknown> = Promise.resolve()
 
   beforeAll(async () => {
+    temp = mkdtempSync(join(tmpdir(), 'rony-user-project-'))
+    const tarballs = join(temp, 'tarballs')
+    project = join(temp, 'greeter')
     const pnpm = ['-y', '--prefer-offline', readPackage('.').packageManager ?? 'pnpm']
     // Under turbo, the `test` task has built the packages first (dependsOn ^build); run by
     // hand (`pnpm test`, vitest), build them here, through turbo's cache.
@@ -156,13 +159,14 @@ describe("a user's project on the packed tarballs", () => {
 
   afterAll(async () => {
     await browser?.close()
-    if (server) {
-      const exited = new Promise((resolve) => server?.process.once('exit', resolve))
-      server.process.kill('SIGTERM')
+    const child = server?.process
+    if (child && child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((resolve) => child.once('exit', resolve))
+      child.kill('SIGTERM')
       await exited
     }
     await typecheck.catch(() => {})
-    rmSync(temp, { recursive: true, force: true })
+    if (temp) rmSync(temp, { recursive: true, force: true })
   }, 30_000)
 
   it('installs only tarballs for @rony packages, every one a real version', () => {
