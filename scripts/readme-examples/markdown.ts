@@ -17,6 +17,10 @@
 //                  README) instead of the README's directory, e.g. to reach a generated module
 // A block whose first line is `// <name>.ts` is written as <name>.ts, so the README's other
 // blocks can import it as './<name>.js'.
+//
+// A block of any language with `file=<path>` (relative to the README) shows that file of the
+// repository as it is, e.g. the `.proto` a ts block's generated module comes from
+// (```proto file=../proto/demo/greeter.proto); the test holds the two equal.
 
 export type ExampleBlock = {
   /** README path relative to the repository root. */
@@ -38,9 +42,11 @@ const FENCE = /^(`{3,}|~{3,})\s*(\S*)\s*(.*)$/
 const TS_LANGUAGES = new Set(['ts', 'typescript'])
 const FILE_COMMENT = /^\/\/\s*([\w.-]+\.ts)\b/
 
-export function extractBlocks(readme: string, markdown: string): ExampleBlock[] {
+type Fenced = { line: number; language: string; info: string; code: string }
+
+function fencedBlocks(readme: string, markdown: string): Fenced[] {
   const lines = markdown.split('\n')
-  const blocks: ExampleBlock[] = []
+  const blocks: Fenced[] = []
   for (let i = 0; i < lines.length; i++) {
     const open = FENCE.exec(lines[i] ?? '')
     if (!open) continue
@@ -50,10 +56,28 @@ export function extractBlocks(readme: string, markdown: string): ExampleBlock[] 
     for (i++; i < lines.length && !(lines[i] ?? '').startsWith(fence); i++)
       body.push(lines[i] ?? '')
     if (i === lines.length) throw new Error(`${readme}:${start + 1}: code block is never closed`)
-    if (!TS_LANGUAGES.has(language.toLowerCase())) continue
-    blocks.push(parseBlock(readme, start + 1, body.join('\n'), info))
+    blocks.push({ line: start + 1, language: language.toLowerCase(), info, code: body.join('\n') })
   }
   return blocks
+}
+
+export function extractBlocks(readme: string, markdown: string): ExampleBlock[] {
+  return fencedBlocks(readme, markdown)
+    .filter((block) => TS_LANGUAGES.has(block.language))
+    .map((block) => parseBlock(readme, block.line, block.code, block.info))
+}
+
+/** A block that shows a file of the repository: its `file=` path, relative to the README. */
+export type FileCopy = { line: number; path: string; code: string }
+
+export function extractFileCopies(readme: string, markdown: string): FileCopy[] {
+  return fencedBlocks(readme, markdown).flatMap(({ line, language, info, code }) => {
+    const path = /(?:^|\s)file=(\S+)/.exec(info)?.[1]
+    if (path && TS_LANGUAGES.has(language)) {
+      throw new Error(`${readme}:${line}: file= is for blocks that are not run (a ts block runs)`)
+    }
+    return path ? [{ line, path, code }] : []
+  })
 }
 
 function parseBlock(readme: string, line: number, code: string, info: string): ExampleBlock {

@@ -8,7 +8,7 @@ import { availableParallelism, tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, test } from 'vitest'
-import { type ExampleBlock, extractBlocks } from '../readme-examples/markdown.ts'
+import { type ExampleBlock, extractBlocks, extractFileCopies } from '../readme-examples/markdown.ts'
 import { BLOCK_TIMEOUT_MS, type Outcome, runUnit, writeBlocks } from '../readme-examples/run.ts'
 import { typecheck } from '../readme-examples/typecheck.ts'
 
@@ -103,6 +103,20 @@ describe('README links', () => {
         .filter((target) => !existsSync(join(root, dirname(readme), target.split('#')[0] ?? '')))
       expect(broken).toEqual([])
     })
+  }
+})
+
+// A block that says it shows a file (`file=<path>`) shows it as it is now.
+describe('README copies of repository files', () => {
+  for (const readme of blocksByReadme.keys()) {
+    const markdown = readFileSync(join(root, readme), 'utf8')
+    for (const copy of extractFileCopies(readme, markdown)) {
+      test(`${readme}:${copy.line} (${copy.path})`, () => {
+        const file = join(root, dirname(readme), copy.path)
+        expect(existsSync(file), `${copy.path} does not exist`).toBe(true)
+        expect(`${copy.code}\n`).toBe(readFileSync(file, 'utf8'))
+      })
+    }
   }
 })
 

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest'
-import { extractBlocks } from '../readme-examples/markdown.ts'
+import { extractBlocks, extractFileCopies } from '../readme-examples/markdown.ts'
 
 const fence = '```'
 
@@ -60,5 +60,31 @@ describe('extractBlocks', () => {
   test('a block inside a longer fence stays part of it', () => {
     const markdown = `${'````'}md\n${fence}ts\nnot code\n${fence}\n${'````'}\n`
     expect(extractBlocks('R.md', markdown)).toEqual([])
+  })
+})
+
+describe('extractFileCopies', () => {
+  test('takes blocks of any language that name a file, with their line and code', () => {
+    const markdown = [
+      `${fence}proto file=proto/demo/greeter.proto`,
+      'syntax = "proto3";',
+      fence,
+      `${fence}sh`,
+      'npx rony gen proto --out src/gen',
+      fence,
+      `${fence}json  file=../package.json`,
+      '{}',
+      fence,
+    ].join('\n')
+    expect(extractFileCopies('README.md', markdown)).toEqual([
+      { line: 1, path: 'proto/demo/greeter.proto', code: 'syntax = "proto3";' },
+      { line: 7, path: '../package.json', code: '{}' },
+    ])
+  })
+
+  test('a ts block cannot name a file: it runs, and extractBlocks refuses the attribute', () => {
+    const markdown = [`${fence}ts file=x.ts`, 'run()', fence].join('\n')
+    expect(() => extractFileCopies('README.md', markdown)).toThrow(/file= is for blocks/)
+    expect(() => extractBlocks('README.md', markdown)).toThrow(/unknown code block attribute/)
   })
 })
