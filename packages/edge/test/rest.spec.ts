@@ -95,9 +95,10 @@ async function shop() {
   edge.service(
     Shop,
     {
-      getItem: (req) => ({ ...req, Text: 'get' }),
-      putItem: (req) => ({ ...req, Text: 'put' }),
-      search: (req) => ({ Text: `${req.RandomText}|${req.searchText}` }),
+      getItem: (req) => Item.create({ ...req, Text: 'get' }),
+      updateItem: (req) => Item.create({ ...req, Text: 'update' }),
+      putItem: (req) => Item.create({ ...req, Text: 'put' }),
+      search: (req) => Item.create({ Text: `${req.RandomText}|${req.searchText}` }),
     },
     { byRequestType: false },
   )
@@ -106,7 +107,7 @@ async function shop() {
 }
 
 const utf8 = new TextEncoder()
-const NO_BODY = new Uint8Array(0)
+const NO_BODY: Uint8Array = new Uint8Array(0)
 const text = (value: string): Uint8Array => utf8.encode(value)
 
 /** A JSON reply's envelope: `{ requestId, cmd, message }`. */
@@ -169,6 +170,14 @@ describe('REST routes of a generated service', () => {
         pathParams: [{ param: 'Random', field: 'RandomText' }],
         // `search_text`, as the .proto (and Go) spell it, is protobufjs' `searchText`.
         queryParams: [{ param: 'q', field: 'searchText' }],
+        encoding: 'json',
+      },
+      {
+        method: 'POST',
+        path: '/items/:id',
+        cmd: 'Shop.UpdateItem',
+        pathParams: [{ param: 'id', field: 'ItemId' }],
+        queryParams: [{ param: 'verbose', field: 'Verbose' }],
         encoding: 'json',
       },
     ])
@@ -351,7 +360,8 @@ describe('REST bindings checked at registration', () => {
       },
     },
   })
-  const impl = { getItem: () => ({}), putItem: () => ({}), search: () => ({}) }
+  const none = () => Item.create()
+  const impl = { getItem: none, updateItem: none, putItem: none, search: none }
   const register = (rest: Record<string, unknown>) => () =>
     createEdge({ id: 'n1', gateways: [memoryGateway()], logger: silentLogger }).service(
       withRest(rest) as typeof Shop,
