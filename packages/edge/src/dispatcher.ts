@@ -89,7 +89,8 @@ export class Dispatcher {
       }
       message = restMessage(entry.rest, entry.name, body, values)
     } catch (error) {
-      if (this.log.enabled) this.log('REST request refused: %s', error)
+      if (!(error instanceof RonyError)) this.log.error('cannot build a REST request: %s', error)
+      else if (this.log.enabled) this.log('REST request refused: %s', error)
       sink.reply(errorReply(0n, asRonyError(error)))
       return
     }
@@ -252,13 +253,10 @@ export class Dispatcher {
   }
 }
 
-/** Errors the REST builder did not make (a bug) are internal errors, never a crash. */
+/** An error the REST builder did not mean (a bug) answers E00, never crashes the edge. */
 function asRonyError(error: unknown): RonyError {
   if (error instanceof RonyError) return error
-  return new RonyError('E00', 'SERVER', 'cannot build the REST request', {
-    code: 'RONY_ERR_INTERNAL',
-    cause: error,
-  })
+  return new RonyError('E00', 'SERVER', 'cannot build the REST request', { cause: error })
 }
 
 /** Sends a batch's answers: one as itself (unless a container was asked), several as a container. */

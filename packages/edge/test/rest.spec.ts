@@ -297,17 +297,25 @@ describe('REST requests the edge refuses', () => {
   })
 
   it.each([
-    ['not JSON', '{"Name":', 'BODY', /not valid JSON/],
-    ['a JSON array', '[1,2]', 'BODY', /must be a JSON object/],
-    ['a JSON string', '"x"', 'BODY', /must be a JSON object/],
-    ['an unknown field', '{"Nope":1}', 'MESSAGE', /Nope: no such field/],
-    ['a __proto__ key', '{"__proto__":{"polluted":true}}', 'MESSAGE', /__proto__: no such field/],
-    ['a constructor key', '{"constructor":{"prototype":{}}}', 'MESSAGE', /no such field/],
-    ['a wrong type', '{"Limit":"many"}', 'MESSAGE', /Limit/],
-    ['a huge number', '{"Limit":1e400}', 'MESSAGE', /Limit/],
-  ])('a JSON body that is %s is E01/%s', async (_what, body, items, description) => {
+    ['not JSON', 'BODY', '{"Name":', /not valid JSON/],
+    ['a JSON array', 'BODY', '[1,2]', /must be a JSON object/],
+    ['a JSON string', 'BODY', '"x"', /must be a JSON object/],
+    ['an unknown field', 'MESSAGE', '{"Nope":1}', /Nope: no such field/],
+    ['a __proto__ key', 'MESSAGE', '{"__proto__":{"polluted":true}}', /__proto__: no such field/],
+    ['a constructor key', 'MESSAGE', '{"constructor":{"prototype":{}}}', /no such field/],
+    ['a wrong type', 'MESSAGE', '{"Limit":"many"}', /Limit/],
+    ['a huge number', 'MESSAGE', '{"Limit":1e400}', /Limit/],
+    // The parser or the converter runs out of stack first, depending on the stack left.
+    [
+      'nested 100 000 deep',
+      'BODY|MESSAGE',
+      `{"Tags":${'['.repeat(100_000)}${']'.repeat(100_000)}}`,
+      /./,
+    ],
+  ])('a JSON body that is %s is E01/%s', async (_what, items, body, description) => {
     const error = await getItem({ ItemId: '1' }, text(body))
-    expect(error).toMatchObject({ Code: 'E01', Items: items })
+    expect(error.Code).toBe('E01')
+    expect(error.Items).toMatch(new RegExp(`^(${items})$`))
     expect(error.Description).toMatch(description)
     expect(({} as { polluted?: unknown }).polluted).toBeUndefined()
   })

@@ -129,15 +129,15 @@ describe('rony_rest with inputs meant to break it', () => {
   })
 
   it.each([
-    ['not JSON', '{"Name":', 'BODY'],
-    ['a JSON array', '[]', 'BODY'],
-    ['null', 'null', 'BODY'],
-    ['an unknown field', '{"Nope":1}', 'MESSAGE'],
-    ['a __proto__ key', '{"__proto__":{"polluted":true}}', 'MESSAGE'],
-    ['a wrong type', '{"Limit":"x"}', 'MESSAGE'],
-    ['a huge number', '{"Limit":1e999}', 'MESSAGE'],
-    ['deep nesting', `${'['.repeat(1000)}${']'.repeat(1000)}`, 'BODY'],
-  ])('a JSON body that is %s is 400 E01/%s', async (_what, body, items) => {
+    ['not JSON', 'BODY', '{"Name":'],
+    ['a JSON array', 'BODY', '[]'],
+    ['null', 'BODY', 'null'],
+    ['an unknown field', 'MESSAGE', '{"Nope":1}'],
+    ['a __proto__ key', 'MESSAGE', '{"__proto__":{"polluted":true}}'],
+    ['a wrong type', 'MESSAGE', '{"Limit":"x"}'],
+    ['a huge number', 'MESSAGE', '{"Limit":1e999}'],
+    ['deep nesting', 'BODY', `${'['.repeat(1000)}${']'.repeat(1000)}`],
+  ])('a JSON body that is %s is 400 E01/%s', async (_what, items, body) => {
     const { status, error } = await bad('/items/1', {
       method: 'POST',
       contentType: 'application/json',
