@@ -220,12 +220,11 @@ function convert(
       return Number.isFinite(value) ? value : invalid('is not a number')
     }
     case 'enum': {
-      if (INTEGER.test(text)) {
-        const value = Number(text)
-        return value >= INT32_MIN && value <= INT32_MAX ? value : invalid('is out of range')
-      }
-      const readBack = plan.type.toObject(plan.type.fromObject({ [field]: text }), SHAPE_OPTIONS)
-      return readBack[field] === text ? text : invalid('is not a value of the enum')
+      // A name as it is (one the enum lacks is refused when the message is read); a number
+      // as one, as protobuf JSON takes it.
+      if (!INTEGER.test(text)) return text
+      const value = Number(text)
+      return value >= INT32_MIN && value <= INT32_MAX ? value : invalid('is out of range')
     }
   }
 }

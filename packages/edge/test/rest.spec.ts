@@ -287,8 +287,8 @@ describe('REST requests the edge refuses', () => {
     ['Price', 'NaN', 'PARAM', /is not a number/],
     ['Verbose', 'yes', 'PARAM', /is not true or false/],
     ['Verbose', 'False', 'PARAM', /is not true or false/],
-    ['Category', 'BOGUS', 'PARAM', /is not a value of the enum/],
-    ['Category', '__proto__', 'PARAM', /is not a value of the enum/],
+    ['Category', 'BOGUS', 'MESSAGE', /Category: invalid value "BOGUS"/],
+    ['Category', '__proto__', 'MESSAGE', /Category: invalid value/],
     ['Category', '99999999999', 'PARAM', /is out of range/],
   ])('%s = %j is E01/%s', async (field, value, items, description) => {
     const error = await getItem({ ItemId: '1', [field]: value })
@@ -304,6 +304,7 @@ describe('REST requests the edge refuses', () => {
     ['a __proto__ key', 'MESSAGE', '{"__proto__":{"polluted":true}}', /__proto__: no such field/],
     ['a constructor key', 'MESSAGE', '{"constructor":{"prototype":{}}}', /no such field/],
     ['a wrong type', 'MESSAGE', '{"Limit":"many"}', /Limit/],
+    ['an enum name the enum lacks', 'MESSAGE', '{"Category":"BOGUS"}', /Category/],
     ['a huge number', 'MESSAGE', '{"Limit":1e400}', /Limit/],
     // The parser or the converter runs out of stack first, depending on the stack left.
     [
