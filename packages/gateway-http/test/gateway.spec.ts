@@ -144,6 +144,20 @@ describe('REST routes', () => {
     expect(empty.status).toBe(200)
   })
 
+  it('400 for a body on a GET route, which would otherwise be dropped unread', async () => {
+    const fake = restFake()
+    const url = await start(fake)
+    const res = await request(`${url}users/1`, {
+      method: 'GET',
+      contentType: 'application/json',
+      headers: { 'content-length': '2' },
+      body: '{}',
+    })
+    expect(res.status).toBe(400)
+    expect(JSON.parse(res.body.toString())).toMatchObject({ Code: 'E01', Items: 'BODY' })
+    expect(fake.of('message')).toHaveLength(0)
+  })
+
   it('answers a binary route with the reply message as application/x-protobuf', async () => {
     const fake = restFake()
     const url = await start(fake)
