@@ -42,6 +42,7 @@ import {
   type MethodRoute,
   type RawRequestType,
 } from './registry.js'
+import { goRestPath } from './rest.js'
 import { WorkCounter } from './work.js'
 
 /** Events of an edge (Node `EventEmitter`). */
@@ -196,7 +197,9 @@ export class EdgeServer extends EventEmitter<EdgeEvents> implements Startable {
       const route = { ctor: method.ctor, name: `${service.name}.${method.name}` }
       // The REST route runs the method itself, under C_<Service><Method>, as Go's does.
       const withRest =
-        rest === undefined ? {} : { rest: { ...rest, method: rest.method as RestMethod } }
+        rest === undefined
+          ? {}
+          : { rest: { ...rest, method: rest.method as RestMethod, path: goRestPath(rest.path) } }
       this.register(method.input, handler, { ...handleOptions, ...withRest }, route)
       if (byRequestType) this.register(method.input, handler, handleOptions)
     }

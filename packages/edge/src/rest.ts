@@ -120,6 +120,14 @@ export function planRest(binding: RestBinding, type: MessageType, name: string):
   }
 }
 
+/**
+ * A `rony_rest` path as Go's generator reads it: `/` and the path without leading or
+ * trailing slashes (`items/:id/` is `/items/:id`).
+ */
+export function goRestPath(path: string): string {
+  return `/${path.replace(/^\/+|\/+$/g, '')}`
+}
+
 /** The `:name` segments of a path, in order; throws through `fail` for an empty or repeated one. */
 function pathParamsOf(path: string, fail: (why: string) => never): string[] {
   const names: string[] = []

@@ -388,12 +388,20 @@ describe('REST bindings checked at registration', () => {
     [{ bindQueryParams: ['q=Name', 'q=Limit'] }, /q is bound twice/],
     [{ bindQueryParams: ['Name'] }, /expected 'param=Field', got "Name"/],
     [{ path: '/items/:id/:id' }, /:id appears twice/],
-    [{ path: 'items' }, /path must start with '\/'/],
     [{ method: 'FETCH' }, /method must be one of/],
   ])('%j is refused', (rest, message) => {
     expect(register(rest)).toThrow(TypeError)
     expect(register(rest)).toThrow(message)
   })
+
+  it.each(['items/:id', '/items/:id/', '//items/:id//'])(
+    'reads the rony_rest path %j as Go does: /items/:id',
+    (path) => {
+      const edge = createEdge({ id: 'n1', gateways: [memoryGateway()], logger: silentLogger })
+      edge.service(withRest({ path }) as typeof Shop, impl, { byRequestType: false })
+      expect(edge.restRoutes()[0]?.path).toBe('/items/:id')
+    },
+  )
 
   it('refuses two methods on one route', () => {
     const edge = createEdge({ id: 'n1', gateways: [memoryGateway()], logger: silentLogger })
