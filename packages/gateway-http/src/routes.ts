@@ -154,7 +154,7 @@ function urlValue(source: unknown, param: string): string | string[] | undefined
  * The values of the route's parameters by field: every path parameter, then the bound query
  * parameters the request has. A string says why the request is refused.
  */
-export function restValues(
+function restValues(
   route: RestRoute,
   params: unknown,
   query: unknown,
