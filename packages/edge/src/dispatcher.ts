@@ -7,7 +7,7 @@ import {
   parseJsonEnvelope,
   RonyError,
 } from '@rony/envelope'
-import type { Logger, PayloadFormat } from '@rony/interface'
+import type { Logger, PayloadFormat, RestRequest } from '@rony/interface'
 import type { ConnectionState, RequestOrigin } from './connection.js'
 import type { EdgeLimits } from './options.js'
 import type { Pipeline } from './pipeline.js'
@@ -19,6 +19,7 @@ import {
   errorReply,
   type ReplySink,
 } from './reply.js'
+import { restMessage } from './rest.js'
 import type { WorkCounter } from './work.js'
 
 /** Runs requests of the handler modes that involve the replica set. */
@@ -35,6 +36,8 @@ const EMPTY_CONTAINER = (): RonyError =>
   new RonyError('E01', 'ENVELOPES', 'a MessageContainer with no envelopes', {
     code: 'RONY_ERR_EMPTY_CONTAINER',
   })
+
+const NO_BYTES = new Uint8Array(0)
 
 const SHUTTING_DOWN = (): RonyError =>
   new RonyError('E02', 'SERVER', 'the server is shutting down', { code: 'RONY_ERR_SHUTTING_DOWN' })
@@ -65,7 +68,45 @@ export class Dispatcher {
   dispatchFrame(state: ConnectionState, data: Uint8Array, format: PayloadFormat): void {
     const sink = state.sink(format, this.handlers.messages)
     const envelope = format === 'json' ? this.readJson(sink, data) : this.readBinary(sink, data)
-    if (envelope === undefined) return
+    if (envelope !== undefined) this.dispatchRequest(state, envelope, sink)
+  }
+
+  /**
+   * A call of a REST route: `body` is the HTTP body in the route's encoding, and the request
+   * message is built from it and the URL values; it runs under the route's handler, and the
+   * answer is one envelope in the route's encoding.
+   */
+  dispatchRest(state: ConnectionState, body: Uint8Array, rest: RestRequest): void {
+    const { route, values } = rest
+    const sink = state.sink(route.encoding, this.handlers.messages)
+    const entry = this.handlers.restHandler(route)
+    let message: Uint8Array
+    try {
+      if (entry?.rest === undefined) {
+        throw new RonyError('E01', 'ROUTE', `no REST route ${route.method} ${route.path}`, {
+          code: 'RONY_ERR_UNKNOWN_ROUTE',
+        })
+      }
+      message = restMessage(entry.rest, entry.name, body, values)
+    } catch (error) {
+      if (!(error instanceof RonyError)) this.log.error('cannot build a REST request: %s', error)
+      else if (this.log.enabled) this.log('REST request refused: %s', error)
+      sink.reply(errorReply(0n, asRonyError(error)))
+      return
+    }
+    const envelope: Envelope = {
+      ctor: entry.ctor,
+      requestId: 0n,
+      jsonEncoded: false,
+      message,
+      auth: NO_BYTES,
+      header: [],
+    }
+    this.dispatchRequest(state, envelope, sink)
+  }
+
+  /** A decoded request frame: run as itself on a persistent connection, else as a batch. */
+  private dispatchRequest(state: ConnectionState, envelope: Envelope, sink: ConnectionSink): void {
     if (this.work.draining) {
       sink.reply(errorReply(envelope.requestId, SHUTTING_DOWN()))
       return
@@ -210,6 +251,12 @@ export class Dispatcher {
     }
     await Promise.all(running)
   }
+}
+
+/** An error the REST builder did not mean (a bug) answers E00, never crashes the edge. */
+function asRonyError(error: unknown): RonyError {
+  if (error instanceof RonyError) return error
+  return new RonyError('E00', 'SERVER', 'cannot build the REST request', { cause: error })
 }
 
 /** Sends a batch's answers: one as itself (unless a container was asked), several as a container. */

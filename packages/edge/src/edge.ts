@@ -42,6 +42,7 @@ import {
   type MethodRoute,
   type RawRequestType,
 } from './registry.js'
+import { goRestPath } from './rest.js'
 import { WorkCounter } from './work.js'
 
 /** Events of an edge (Node `EventEmitter`). */
@@ -57,8 +58,8 @@ export interface EdgeEvents {
 /** Options of `edge.service`. */
 export interface ServiceOptions {
   /**
-   * Also route each method by its request message's own id, as `edge.handle` does (REST
-   * bindings need it). `false` when two methods share a request type. Default `true`.
+   * Also route each method by its request message's own id, as `edge.handle` does.
+   * `false` when two methods share a request type. Default `true`.
    */
   byRequestType?: boolean
 }
@@ -169,9 +170,12 @@ export class EdgeServer extends EventEmitter<EdgeEvents> implements Startable {
    * method of `impl` of the same name, typed by its request and response messages. A
    * method is routed by its own id, `C_<Service><Method>` (as the Go framework's clients
    * send it), and, unless `byRequestType: false`, by its request message's id too (as
-   * `edge.handle` would), which its REST binding (`rony_rest`) uses. The mode
-   * (`rony_mode`) comes from the method's options. Throws `TypeError` for a method `impl`
-   * lacks, and as `handle` does.
+   * `edge.handle` would). The mode (`rony_mode`) and the REST route (`rony_rest`: method,
+   * path, `bind_path_param`, `bind_query_param`, `json_encode`, read as Go reads them; the
+   * route runs the method under `C_<Service><Method>`) come from the method's options.
+   * Throws `TypeError` for a method `impl` lacks, for a REST binding that does not fit the
+   * request type (a bind naming a path parameter the path lacks or a field the message
+   * lacks), and as `handle` does.
    */
   service<M extends Readonly<Record<string, AnyMethodDescriptor>>>(
     service: ServiceDescriptor<M>,
@@ -191,17 +195,13 @@ export class EdgeServer extends EventEmitter<EdgeEvents> implements Startable {
         ...(mode === 'read' ? { consistency } : {}),
       }
       const route = { ctor: method.ctor, name: `${service.name}.${method.name}` }
-      this.register(method.input, handler, handleOptions, route)
-      if (rest !== undefined && !byRequestType) {
-        throw new TypeError(
-          `service ${service.name}: ${method.name}'s REST binding needs it served by its request type too (byRequestType)`,
-        )
-      }
-      if (byRequestType) {
-        const withRest =
-          rest === undefined ? {} : { rest: { method: rest.method as RestMethod, path: rest.path } }
-        this.register(method.input, handler, { ...handleOptions, ...withRest })
-      }
+      // The REST route runs the method itself, under C_<Service><Method>, as Go's does.
+      const withRest =
+        rest === undefined
+          ? {}
+          : { rest: { ...rest, method: rest.method as RestMethod, path: goRestPath(rest.path) } }
+      this.register(method.input, handler, { ...handleOptions, ...withRest }, route)
+      if (byRequestType) this.register(method.input, handler, handleOptions)
     }
     return this
   }
@@ -354,7 +354,8 @@ export class EdgeServer extends EventEmitter<EdgeEvents> implements Startable {
         const state = this.connections.get(conn)
         if (!state) return
         state.headers = meta.headers
-        this.dispatcher.dispatchFrame(state, data, meta.format)
+        if (meta.rest === undefined) this.dispatcher.dispatchFrame(state, data, meta.format)
+        else this.dispatcher.dispatchRest(state, data, meta.rest)
       },
       onClose: (conn, reason) => {
         const state = this.connections.get(conn)

@@ -9,8 +9,11 @@ import {
   type ReadConsistency,
   RonyError,
 } from '@rony/envelope'
-import type { RestMethod, RestRoute } from '@rony/interface'
+import type { RestRoute } from '@rony/interface'
 import type { Handler } from './context.js'
+import { planRest, type RestBinding, type RestPlan } from './rest.js'
+
+export type { RestBinding }
 
 /** A request type given by constructor id and decoder instead of a protobufjs type. */
 export interface RawRequestType<Req = unknown> {
@@ -45,18 +48,14 @@ export interface HandleOptions {
   /** For `mode: 'read'`: see {@link ReadConsistency}. Default `'linearizable'`. */
   consistency?: ReadConsistency
   /**
-   * Also serve the handler as a REST route on gateways that speak HTTP: `{ method: 'GET',
-   * path: '/users/:id' }` builds the request message from the JSON body, the query string
-   * and the `:name` path parameters, and answers with the reply as JSON (errors with the
-   * HTTP status of their code). Only for protobufjs types; declare it before `start()`.
+   * Also serve the handler as a REST route on gateways that speak HTTP, as the Go
+   * framework's `rony_rest`: `{ method: 'GET', path: '/users/:id' }` builds the request
+   * message from the body (protobuf JSON; binary protobuf with `jsonEncode: false`), the
+   * `:name` path parameters and the query parameters of `bindQueryParams`, and answers with
+   * the reply in the same encoding (errors as JSON with the HTTP status of their code). See
+   * {@link RestBinding}. Only for protobufjs types; declare it before `start()`.
    */
   rest?: RestBinding
-}
-
-/** A handler's REST route; `path` is relative to the HTTP gateway's prefix. */
-export interface RestBinding {
-  method: RestMethod
-  path: string
 }
 
 /** A service method's own route: `C_<Service><Method>`, and `Service.Method` for people. */
@@ -75,8 +74,8 @@ export interface HandlerEntry {
   readonly handler: Handler
   /** Type for replies given as plain objects. */
   readonly returns: MessageType | undefined
-  /** The handler's REST binding, if it has one. */
-  readonly rest: RestBinding | undefined
+  /** The handler's REST binding, checked against its request type, if it has one. */
+  readonly rest: RestPlan | undefined
   /** Where it runs in a clustered edge. */
   readonly mode: HandlerMode
   /** For `read` handlers: the consistency asked for. */
@@ -85,7 +84,6 @@ export interface HandlerEntry {
 
 type RequestType = Pick<HandlerEntry, 'ctor' | 'name' | 'decode' | 'type'>
 
-const REST_METHODS: ReadonlySet<string> = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE'])
 const decoder = new TextDecoder('utf-8', { fatal: true })
 
 /**
@@ -97,6 +95,8 @@ export class HandlerRegistry {
   private readonly handlers = new Map<bigint, HandlerEntry>()
   /** The built-in handlers, which an application may replace once. */
   private readonly builtins = new Set<HandlerEntry>()
+  /** The handlers with a REST binding, by `METHOD path`. */
+  private readonly routes = new Map<string, HandlerEntry>()
 
   constructor(
     /** Constructor id ↔ type, for request and reply types. */
@@ -123,7 +123,7 @@ export class HandlerRegistry {
     const typed = isRawRequestType(type) ? rawType(type) : this.typedType(type)
     // A service method is routed by its own id (C_<Service><Method>), its payload typed as `type`.
     const request = route === undefined ? typed : { ...typed, ...route }
-    const rest = options.rest === undefined ? undefined : this.checkRest(options.rest, request)
+    const rest = options.rest === undefined ? undefined : this.planRoute(options.rest, request)
     const { mode, consistency } = checkMode(options)
     const existing = this.handlers.get(request.ctor)
     if (existing && !this.builtins.has(existing)) {
@@ -141,17 +141,23 @@ export class HandlerRegistry {
       consistency,
     }
     this.handlers.set(entry.ctor, entry)
+    if (existing?.rest) this.routes.delete(routeKey(existing.rest.route))
+    if (rest) this.routes.set(routeKey(rest.route), entry)
     if (existing) this.builtins.delete(existing)
     if (builtin) this.builtins.add(entry)
   }
 
   /** The REST routes of the registered handlers, as gateways get them. */
   restRoutes(): RestRoute[] {
-    const routes: RestRoute[] = []
-    for (const entry of this.handlers.values()) {
-      if (entry.rest) routes.push({ ...entry.rest, cmd: entry.name })
-    }
-    return routes
+    return [...this.routes.values()].map((entry) => ({
+      ...(entry.rest as RestPlan).route,
+      cmd: entry.name,
+    }))
+  }
+
+  /** The handler of a REST route, by its method and path. */
+  restHandler(route: Pick<RestRoute, 'method' | 'path'>): HandlerEntry | undefined {
+    return this.routes.get(routeKey(route))
   }
 
   /**
@@ -170,33 +176,25 @@ export class HandlerRegistry {
     return { ctor, name, type, decode: (bytes) => decodeMessage(type, bytes, name) }
   }
 
-  private checkRest(rest: RestBinding, request: RequestType): RestBinding {
+  private planRoute(rest: RestBinding, request: RequestType): RestPlan {
     if (request.type === undefined) {
       throw new TypeError(
         `handle: ${request.name} has no JSON mapping, so it cannot have a REST route`,
       )
     }
-    const method = typeof rest.method === 'string' ? rest.method.toUpperCase() : ''
-    if (!REST_METHODS.has(method)) {
+    const plan = planRest(rest, request.type, request.name)
+    const other = this.routes.get(routeKey(plan.route))
+    if (other !== undefined && other.ctor !== request.ctor) {
       throw new TypeError(
-        `handle: rest.method must be one of ${[...REST_METHODS].join(', ')}, got ${String(rest.method)}`,
+        `handle: ${plan.route.method} ${plan.route.path} is already the route of ${other.name}`,
       )
     }
-    if (typeof rest.path !== 'string' || !rest.path.startsWith('/')) {
-      throw new TypeError(`handle: rest.path must start with '/', got ${String(rest.path)}`)
-    }
-    for (const other of this.handlers.values()) {
-      if (
-        other.rest?.method === method &&
-        other.rest.path === rest.path &&
-        other.ctor !== request.ctor
-      ) {
-        throw new TypeError(`handle: ${method} ${rest.path} is already the route of ${other.name}`)
-      }
-    }
-    return { method: method as RestMethod, path: rest.path }
+    return plan
   }
 }
+
+const routeKey = (route: Pick<RestRoute, 'method' | 'path'>): string =>
+  `${route.method} ${route.path}`
 
 /**
  * The request message of `envelope`, decoded by its handler's type. Throws a `RonyError`

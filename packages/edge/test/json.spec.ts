@@ -284,9 +284,24 @@ describe('REST bindings', () => {
       rest: { method: 'POST', path: '/echo' },
     })
     await edge.start()
+    // edge.handle's REST routes are JSON unless told `jsonEncode: false`.
     expect(routes).toEqual([
-      { method: 'GET', path: '/users/:id', cmd: 'GetUser' },
-      { method: 'POST', path: '/echo', cmd: 'EchoRequest' },
+      {
+        method: 'GET',
+        path: '/users/:id',
+        cmd: 'GetUser',
+        pathParams: [{ param: 'id', field: 'id' }],
+        queryParams: [],
+        encoding: 'json',
+      },
+      {
+        method: 'POST',
+        path: '/echo',
+        cmd: 'EchoRequest',
+        pathParams: [],
+        queryParams: [],
+        encoding: 'json',
+      },
     ])
     expect(edge.restRoutes()).toEqual(routes)
   })
@@ -296,7 +311,7 @@ describe('REST bindings', () => {
     const handler = () => User.create()
     expect(() =>
       edge.handle(GetUser, handler, { rest: { method: 'FETCH' as 'GET', path: '/u' } }),
-    ).toThrow(/rest.method/)
+    ).toThrow(/method must be one of/)
     expect(() => edge.handle(GetUser, handler, { rest: { method: 'GET', path: 'users' } })).toThrow(
       /start with '\/'/,
     )

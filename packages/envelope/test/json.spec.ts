@@ -70,6 +70,19 @@ describe('messageFromJson / messageToJson (generated static classes)', () => {
     }
   })
 
+  it('refuses an enum name the enum lacks (fromObject would leave the field unset)', () => {
+    for (const Reason of ['Nope', 'replicasetrequest', '1', '', 'toString', '__proto__']) {
+      const error = rejection(() => messageFromJson(rony.Redirect, 'Redirect', { Reason }))
+      expect([error.wireCode, error.items], Reason).toEqual(['E01', 'MESSAGE'])
+      expect(error.description).toMatch(/Reason: invalid value/)
+    }
+    // Bytes still come back normalized ("AQ" is "AQ=="), and a known name is fine.
+    const bytes = messageFromJson(rony.MessageEnvelope, 'MessageEnvelope', { Message: 'AQ' })
+    expect([...rony.MessageEnvelope.decode(bytes).Message]).toEqual([1])
+    const ok = messageFromJson(rony.Redirect, 'Redirect', { Reason: 'ReplicaSetRequest' })
+    expect(messageToJson(rony.Redirect, ok)).toEqual({ Reason: 'ReplicaSetRequest' })
+  })
+
   it('reads "true"/"false" for top-level bools only (REST query and path values)', () => {
     const bytes = messageFromJson(rony.MessageEnvelope, 'MessageEnvelope', { JsonEncoded: 'true' })
     expect(rony.MessageEnvelope.decode(bytes).JsonEncoded).toBe(true)

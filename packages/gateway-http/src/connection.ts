@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http'
 import type { CloseReason, GatewayConn, PayloadFormat } from '@rony/interface'
 import type { FastifyReply } from 'fastify'
-import { type HttpAnswer, jsonError, restAnswer } from './rest.js'
+import { type HttpAnswer, jsonError, redirectLocation, restAnswer } from './rest.js'
 
 /** What a connection needs from the gateway that accepted it. */
 export interface ConnHost {
@@ -12,8 +12,8 @@ export interface ConnHost {
 
 /**
  * What the request carries: a binary envelope (`application/x-protobuf`), a JSON envelope
- * (`application/json`), or a REST call (the gateway built a JSON envelope; the reply's
- * `message` becomes the body).
+ * (`application/json`), or a REST call (the body and URL values of a REST route; the
+ * reply's message becomes the body).
  */
 export type ConnKind = 'binary' | 'json' | 'rest'
 
@@ -43,6 +43,8 @@ function onResponseClose(this: TaggedResponse): void {
 export interface Responder {
   readonly raw: ServerResponse
   send(status: number, type: string, body: Buffer | string): void
+  /** A body-less redirect to `location`. */
+  redirect(status: number, location: string): void
 }
 
 export class FastifyResponder implements Responder {
@@ -55,6 +57,10 @@ export class FastifyResponder implements Responder {
   send(status: number, type: string, body: Buffer | string): void {
     this.reply.code(status).header('content-type', type).send(body)
   }
+
+  redirect(status: number, location: string): void {
+    this.reply.code(status).header('location', location).send()
+  }
 }
 
 export class RawResponder implements Responder {
@@ -64,6 +70,10 @@ export class RawResponder implements Responder {
     this.raw
       .writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) })
       .end(body)
+  }
+
+  redirect(status: number, location: string): void {
+    this.raw.writeHead(status, { location, 'content-length': 0 }).end()
   }
 }
 
@@ -120,7 +130,7 @@ export class HttpConn implements GatewayConn {
   send(bytes: Uint8Array, format: PayloadFormat = 'binary'): boolean {
     if (this.closed) return false
     if (this.kind === 'rest') {
-      this.answerJson(restAnswer(bytes, format), REPLIED)
+      this.answerRest(bytes, format)
     } else {
       this.write(200, format === 'json' ? JSON_TYPE : PROTOBUF_TYPE, asBuffer(bytes), REPLIED)
     }
@@ -170,14 +180,34 @@ export class HttpConn implements GatewayConn {
     this.host.connClosed(this, this.reason ?? CLIENT_GONE)
   }
 
+  private answerRest(bytes: Uint8Array, format: PayloadFormat): void {
+    const answer = restAnswer(bytes, format)
+    if (answer.kind === 'error') {
+      this.answerJson(answer.answer, REPLIED)
+    } else if (answer.kind === 'body') {
+      const type = answer.type === 'json' ? JSON_TYPE : PROTOBUF_TYPE
+      const body = typeof answer.body === 'string' ? answer.body : asBuffer(answer.body)
+      this.write(200, type, body, REPLIED)
+    } else {
+      const url = this.out.raw.req.url ?? '/'
+      const location = redirectLocation(answer.hostPort, url, this.protocol === 'https')
+      this.respond(REPLIED, () => this.out.redirect(answer.status, location))
+    }
+  }
+
   private answerJson(answer: HttpAnswer, reason: CloseReason): void {
     this.write(answer.status, JSON_TYPE, answer.body, reason)
   }
 
   private write(status: number, type: string, body: Buffer | string, reason: CloseReason): void {
+    this.respond(reason, () => this.out.send(status, type, body))
+  }
+
+  /** Marks the connection answered and writes the response; a failed write drops the socket. */
+  private respond(reason: CloseReason, write: () => void): void {
     this.reason = reason
     try {
-      this.out.send(status, type, body)
+      write()
     } catch (error) {
       this.host.replyFailed(this, error)
       this.out.raw.destroy()

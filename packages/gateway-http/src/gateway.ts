@@ -26,7 +26,7 @@ import {
 } from './connection.js'
 import { rpcFastPath } from './fast-path.js'
 import { type HttpGatewayInit, type ResolvedOptions, resolveOptions } from './options.js'
-import { fastifyErrorAnswer, jsonError, RestInputError, restEnvelope } from './rest.js'
+import { fastifyErrorAnswer, jsonError } from './rest.js'
 import {
   allowedMethods,
   errorHandler,
@@ -45,9 +45,11 @@ const NO_ROUTES: readonly RestRoute[] = Object.freeze([])
 const sweepPeriod = (deadline: number): number =>
   Math.max(MIN_SWEEP_MS, Math.min(MAX_SWEEP_MS, Math.floor(deadline / 4)))
 
+const NO_BODY = new Uint8Array(0)
+
+/** Routes are plain data: equal when their JSON is. */
 const sameRoutes = (a: readonly RestRoute[], b: readonly RestRoute[]): boolean =>
-  a.length === b.length &&
-  a.every((r, i) => r.method === b[i]?.method && r.path === b[i]?.path && r.cmd === b[i]?.cmd)
+  JSON.stringify(a) === JSON.stringify(b)
 
 /** A request whose body is being read, for the read deadline in plugin mode. */
 interface BodyRead {
@@ -273,18 +275,6 @@ class HttpGateway implements Gateway, ConnHost, RouteHost {
       return
     }
     const id = this.conns.nextId()
-    let data: Uint8Array
-    if (rest !== undefined) {
-      try {
-        data = restEnvelope(id, rest.cmd, body, rest.query, rest.params)
-      } catch (error) {
-        if (!(error instanceof RestInputError)) throw error
-        sendJson(out, jsonError(400, 'E01', 'BODY', error.message))
-        return
-      }
-    } else {
-      data = body as Uint8Array
-    }
     const socket = raw.socket
     const conn = new HttpConn(
       this,
@@ -296,10 +286,13 @@ class HttpGateway implements Gateway, ConnHost, RouteHost {
     )
     this.conns.open(conn)
     if (conn.closed) return // refused by the edge (it answered through close())
-    this.conns.message(conn, data, {
-      headers: headerMap(raw.headers),
-      format: kind === 'binary' ? 'binary' : 'json',
-    })
+    const headers = headerMap(raw.headers)
+    const data = body ?? NO_BODY
+    if (rest === undefined) {
+      this.conns.message(conn, data, { headers, format: kind === 'binary' ? 'binary' : 'json' })
+    } else {
+      this.conns.message(conn, data, { headers, format: rest.route.encoding, rest })
+    }
   }
 
   /** @internal */

@@ -1,11 +1,12 @@
 /**
- * REST and error bodies: the JSON request envelope a REST route hands the edge, the HTTP
- * answer made from the edge's reply, and the JSON error body every gateway-level error
- * uses: the wire `Error` message in protobuf JSON, as in an envelope
+ * REST answers and error bodies: the HTTP answer made from the edge's reply to a REST
+ * call, and the JSON error body every gateway-level error uses: the wire `Error` message in protobuf JSON, as in an envelope
  * (`{"Code":"E01","Items":"BODY","Description":"…"}`).
  */
 import {
   C_Error,
+  C_MessageContainer,
+  C_Redirect,
   decodeEnvelope,
   parseJson,
   rony,
@@ -38,54 +39,14 @@ export function jsonError(
   return { status, body: JSON.stringify({ Code: code, Items: items, Description: description }) }
 }
 
-/** Why a REST request could not become a request envelope. */
-export class RestInputError extends Error {
-  override readonly name = 'RestInputError'
-}
-
 /**
- * Copies the own enumerable fields of `source` into `target`. `target` has no prototype,
- * so a field named `__proto__` or `constructor` is just a field (no prototype pollution).
+ * The answer to a REST call: a JSON or protobuf body, a JSON error, or a redirect (whose
+ * `Location` is the request's URL on `hostPort`, as the Go framework's REST server writes it).
  */
-function assignFields(target: Record<string, unknown>, source: unknown): void {
-  if (source === null || typeof source !== 'object') return
-  for (const key of Object.keys(source)) target[key] = (source as Record<string, unknown>)[key]
-}
-
-/**
- * The JSON envelope for one REST request: the message is built from the body (a JSON
- * object), then the query string (strings; repeated keys as arrays), then the path
- * parameters (strings); later sources win on the same field.
- *
- * @throws RestInputError when the body is not a JSON object.
- */
-export function restEnvelope(
-  requestId: number,
-  cmd: string,
-  body: Uint8Array | undefined,
-  query: unknown,
-  params: unknown,
-): Uint8Array {
-  const message: Record<string, unknown> = Object.create(null)
-  if (body !== undefined && body.byteLength > 0) {
-    let parsed: unknown
-    try {
-      // Exact: an int64 field's number past 2^53 reaches the edge with all its digits.
-      parsed = parseJson(
-        Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'),
-      )
-    } catch (error) {
-      throw new RestInputError(`the body is not valid JSON: ${(error as Error).message}`)
-    }
-    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-      throw new RestInputError('the body must be a JSON object')
-    }
-    assignFields(message, parsed)
-  }
-  assignFields(message, query)
-  assignFields(message, params)
-  return Buffer.from(stringifyJson({ requestId, cmd, message }), 'utf8')
-}
+export type RestAnswer =
+  | { readonly kind: 'body'; readonly type: 'json' | 'binary'; readonly body: Uint8Array | string }
+  | { readonly kind: 'error'; readonly answer: HttpAnswer }
+  | { readonly kind: 'redirect'; readonly status: 307 | 308; readonly hostPort: string }
 
 interface WireErrorFields {
   Code?: unknown
@@ -93,35 +54,68 @@ interface WireErrorFields {
   Description?: unknown
 }
 
-function errorAnswer(fields: WireErrorFields | null | undefined): HttpAnswer {
+interface WireRedirectFields {
+  Reason?: unknown
+  Edges?: unknown
+}
+
+function errorAnswer(fields: WireErrorFields | null | undefined): RestAnswer {
   const code = typeof fields?.Code === 'string' && fields.Code !== '' ? fields.Code : 'E00'
   const items = typeof fields?.Items === 'string' ? fields.Items : ''
   const description = typeof fields?.Description === 'string' ? fields.Description : ''
-  return jsonError(statusOf(code), code, items, description)
+  return { kind: 'error', answer: jsonError(statusOf(code), code, items, description) }
 }
 
-const BAD_REPLY = (what: string): HttpAnswer =>
-  jsonError(500, 'E00', 'SERVER', `the edge sent ${what} to a REST request`)
+/**
+ * A `Redirect` as Go's REST server answers it: 308 for the session's replica set
+ * (`ReplicaSetSession`, 0), 307 for this request's (`ReplicaSetRequest`, 1), to the first
+ * address of the first edge; without an address (or another reason) it is an error.
+ */
+function redirectAnswer(fields: WireRedirectFields | null | undefined): RestAnswer {
+  const edges = Array.isArray(fields?.Edges) ? fields.Edges : []
+  const hostPorts = (edges[0] as { HostPorts?: unknown } | undefined)?.HostPorts
+  const hostPort = Array.isArray(hostPorts) ? hostPorts[0] : undefined
+  const reason = fields?.Reason ?? 0
+  const status =
+    reason === 0 || reason === 'ReplicaSetSession'
+      ? 308
+      : reason === 1 || reason === 'ReplicaSetRequest'
+        ? 307
+        : undefined
+  if (typeof hostPort !== 'string' || hostPort === '' || status === undefined) {
+    return BAD_REPLY('a redirect without an address')
+  }
+  return { kind: 'redirect', status, hostPort }
+}
+
+const BAD_REPLY = (what: string): RestAnswer => ({
+  kind: 'error',
+  answer: jsonError(500, 'E00', 'SERVER', `the edge sent ${what} to a REST request`),
+})
 
 /**
- * The HTTP answer to a REST request from the edge's reply: 200 with the reply's `message`
- * as the JSON body, or for an `Error` reply the error code's HTTP status with
- * `{"Code","Items","Description"}`. A binary reply (an edge without JSON support answers
- * binary errors) is decoded the same way. Never throws.
+ * The answer to a REST call from the edge's reply, one envelope in the route's encoding:
+ * its message as the body (protobuf JSON or binary protobuf), an `Error` as the HTTP status
+ * of its code with `{"Code","Items","Description"}`, a `Redirect` as 307/308. Never throws.
  */
-export function restAnswer(bytes: Uint8Array, format: PayloadFormat): HttpAnswer {
+export function restAnswer(bytes: Uint8Array, format: PayloadFormat): RestAnswer {
   if (format === 'binary') {
     try {
       const envelope = decodeEnvelope(bytes)
-      if (envelope.ctor !== C_Error) return BAD_REPLY('a binary reply')
-      return errorAnswer(rony.Error.decode(envelope.message))
+      if (envelope.ctor === C_Error) return errorAnswer(rony.Error.decode(envelope.message))
+      if (envelope.ctor === C_Redirect) {
+        return redirectAnswer(rony.Redirect.decode(envelope.message))
+      }
+      if (envelope.ctor === C_MessageContainer) return BAD_REPLY('several replies')
+      return { kind: 'body', type: 'binary', body: envelope.message }
     } catch {
       return BAD_REPLY('an undecodable binary reply')
     }
   }
   let reply: unknown
   try {
-    reply = JSON.parse(
+    // Exact: an int64 field's number past 2^53 reaches the client with all its digits.
+    reply = parseJson(
       Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'),
     )
   } catch {
@@ -131,7 +125,24 @@ export function restAnswer(bytes: Uint8Array, format: PayloadFormat): HttpAnswer
     return BAD_REPLY('a JSON reply that is not an envelope')
   const { cmd, message } = reply as { cmd?: unknown; message?: unknown }
   if (cmd === 'Error') return errorAnswer(message as WireErrorFields | undefined)
-  return { status: 200, body: JSON.stringify(message ?? {}) }
+  if (cmd === 'Redirect') return redirectAnswer(message as WireRedirectFields | undefined)
+  if (cmd === 'MessageContainer') return BAD_REPLY('several replies')
+  return { kind: 'body', type: 'json', body: stringifyJson(message ?? {}) }
+}
+
+/**
+ * The `Location` of a redirect: the request's path and query on `hostPort`, which is a
+ * `host:port` (Go's gateways publish those) or a URL (a TS edge's gateway addresses).
+ */
+export function redirectLocation(hostPort: string, requestUrl: string, secure: boolean): string {
+  let origin: string
+  try {
+    origin = hostPort.includes('://') ? new URL(hostPort).origin : ''
+  } catch {
+    origin = ''
+  }
+  if (origin === '' || origin === 'null') origin = `${secure ? 'https' : 'http'}://${hostPort}`
+  return origin + (requestUrl.startsWith('/') ? requestUrl : `/${requestUrl}`)
 }
 
 /** The JSON error for a Fastify error in the gateway's routes (body limit, content type…). */

@@ -6,7 +6,7 @@
 
 import type { IncomingMessage } from 'node:http'
 import fastifyCors from '@fastify/cors'
-import type { RestMethod, RestRoute } from '@rony/interface'
+import type { PayloadFormat, RestMethod, RestRequest, RestRoute } from '@rony/interface'
 import { errorCodes, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { type ConnKind, FastifyResponder, type Responder, sendJson } from './connection.js'
 import type { ResolvedOptions } from './options.js'
@@ -33,12 +33,8 @@ export interface RouteHost {
   readEnded(raw: IncomingMessage): void
 }
 
-/** What a REST route adds to its request: the command it maps to, and the parsed URL parts. */
-export interface RestCall {
-  readonly cmd: string
-  readonly query: unknown
-  readonly params: unknown
-}
+/** What a REST route adds to its request: the route and the values of its parameters. */
+export type RestCall = RestRequest
 
 const METHODS: readonly RestMethod[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE']
 const NO_BODY = new Uint8Array(0)
@@ -118,6 +114,62 @@ export function notFoundHandler(endpoint: string, allow: readonly string[]) {
     }
     sendAnswer(reply, jsonError(404, 'E01', 'ROUTE', `no route ${request.method} ${path}`))
   }
+}
+
+const MEDIA_OF: Readonly<Record<PayloadFormat, string>> = {
+  json: 'application/json',
+  binary: 'application/x-protobuf (or application/octet-stream, or no Content-Type)',
+}
+
+/**
+ * 415 for a body whose media type is not the route's encoding (an empty body is no body);
+ * 400 for a body on a GET route, which Fastify does not read (better refused than dropped).
+ */
+function wrongBody(
+  route: RestRoute,
+  request: FastifyRequest,
+  body: Uint8Array,
+): HttpAnswer | undefined {
+  if (route.method === 'GET' && hasBody(request)) {
+    const description = `GET ${route.path} takes no body: send its fields in the URL, or use a route with a body`
+    return jsonError(400, 'E01', 'BODY', description)
+  }
+  const contentType = request.headers['content-type']
+  if (body.byteLength === 0 || bodyKindOf(contentType) === route.encoding) return undefined
+  const description = `${route.method} ${route.path} takes a body of ${MEDIA_OF[route.encoding]}, got ${contentType ?? 'no Content-Type'}`
+  return jsonError(415, 'E01', 'CONTENT_TYPE', description)
+}
+
+/** A URL value as the route binds it: one string; a repeated query parameter is refused. */
+function urlValue(source: unknown, param: string): string | string[] | undefined {
+  if (source === null || typeof source !== 'object' || !Object.hasOwn(source, param))
+    return undefined
+  const value = (source as Record<string, unknown>)[param]
+  return typeof value === 'string' || Array.isArray(value)
+    ? (value as string | string[])
+    : undefined
+}
+
+/**
+ * The values of the route's parameters by field: every path parameter, then the bound query
+ * parameters the request has. A string says why the request is refused.
+ */
+function restValues(
+  route: RestRoute,
+  params: unknown,
+  query: unknown,
+): Map<string, string> | string {
+  const values = new Map<string, string>()
+  for (const { param, field } of route.pathParams) {
+    const value = urlValue(params, param)
+    if (typeof value === 'string') values.set(field, value)
+  }
+  for (const { param, field } of route.queryParams) {
+    const value = urlValue(query, param)
+    if (Array.isArray(value)) return `the query parameter ${param} is given ${value.length} times`
+    if (value !== undefined) values.set(field, value)
+  }
+  return values
 }
 
 /** Throws a clear error for routes the plugin cannot mount. */
@@ -213,18 +265,19 @@ export function gatewayPlugin(host: RouteHost, standalone: boolean) {
     })
 
     for (const route of routes) {
-      const cmd = route.cmd
       app.route({
         method: route.method,
         url: route.path,
         handler(request, reply) {
-          const body = request.body
-          const input = body instanceof Uint8Array ? body : undefined
-          host.exchange(request.raw, new FastifyResponder(reply), 'rest', input, {
-            cmd,
-            query: request.query,
-            params: request.params,
-          })
+          const body = request.body instanceof Uint8Array ? request.body : NO_BODY
+          const refused = wrongBody(route, request, body)
+          const values = restValues(route, request.params, request.query)
+          if (refused !== undefined) sendAnswer(reply, refused)
+          else if (typeof values === 'string') {
+            sendAnswer(reply, jsonError(400, 'E01', 'PARAM', values))
+          } else {
+            host.exchange(request.raw, new FastifyResponder(reply), 'rest', body, { route, values })
+          }
         },
       })
     }

@@ -110,6 +110,14 @@ export interface RequestMeta {
 
   /** How `data` is encoded; see {@link PayloadFormat}. */
   readonly format: PayloadFormat
+
+  /**
+   * Set when the message is a call of one of the edge's {@link RestRoute}s: then `data` is
+   * the HTTP request's body (possibly empty) in the route's `encoding` (also `format`), not
+   * an envelope, and `rest` carries the URL parameters the route binds. The edge builds the
+   * request message and answers with one envelope in the route's encoding.
+   */
+  readonly rest?: RestRequest | undefined
 }
 
 /**
@@ -175,7 +183,8 @@ export interface GatewayHandlers {
   onClose(conn: GatewayConn, reason: CloseReason): void
 
   /**
-   * The REST routes the edge's handlers declared (`edge.handle(Type, fn, { rest })`), fixed
+   * The REST routes the edge's handlers declared (`edge.handle(Type, fn, { rest })`, or a
+   * service method's `rony_rest` option through `edge.service`), fixed
    * for as long as the gateway is attached. Gateways that speak HTTP serve them; others
    * ignore them. Absent or empty: no REST routes.
    */
@@ -185,30 +194,61 @@ export interface GatewayHandlers {
 /** HTTP methods a REST route can bind. */
 export type RestMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
 
+/** A URL parameter of a REST route and the request message field it fills. */
+export interface RestParam {
+  /** The path parameter's name (`id` for `:id`), or the query parameter's name. */
+  readonly param: string
+  /** The field of the request message it fills, as the message's JSON names it. */
+  readonly field: string
+}
+
 /**
- * One REST binding of a handler. A gateway that matches a request to it builds the request
- * message as JSON from the body (a JSON object, for methods with a body), the query string
- * and the path parameters (later ones win on the same field), and hands the edge a JSON
- * envelope (`format: 'json'`):
+ * One REST binding of a handler, as the Go framework's `rony_rest` option defines it, with
+ * its parameters resolved by the edge. The gateway that serves it stays ignorant of message
+ * types: it matches the request, checks the body's media type against `encoding`, reads the
+ * values of `pathParams` and `queryParams` (strings, as sent), and hands the edge the body
+ * and those values ({@link RequestMeta.rest}). The edge builds the request message (body
+ * first, then path values, then query values; each value converted to its field's type, or
+ * E01) and runs it under the handler's constructor.
  *
- * ```json
- * { "requestId": "1", "cmd": "<cmd>", "message": { "id": "42", "verbose": "true" } }
- * ```
+ * The edge answers with one envelope in `encoding`: the gateway writes its message as the
+ * body (`application/json` or `application/x-protobuf`), an `Error` as the HTTP status of
+ * its code with the error as JSON, a `Redirect` as 307/308.
  *
- * Query and path values arrive as strings (repeated query keys as arrays of strings); the
- * edge converts them to the field's type or answers E01. The reply is a JSON envelope too;
- * the gateway answers with its `message` as the body, or, for `cmd: "Error"`, with the
- * HTTP status of the error code.
+ * Why the edge, not the gateway, merges the parameters: a binary body can only be merged
+ * with them by someone who knows the message's fields, and the contract keeps that
+ * knowledge on the edge's side.
  */
 export interface RestRoute {
   readonly method: RestMethod
   /**
    * Path relative to the gateway's prefix, starting with `/`; `:name` segments are
-   * parameters bound to the field `name` (`/users/:id`).
+   * parameters (`/users/:id`).
    */
   readonly path: string
-  /** Name of the request message type: the `cmd` of the JSON envelope. */
+  /** The handler it calls, for logs and errors: `Service.Method` or the request type's name. */
   readonly cmd: string
+  /** Every `:name` of `path`, in order, with the field it fills. */
+  readonly pathParams: readonly RestParam[]
+  /** The query parameters the route binds; others are ignored. */
+  readonly queryParams: readonly RestParam[]
+  /**
+   * The body's and the answer's encoding: `'json'` (protobuf JSON, `application/json`) or
+   * `'binary'` (protobuf, `application/x-protobuf`, `application/octet-stream` or no
+   * Content-Type).
+   */
+  readonly encoding: PayloadFormat
+}
+
+/** What a gateway hands the edge with a call of a REST route: see {@link RequestMeta.rest}. */
+export interface RestRequest {
+  /** The route called: one of {@link GatewayHandlers.restRoutes}. */
+  readonly route: RestRoute
+  /**
+   * The values of the route's parameters that the request carries, by field name: every
+   * path parameter, and the query parameters that are present, each once.
+   */
+  readonly values: ReadonlyMap<string, string>
 }
 
 /**

@@ -101,6 +101,8 @@ export type {
   PayloadFormat,
   RequestMeta,
   RestMethod,
+  RestParam,
+  RestRequest,
   RestRoute,
 } from './gateway.js'
 export { GatewayConnections } from './gateway-connections.js'

@@ -182,10 +182,18 @@ class Mismatch {
         typeof input === 'bigint' || (typeof input === 'number' && Number.isSafeInteger(input))
       return exact && BigInt(input) === BigInt(readBack) && !this.isStringField(path)
     }
-    // An enum given by number reads back as its name. Bytes (base64 comes back normalized)
-    // and enums may be spelled differently; fromObject already rejected what it cannot read.
+    // An enum given by number reads back as its name. A name the enum lacks reads back as
+    // its zero value (fromObject leaves the field unset), so an enum's name must come back
+    // as given; bytes come back as normalized base64 ("AQ" is "AQ=="), and fromObject
+    // already rejected base64 it cannot read.
     if (typeof input === 'number') return ENUM_NAME.test(readBack)
-    return typeof input === 'string'
+    return typeof input === 'string' && !this.isEnumField(path)
+  }
+
+  /** Whether the field at `path` is an enum: 0 reads back as a name, not a number or text. */
+  private isEnumField(path: Path): boolean {
+    const value = this.probe(path, 0, SHAPE_OPTIONS)
+    return typeof value === 'string' && ENUM_NAME.test(value)
   }
 
   /** Whether the field at `path` is a string field: one that keeps an arbitrary string. */
@@ -198,31 +206,32 @@ class Mismatch {
     }
     let known = cache.get(key)
     if (known === undefined) {
-      known = this.probe(path)
+      known = this.probe(path, STRING_PROBE, JSON_OPTIONS) === STRING_PROBE
       cache.set(key, known)
     }
     return known
   }
 
-  private probe(path: Path): boolean {
-    let skeleton: unknown = STRING_PROBE
+  /** What `value` at `path` (indices as 0) reads back as; undefined when it cannot be read. */
+  private probe(path: Path, value: unknown, options: object): unknown {
+    let skeleton: unknown = value
     for (let i = path.length - 1; i >= 0; i--) {
       const part = path[i] as string | number
       skeleton = typeof part === 'number' ? [skeleton] : { [part]: skeleton }
     }
     try {
-      let value: unknown = this.type.toObject(
+      let readBack: unknown = this.type.toObject(
         this.type.fromObject(skeleton as JsonObject),
-        JSON_OPTIONS,
+        options,
       )
       for (const part of path) {
-        value = (value as Record<string | number, unknown> | undefined)?.[
+        readBack = (readBack as Record<string | number, unknown> | undefined)?.[
           typeof part === 'number' ? 0 : part
         ]
       }
-      return value === STRING_PROBE
+      return readBack
     } catch {
-      return false
+      return undefined
     }
   }
 }
