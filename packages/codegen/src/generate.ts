@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { readExtras } from './emit.js'
 import { findProtoFiles, loadRoot } from './load.js'
@@ -29,10 +29,22 @@ export async function generate(init: GenerateInit): Promise<GeneratedFile[]> {
   for (const file of files) {
     const base = join(init.out, file.proto.replace(/\.proto$/, ''))
     await mkdir(dirname(base), { recursive: true })
-    await writeFile(`${base}.js`, file.js)
-    await writeFile(`${base}.d.ts`, file.dts)
+    await writeIfChanged(`${base}.js`, file.js)
+    await writeIfChanged(`${base}.d.ts`, file.dts)
   }
   return files
+}
+
+/**
+ * Leaves an up-to-date file untouched and replaces a changed one by a rename, so a reader
+ * running beside `rony gen` (a test importing the module) never sees it half written.
+ */
+async function writeIfChanged(path: string, text: string): Promise<void> {
+  const current = await readFile(path, 'utf8').catch(() => undefined)
+  if (current === text) return
+  const temp = `${path}.${process.pid}.tmp`
+  await writeFile(temp, text)
+  await rename(temp, path)
 }
 
 /** `generate` without writing: the files' contents. */
