@@ -191,10 +191,23 @@ export function createRegistry(): MessageRegistry {
   return registry
 }
 
-/** `type.encode(message).finish()`; `message` is whatever the type's `encode` takes. */
+/** What protobufjs 8's writers add to `finish`. */
+interface SharingWriter {
+  finish(shared?: boolean): Uint8Array
+}
+
+/**
+ * `type.encode(message).finish()`, without `finish`'s copy: `message` is whatever the
+ * type's `encode` takes. The writer is `encode`'s own and dropped here, so protobufjs 8's
+ * `finish(true)`, a view of the writer's buffer instead of a copy into a new one, belongs
+ * to the caller alone: one allocation and one copy less on every message (half the cost
+ * of encoding a small one). The view may sit in a buffer up to twice its length (the
+ * writer grows by doubling), which a kept result keeps alive. Other writers (protobufjs
+ * 7, hand-written types) ignore the argument and copy as before.
+ */
 export function encodeMessage<M extends MessageType>(
   type: M,
   message: Parameters<M['encode']>[0],
 ): Uint8Array {
-  return type.encode(message).finish()
+  return (type.encode(message) as SharingWriter).finish(true)
 }
