@@ -253,6 +253,12 @@ describe('decodeMessage and encodeMessage', () => {
     expect(first).toEqual(rony.Edge.encode({ ServerID: 'edge-1' }).finish())
   })
 
+  it("encodeMessage gives a large message memory of its own, not a view of the writer's larger buffer", () => {
+    const large = encodeMessage(rony.Error, { Description: 'x'.repeat(5000) })
+    expect(large.buffer.byteLength).toBe(large.byteLength)
+    expect(rony.Error.decode(large).Description).toHaveLength(5000)
+  })
+
   it('decodeMessage names the type in its RonyError', () => {
     const error = catchRonyError(() => decodeMessage(rony.Edges, hex('0a 05')))
     expect(error.description).toMatch(/^cannot decode Edges: /)
