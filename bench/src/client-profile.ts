@@ -1,11 +1,12 @@
 /**
  * `@rony/client` on its own, for profiling: one Rony edge (its own process), then rounds of
- * the raw ws client and of the real client against it (`window` in flight, `count`
+ * the raw ws client, of the real client's `request()` and of its typed service calls
+ * (`serviceClient(BenchEcho, client).echo`) against it (`window` in flight, `count`
  * requests each), with this process's CPU per request: the client's cost beyond the wire.
  *
  *   node --cpu-prof --cpu-prof-dir=profiles src/client-profile.ts [window=256] [count=100000]
  *
- * `RONY_BENCH_ONLY=raw|client` runs one of the two, so a profile shows it alone.
+ * `RONY_BENCH_ONLY=raw|client|service` runs one of them, so a profile shows it alone.
  */
 import { constructorOf, decodeEnvelope, encodeEnvelope } from '@rony/envelope'
 import { Echo } from '@rony/testing'
@@ -43,22 +44,27 @@ async function measured(name: string, phase: () => Promise<PhaseResult>): Promis
 }
 
 const server = await spawnServer('rony')
-let client: LoadSession | undefined
+const clients: LoadSession[] = []
 try {
   const socket = await openSocket(server.url)
-  client = await openClientSession(server, server.url, window)
-  const ours = client
+  const plain = await openClientSession(server, server.url, window, 'request')
+  clients.push(plain)
+  const typed = await openClientSession(server, server.url, window, 'service')
+  clients.push(typed)
   for (let round = 0; round < ROUNDS; round++) {
     const lines = [`round ${round + 1}, ${window} in flight:`]
-    if (only !== 'client')
+    if (!only || only === 'raw')
       lines.push(
         await measured('raw ws', () => runPhase([socket], request, window, limits, isReply)),
       )
-    if (only !== 'raw') lines.push(await measured('@rony/client', () => ours.phase(limits)))
+    if (!only || only === 'client')
+      lines.push(await measured('@rony/client request()', () => plain.phase(limits)))
+    if (!only || only === 'service')
+      lines.push(await measured('@rony/client typed call', () => typed.phase(limits)))
     console.log(lines.join('\n  '))
   }
   socket.terminate()
 } finally {
-  await client?.close()
+  await Promise.all(clients.map((client) => client.close()))
   await server.stop()
 }

@@ -206,6 +206,8 @@ export interface PhaseResult {
   latenciesUs: Float64Array
   /** Server CPU time (user + system) during the phase, µs, when measured. */
   serverCpuUs?: number | undefined
+  /** This process's CPU time (user + system) during the phase, µs: the load client's. */
+  clientCpuUs?: number | undefined
 }
 
 /**
@@ -373,6 +375,7 @@ function mergePhases(phases: PhaseResult[]): PhaseResult {
     capped: phases.some((p) => p.capped),
     latenciesUs: latencies,
     serverCpuUs: phases.reduce((n, p) => n + (p.serverCpuUs ?? 0), 0),
+    clientCpuUs: phases.reduce((n, p) => n + (p.clientCpuUs ?? 0), 0),
   }
 }
 
@@ -382,7 +385,12 @@ function mergePhases(phases: PhaseResult[]): PhaseResult {
  * order rotated by `rotation` and by block. So a drift of this shared machine's speed
  * within the round reaches every subject alike, rather than whichever ran at the time:
  * for serial latencies (seconds per phase) that drift is larger than the differences
- * measured. The server's CPU time is taken around each block. Results in session order.
+ * measured. The server's CPU time is taken around each block, and this process's (the
+ * load client's) around the block alone. With one block per round (pipelined shapes), this
+ * process collects its garbage before each session's phase (with --expose-gc, as `pnpm
+ * bench` runs it), so the garbage one client left is not collected during the next one's
+ * phase: in rotated order the same subject follows the same one in most rounds. Results
+ * in session order.
  */
 export async function interleavedRound(
   sessions: LoadSession[],
@@ -401,14 +409,21 @@ export async function interleavedRound(
     for (let k = 0; k < sessions.length; k++) {
       const i = (k + rotation + b) % sessions.length
       const session = sessions[i] as LoadSession
+      if (blocks === 1) collectGarbage?.()
       const before = (await session.server.stats()).cpuUs
+      const client = process.cpuUsage()
       const phase = await session.phase(block)
+      const used = process.cpuUsage(client)
       phase.serverCpuUs = (await session.server.stats()).cpuUs - before
+      phase.clientCpuUs = used.user + used.system
       phases[i]?.push(phase)
     }
   }
   return phases.map(mergePhases)
 }
+
+/** A full GC of this process, when Node runs with --expose-gc. */
+const collectGarbage = (globalThis as { gc?: () => void }).gc
 
 /** One shape of a load suite: who is measured, how, and how long. */
 export interface ShapeRun {
@@ -476,6 +491,8 @@ export interface Round {
   p99Us: number
   /** Server CPU (user + system) per completed request, µs; NaN when not measured. */
   cpuUsPerMsg: number
+  /** The load client's CPU (this process) per completed request, µs; NaN when not measured. */
+  clientCpuUsPerMsg: number
 }
 
 export function roundOf(phase: PhaseResult): Round {
@@ -491,6 +508,10 @@ export function roundOf(phase: PhaseResult): Round {
       phase.serverCpuUs === undefined || phase.completed === 0
         ? Number.NaN
         : phase.serverCpuUs / phase.completed,
+    clientCpuUsPerMsg:
+      phase.clientCpuUs === undefined || phase.completed === 0
+        ? Number.NaN
+        : phase.clientCpuUs / phase.completed,
   }
 }
 
@@ -516,7 +537,7 @@ export interface LoadRow {
   compareTo?: string | undefined
 }
 
-type Figure = 'msgPerSec' | 'p50Us' | 'p99Us' | 'cpuUsPerMsg'
+type Figure = 'msgPerSec' | 'p50Us' | 'p99Us' | 'cpuUsPerMsg' | 'clientCpuUsPerMsg'
 
 export const rowMedian = (row: LoadRow, key: Figure): number =>
   median(row.rounds.map((r) => r[key]))
@@ -550,8 +571,8 @@ export function ratioText(ratios: number[]): string {
 
 export function loadTable(rows: LoadRow[], reference: string): string[] {
   const lines = [
-    `| measure | server / client | rounds × requests | msg/s | p50 µs | p99 µs | server CPU µs/msg | server RSS after (MiB) | msg/s vs ${reference} | p50 vs ${reference} | server CPU/msg vs ${reference} |`,
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    `| measure | server / client | rounds × requests | msg/s | p50 µs | p99 µs | server CPU µs/msg | client CPU µs/msg | server RSS after (MiB) | msg/s vs ${reference} | p50 vs ${reference} | server CPU/msg vs ${reference} |`,
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ]
   for (const row of rows) {
     const base = row.compareTo ? findRow(rows, row.measure, row.compareTo) : undefined
@@ -565,7 +586,7 @@ export function loadTable(rows: LoadRow[], reference: string): string[] {
       .join(', ')
     const counts = [...new Set(row.rounds.map((r) => r.completed))].map(int).join('/')
     lines.push(
-      `| ${row.measure} | ${row.subject} | ${row.rounds.length} × ${counts}${notes ? ` (${notes})` : ''} | ${int(rowMedian(row, 'msgPerSec'))} | ${us(rowMedian(row, 'p50Us'))} | ${us(rowMedian(row, 'p99Us'))} | ${us(rowMedian(row, 'cpuUsPerMsg'))} | ${row.rss === undefined ? '–' : mib(row.rss)} | ${base ? ratioText(pairedRatios(row, base, 'msgPerSec')) : '1.00×'} | ${base ? ratioText(pairedRatios(row, base, 'p50Us')) : '1.00×'} | ${base ? ratioText(pairedRatios(row, base, 'cpuUsPerMsg')) : '1.00×'} |`,
+      `| ${row.measure} | ${row.subject} | ${row.rounds.length} × ${counts}${notes ? ` (${notes})` : ''} | ${int(rowMedian(row, 'msgPerSec'))} | ${us(rowMedian(row, 'p50Us'))} | ${us(rowMedian(row, 'p99Us'))} | ${us(rowMedian(row, 'cpuUsPerMsg'))} | ${us(rowMedian(row, 'clientCpuUsPerMsg'))} | ${row.rss === undefined ? '–' : mib(row.rss)} | ${base ? ratioText(pairedRatios(row, base, 'msgPerSec')) : '1.00×'} | ${base ? ratioText(pairedRatios(row, base, 'p50Us')) : '1.00×'} | ${base ? ratioText(pairedRatios(row, base, 'cpuUsPerMsg')) : '1.00×'} |`,
     )
   }
   return lines

@@ -3,6 +3,7 @@
  * client and the server never share an event loop:
  *
  *   node src/servers/ws-server.ts rony   # @rony/edge + wsGateway + the test services' Echo
+ *                                        # (and BenchEcho.echo, the same, as a service)
  *   node src/servers/ws-server.ts raw    # a bare `ws` WebSocketServer echoing every message
  *
  * Both listen on 127.0.0.1, port 0. The process protocol (the `{"port":N}` line, stats over
@@ -13,14 +14,25 @@ import { type Running, serve } from './serve.ts'
 const MAX_PAYLOAD = 1024 * 1024
 
 async function startRony(): Promise<Running> {
-  const [{ createEdge }, { wsGateway }, { registerTestServices }] = await Promise.all([
-    import('@rony/edge'),
-    import('@rony/gateway-ws'),
-    import('@rony/testing'),
-  ])
+  const [{ createEdge }, { wsGateway }, { EchoReply, registerTestServices }, { BenchEcho }] =
+    await Promise.all([
+      import('@rony/edge'),
+      import('@rony/gateway-ws'),
+      import('@rony/testing'),
+      import('../echo-service.ts'),
+    ])
   const gateway = wsGateway({ host: '127.0.0.1', port: 0 })
   const edge = createEdge({ id: 'bench', gateways: [gateway] })
   registerTestServices(edge)
+  // The test services' Echo handler, as a service method (see echo-service.ts).
+  edge.service(
+    BenchEcho,
+    {
+      echo: (req, ctx) =>
+        EchoReply.create({ Text: req.Text, Payload: req.Payload, ServerID: ctx.serverId }),
+    },
+    { byRequestType: false },
+  )
   await edge.start()
   const address = edge.addresses()[0]
   if (!address) throw new Error('the edge reports no address')

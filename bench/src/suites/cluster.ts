@@ -127,6 +127,7 @@ const FAILED: ClusterRound = {
   p50Us: Number.NaN,
   p99Us: Number.NaN,
   cpuUsPerMsg: Number.NaN,
+  clientCpuUsPerMsg: Number.NaN,
 }
 
 function raftRound(m: Measured, allCpuUs: number): ClusterRound {
@@ -138,6 +139,7 @@ function raftRound(m: Measured, allCpuUs: number): ClusterRound {
     p50Us: m.p50Us,
     p99Us: m.p99Us,
     cpuUsPerMsg: m.leaderCpuUsPerOp,
+    clientCpuUsPerMsg: Number.NaN,
     allCpuUsPerOp: allCpuUs / m.completed,
   }
 }

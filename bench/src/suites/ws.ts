@@ -59,6 +59,7 @@ const PIPELINED: PhaseLimits = { count: 100_000, maxMs: 10_000 }
 const RAW = 'raw ws'
 const RONY = 'rony edge'
 const RONY_CLIENT = 'rony edge + @rony/client'
+const RONY_TYPED = 'rony edge + @rony/client, typed service call'
 /** Rounds per case; each round runs every subject of a shape back to back, in rotated order. */
 const ROUNDS = 5
 
@@ -81,7 +82,7 @@ const SHAPES: Shape[] = [
     warmup: SERIAL_WARMUP,
     limits: SERIAL,
     blocks: SERIAL_BLOCKS,
-    subjects: [RAW, RONY, RONY_CLIENT],
+    subjects: [RAW, RONY, RONY_CLIENT, RONY_TYPED],
   },
   {
     measure: 'pipelined, 1 conn × 64',
@@ -99,7 +100,7 @@ const SHAPES: Shape[] = [
     warmup: PIPELINED_WARMUP,
     limits: PIPELINED,
     blocks: 1,
-    subjects: [RAW, RONY, RONY_CLIENT],
+    subjects: [RAW, RONY, RONY_CLIENT, RONY_TYPED],
   },
   {
     measure: 'pipelined, 8 conns × 64',
@@ -156,7 +157,12 @@ async function run(): Promise<string> {
               ? openSocketSession(rawServer, shape, C_Echo)
               : subject === RONY
                 ? openSocketSession(ronyServer, shape, C_EchoReply)
-                : openClientSession(ronyServer, ronyServer.url, shape.window),
+                : openClientSession(
+                    ronyServer,
+                    ronyServer.url,
+                    shape.window,
+                    subject === RONY_TYPED ? 'service' : 'request',
+                  ),
         })),
       )
       process.stderr.write(`  ws: ${shape.measure} done\n`)
@@ -176,6 +182,28 @@ async function run(): Promise<string> {
       findRow(rows, window256.measure, RONY),
       'msgPerSec',
     )
+    // A typed service call against a plain request() of the same message (paired per round).
+    const typedSerial = pairedRatios(
+      findRow(rows, serial.measure, RONY_TYPED),
+      findRow(rows, serial.measure, RONY_CLIENT),
+      'p50Us',
+    )
+    const typedPipelined = pairedRatios(
+      findRow(rows, window256.measure, RONY_TYPED),
+      findRow(rows, window256.measure, RONY_CLIENT),
+      'msgPerSec',
+    )
+    // What the call path costs the client process: the server's work is the same.
+    const typedCpuSerial = pairedRatios(
+      findRow(rows, serial.measure, RONY_TYPED),
+      findRow(rows, serial.measure, RONY_CLIENT),
+      'clientCpuUsPerMsg',
+    )
+    const typedCpuPipelined = pairedRatios(
+      findRow(rows, window256.measure, RONY_TYPED),
+      findRow(rows, window256.measure, RONY_CLIENT),
+      'clientCpuUsPerMsg',
+    )
     const lines = [
       `### ${wsSuite.name}`,
       '',
@@ -185,6 +213,7 @@ async function run(): Promise<string> {
       '',
       `Server RSS: raw ws ${mib(idleRaw)} MiB idle → ${mib(finalRaw)} MiB after the run; rony edge ${mib(idleRony)} MiB idle → ${mib(finalRony)} MiB after the run.`,
       `@rony/client against the same edge, vs the raw ws client (paired per round): serial p50 ${ratioText(clientSerial)}; 1 conn × 256 msg/s ${ratioText(clientPipelined)}.`,
+      `A typed service call (\`serviceClient(BenchEcho, client).echo\`) vs \`client.request\` of the same message (paired per round): serial p50 ${ratioText(typedSerial)}, client CPU per request ${ratioText(typedCpuSerial)}; 1 conn × 256 msg/s ${ratioText(typedPipelined)}, client CPU per request ${ratioText(typedCpuPipelined)}.`,
       '',
     ]
     const goals: GoalLine[] = []
@@ -193,8 +222,8 @@ async function run(): Promise<string> {
       const subject = findRow(rows, serial.measure, RONY)
       const ratios = pairedRatios(subject, base, 'p50Us')
       goals.push({
-        text: `rony serial p50 ≤ 1.15× raw ws (median ${rowMedian(subject, 'p50Us').toFixed(1)} vs ${rowMedian(base, 'p50Us').toFixed(1)} µs; paired ratio ${ratioText(ratios)}, median ${median(ratios).toFixed(3)}×)`,
-        met: median(ratios) <= 1.15,
+        text: `rony serial p50 ≤ 1.10× raw ws (median ${rowMedian(subject, 'p50Us').toFixed(1)} vs ${rowMedian(base, 'p50Us').toFixed(1)} µs; paired ratio ${ratioText(ratios)}, median ${median(ratios).toFixed(3)}×)`,
+        met: median(ratios) <= 1.1,
       })
     }
     goals.push(
@@ -205,6 +234,14 @@ async function run(): Promise<string> {
       {
         text: `@rony/client 1 conn × 256 throughput ≥ 0.9× the raw ws client's against the same edge (paired ratio ${ratioText(clientPipelined)}, median ${median(clientPipelined).toFixed(3)}×)`,
         met: median(clientPipelined) >= 0.9,
+      },
+      {
+        text: `a typed service call's serial p50 ≤ 1.02× a plain request()'s (paired ratio ${ratioText(typedSerial)}, median ${median(typedSerial).toFixed(3)}×)`,
+        met: median(typedSerial) <= 1.02,
+      },
+      {
+        text: `a typed service call's client CPU per request at 1 conn × 256 ≤ 1.02× a plain request()'s (paired ratio ${ratioText(typedCpuPipelined)}, median ${median(typedCpuPipelined).toFixed(3)}×; msg/s ${ratioText(typedPipelined)})`,
+        met: median(typedCpuPipelined) <= 1.02,
       },
     )
     for (const shape of SHAPES.slice(1)) {
@@ -228,6 +265,6 @@ export const wsSuite: LoadSuite = {
   kind: 'load',
   name: 'ws echo: rony edge vs raw ws',
   description:
-    'Echo over WebSocket on 127.0.0.1, 64-byte payload; each server is a separate Node process, the load client (raw `ws`, one frame per request, the same encoded Echo envelope for both) is this process. Serial: 20k requests after 2k warm-up, in 40 blocks of 500 in which the subjects take turns (this shared machine drifts in speed over seconds by more than the differences measured). Pipelined: N requests kept in flight per connection, 1 s warm-up, then 100k requests. Every phase capped at 10 s. Each case runs 5 rounds, the subjects of one shape back to back in rotated order (serial: block by block); msg/s and latencies are medians of the rounds, ratios the median (min–max) of the per-round ratios. Server CPU µs/msg: user + system CPU time of the server process over the measured phase (`process.cpuUsage()`), per request. The rony edge runs `registerTestServices` (its Echo handler answers synchronously). `@rony/client` rows: the real client (on `ws`) against the same edge, 1 or 256 concurrent `request()` loops. Ratios against the raw ws server in the same shape.',
+    'Echo over WebSocket on 127.0.0.1, 64-byte payload; each server is a separate Node process, the load client (raw `ws`, one frame per request, the same encoded Echo envelope for both) is this process. Serial: 20k requests after 2k warm-up, in 40 blocks of 500 in which the subjects take turns (this shared machine drifts in speed over seconds by more than the differences measured). Pipelined: N requests kept in flight per connection, 1 s warm-up, then 100k requests. Every phase capped at 10 s. Each case runs 5 rounds, the subjects of one shape back to back in rotated order (serial: block by block); msg/s and latencies are medians of the rounds, ratios the median (min–max) of the per-round ratios. Server CPU µs/msg: user + system CPU time of the server process over the measured phase (`process.cpuUsage()`), per request; client CPU µs/msg: the same of this process (the load client). The rony edge runs `registerTestServices` (its Echo handler answers synchronously). `@rony/client` rows: the real client (on `ws`) against the same edge, 1 or 256 concurrent `request()` loops; the typed rows call `serviceClient(BenchEcho, client).echo` instead (`client.call` under the method id, `src/echo-service.ts`), the same message, answered by the same handler code. Ratios against the raw ws server in the same shape.',
   run,
 }

@@ -9,6 +9,7 @@ import {
   type Envelope,
   type EnvelopeInit,
   encodeEnvelope,
+  encodeMessage,
   type MessageOf,
   type MessageRegistry,
   type MessageType,
@@ -225,7 +226,7 @@ export class RonyClient implements Client, LinkHost {
     const init: EnvelopeInit = {
       ctor: entry.ctor,
       requestId: id,
-      message: entry.type.encode(message).finish(),
+      message: encodeMessage(entry.type, message),
       header,
     }
     const auth = options.auth === undefined ? this.options.auth : authBytes(options.auth)

@@ -5,6 +5,7 @@ import {
   encodeContainer,
   encodeEnvelope,
   encodeJsonEnvelope,
+  encodeMessage,
   type MessageRegistry,
   type MessageType,
   messageTypeOf,
@@ -111,7 +112,7 @@ export function messageReply(
   // it into the pipeline only while it stays small.
   const entry = registry.ensure(messageTypeOf(message) ?? type ?? untyped())
   try {
-    return { ctor: entry.ctor, requestId, message: entry.type.encode(message).finish() }
+    return { ctor: entry.ctor, requestId, message: encodeMessage(entry.type, message) }
   } catch (cause) {
     throw unencodable(entry.name, cause)
   }
@@ -129,7 +130,7 @@ function unencodable(name: string, cause: unknown): TypeError {
 
 /** The wire `Error` answer for `error`. */
 export function errorReply(requestId: bigint, error: RonyError): EnvelopeInit {
-  return { ctor: C_Error, requestId, message: rony.Error.encode(error.toWire()).finish() }
+  return { ctor: C_Error, requestId, message: encodeMessage(rony.Error, error.toWire()) }
 }
 
 /** Several answers as one message: an envelope carrying a container (request id 0). */

@@ -227,6 +227,38 @@ describe('decodeMessage and encodeMessage', () => {
     expect(edge.HostPorts).toEqual(['a:1', 'b:2'])
   })
 
+  it("encodeMessage takes the writer's own buffer (finish(true)), with no copy", () => {
+    const shared: unknown[] = []
+    const written = hex('0a 01 61')
+    const type = {
+      name: 'Fake',
+      encode: (_message: object) => ({
+        finish: (share?: boolean) => {
+          shared.push(share)
+          return written
+        },
+      }),
+      decode: () => ({}),
+    }
+    expect(encodeMessage(type, {})).toBe(written)
+    expect(shared).toEqual([true])
+  })
+
+  it("encodeMessage's results are the caller's: a later encode does not overwrite one", () => {
+    const first = encodeMessage(rony.Edge, { ServerID: 'edge-1' })
+    const copy = first.slice()
+    const second = encodeMessage(rony.Edge, { ServerID: 'edge-2' })
+    expect(first).toEqual(copy)
+    expect(decodeMessage(rony.Edge, second).ServerID).toBe('edge-2')
+    expect(first).toEqual(rony.Edge.encode({ ServerID: 'edge-1' }).finish())
+  })
+
+  it("encodeMessage gives a large message memory of its own, not a view of the writer's larger buffer", () => {
+    const large = encodeMessage(rony.Error, { Description: 'x'.repeat(5000) })
+    expect(large.buffer.byteLength).toBe(large.byteLength)
+    expect(rony.Error.decode(large).Description).toHaveLength(5000)
+  })
+
   it('decodeMessage names the type in its RonyError', () => {
     const error = catchRonyError(() => decodeMessage(rony.Edges, hex('0a 05')))
     expect(error.description).toMatch(/^cannot decode Edges: /)
