@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url'
 import ts from 'typescript'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { generate } from '../src/index.js'
-import { GENERATE_TIMEOUT_MS } from './timeouts.js'
+import { GENERATE_TIMEOUT_MS, TYPECHECK_TIMEOUT_MS } from './timeouts.js'
 
 const fixtures = fileURLToPath(new URL('fixtures/greeter', import.meta.url))
 const envelopeSource = fileURLToPath(new URL('../../envelope/src/index.ts', import.meta.url))
@@ -52,7 +52,9 @@ beforeAll(async () => {
 afterAll(() => rm(out, { recursive: true, force: true }))
 
 describe('the generated declarations', () => {
-  it('compile under tsc --strict with a consumer, and reject its misuses', () => {
+  it('compile under tsc --strict with a consumer, and reject its misuses', {
+    timeout: TYPECHECK_TIMEOUT_MS,
+  }, () => {
     const program = ts.createProgram([join(out, 'consumer.ts')], {
       strict: true,
       exactOptionalPropertyTypes: true,
