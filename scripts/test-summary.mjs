@@ -8,8 +8,8 @@ const REPORT = '.test-results.json'
 const root = new URL('..', import.meta.url).pathname
 const totals = { passed: 0, failed: 0, skipped: 0 }
 let reports = 0
-// Each package's and app's report, and the root's README-examples report (scripts/).
-const files = [join(root, 'scripts', REPORT)]
+// Each package's and app's report, the root's README-examples report (scripts/) and bench/'s.
+const files = [join(root, 'scripts', REPORT), join(root, 'bench', REPORT)]
 for (const group of ['packages', 'apps']) {
   for (const name of readdirSync(join(root, group))) files.push(join(root, group, name, REPORT))
 }
