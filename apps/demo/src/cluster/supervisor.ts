@@ -15,7 +15,7 @@ import { closeSync, existsSync, mkdirSync, openSync, rmSync, writeFileSync } fro
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { bundleForBrowser } from '../bundle.ts'
+import { bundleForBrowser, bundleForNode } from '../bundle.ts'
 import type {
   ClusterEventInfo,
   ControlAction,
@@ -109,6 +109,8 @@ interface Settings {
   readonly bootstrapExpect: number
   readonly publicDir: string
   readonly pageScript: string
+  /** node.ts, bundled with the workspace packages' sources. */
+  readonly nodeScript: string
 }
 
 class NodeProcess {
@@ -179,7 +181,7 @@ class SupervisorImpl extends EventEmitter<SupervisorEvents> implements Superviso
     const { id } = proc.config
     mkdirSync(proc.config.dataDir, { recursive: true })
     const log = openSync(join(this.settings.dataDir, `${id}.log`), 'a')
-    const child = fork(here('./node.ts'), [JSON.stringify(proc.config)], {
+    const child = fork(this.settings.nodeScript, [JSON.stringify(proc.config)], {
       execPath: process.execPath,
       execArgv: ['--disable-warning=ExperimentalWarning'],
       stdio: ['ignore', log, log, 'ipc'],
@@ -561,8 +563,13 @@ export async function startSupervisor(options: SupervisorOptions = {}): Promise<
   }
   if (!keepData) rmSync(dataDir, { recursive: true, force: true })
   mkdirSync(dataDir, { recursive: true })
+  // Both bundled from sources, once, here: nothing needs a build first.
   const script = join(dataDir, 'page.js')
-  writeFileSync(script, await pageScript())
+  const [page, nodeScript] = await Promise.all([
+    pageScript(),
+    bundleForNode(here('./node.ts'), 'node'),
+  ])
+  writeFileSync(script, page)
 
   const portsOf = async (index: number): Promise<Ports> => {
     if (basePort !== 0) {
@@ -583,6 +590,7 @@ export async function startSupervisor(options: SupervisorOptions = {}): Promise<
     bootstrapExpect: Math.min(nodes, 3),
     publicDir: here('../../public'),
     pageScript: script,
+    nodeScript,
   }
   const allPorts: Ports[] = []
   for (let i = 1; i <= nodes; i++) allPorts.push(await portsOf(i))
