@@ -194,6 +194,22 @@ describe('the playground cluster (3 processes)', { timeout: 60_000 }, () => {
     const ping = await serviceClient(Cluster, connect('n1').client).ping({}, CALL)
     expect(ping.Node).toBe('n1')
   })
+
+  it('stop and restart a follower, add a node: it joins the group', async () => {
+    const view = await viewUntil('n1', (v) => v.Leader !== '', 5_000)
+    const id = ['n1', 'n2', 'n3'].find((node) => node !== view.Leader)!
+    expect((await supervisor.stop(id)).process).toBe('stopped')
+    expect((await supervisor.restart(id)).process).toBe('running')
+    const added = await supervisor.add()
+    expect([added.id, added.process]).toEqual(['n4', 'running'])
+    const joined = await viewUntil(
+      'n4',
+      (v) => status(v, 'n4')?.Role === 'follower' && status(v, id)?.Gossip === 'alive',
+      10_000,
+    )
+    expect(joined.Nodes.map((n) => n.ID)).toEqual(['n1', 'n2', 'n3', 'n4'])
+    expect((await connect('n4').kv.get({ Key: 'colour' }, CALL)).Value).toBe('teal')
+  })
 })
 
 function isRunning(pid: number): boolean {
