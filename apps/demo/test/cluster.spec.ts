@@ -119,10 +119,41 @@ describe('the playground cluster (3 processes)', { timeout: 60_000 }, () => {
     expect(history.Messages.map((m) => m.Text)).toEqual(['hello'])
   })
 
+  it('refuses a Restart of a running node and any control of an unknown one: E01/NODE', async () => {
+    const { control } = connect('n1')
+    await expect(control.restart({ Node: 'n2' }, CALL)).rejects.toMatchObject({
+      items: 'NODE',
+      message: expect.stringContaining('n2 is running'),
+    })
+    await expect(control.kill({ Node: 'n9' }, CALL)).rejects.toMatchObject({ items: 'NODE' })
+    expect(supervisor.nodes().every((node) => node.process === 'running')).toBe(true)
+  })
+
   it('Control.Kill of the leader: a new leader within 5 s, the key still there', async () => {
     const asker = connect(followers[0]!)
+    // A watcher on the other follower: view pushes and event pushes.
+    const watcher = connect(followers[1]!)
+    watcher.client.registry.register(demo.ClusterView)
+    watcher.client.registry.register(demo.ClusterEvent)
+    const pushedEvents: demo.ClusterEvent[] = []
+    const newLeaderPushed = new Promise<demo.ClusterView>((resolve) => {
+      watcher.client.on('update', ({ message }) => {
+        if (message instanceof demo.ClusterEvent) pushedEvents.push(message)
+        if (message instanceof demo.ClusterView && message.Leader && message.Leader !== leader) {
+          resolve(message)
+        }
+      })
+    })
+    expect((await watcher.cluster.watch({ Watch: true }, CALL)).Node).toBe(followers[1])
+
     const killed = await asker.control.kill({ Node: leader }, CALL)
     expect([killed.Node, killed.Process]).toEqual([leader, 'killed'])
+    const pushedView = await newLeaderPushed
+    expect(status(pushedView, leader)?.Process).toBe('killed')
+    await waitFor(() => pushedEvents.some((e) => e.Kind === 'leader'), 5_000)
+    expect(pushedEvents.find((e) => e.Kind === 'killed')?.Node).toBe(leader)
+    const events = await watcher.cluster.events({}, CALL)
+    expect(events.Events.map((e) => e.Kind)).toEqual(expect.arrayContaining(['leader', 'killed']))
     const view = await viewUntil(
       followers[0]!,
       (v) => v.Leader !== '' && v.Leader !== leader,
