@@ -6,11 +6,10 @@
 
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { build, type Plugin } from 'esbuild'
+import { demoPath } from './paths.ts'
 
-const here = (path: string): string => fileURLToPath(new URL(path, import.meta.url))
-const source = (name: string): string => here(`../../../packages/${name}/src/index.ts`)
+const source = (name: string): string => demoPath('..', '..', 'packages', name, 'src', 'index.ts')
 /** The workspace packages the playground runs, by name, as their sources. */
 const SOURCES = [
   'client',
@@ -33,7 +32,7 @@ const browserQuicDialer: Plugin = {
   name: 'browser-quic-dialer',
   setup(b) {
     b.onResolve({ filter: /^#quic-dialer$/ }, () => ({
-      path: here('../../../packages/client/src/transport/quic-unsupported.ts'),
+      path: demoPath('..', '..', 'packages/client/src/transport/quic-unsupported.ts'),
     }))
   },
 }
@@ -66,7 +65,7 @@ const npmExternal: Plugin = {
 }
 
 /** Where Node bundles go: inside apps/demo, so that their imports resolve. */
-export const NODE_BUNDLES = here('../.bundle')
+export const NODE_BUNDLES = demoPath('.bundle')
 
 /**
  * Bundles `entry` (an absolute path) for Node into `NODE_BUNDLES/<name>.mjs`, with the

@@ -22,8 +22,8 @@ import {
 } from 'node:fs'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { bundleForBrowser, bundleForNode } from '../bundle.ts'
+import { demoPath } from '../paths.ts'
 import type {
   ClusterEventInfo,
   ControlAction,
@@ -91,7 +91,6 @@ export interface Supervisor extends EventEmitter<SupervisorEvents> {
   close(): Promise<void>
 }
 
-const here = (path: string): string => fileURLToPath(new URL(path, import.meta.url))
 /** Port offsets within a node's block of ten. */
 const GOSSIP = 1
 const RAFT = 2
@@ -556,7 +555,7 @@ async function freePort(host: string, udp: boolean): Promise<number> {
 
 /** The page's script: src/page/main.ts bundled, or a note while it does not exist yet. */
 async function pageScript(): Promise<string> {
-  const entry = here('../page/main.ts')
+  const entry = demoPath('src/page/main.ts')
   if (!existsSync(entry))
     return 'document.body.append("The cluster page (src/page/main.ts) is not written yet.")\n'
   return bundleForBrowser(entry)
@@ -565,7 +564,7 @@ async function pageScript(): Promise<string> {
 export async function startSupervisor(options: SupervisorOptions = {}): Promise<Supervisor> {
   const {
     nodes = 3,
-    dataDir = here('../../.data'),
+    dataDir = demoPath('.data'),
     keepData = false,
     host = '127.0.0.1',
     basePort = 8080,
@@ -588,7 +587,7 @@ export async function startSupervisor(options: SupervisorOptions = {}): Promise<
   const script = join(dataDir, 'page.js')
   const [page, nodeScript] = await Promise.all([
     pageScript(),
-    bundleForNode(here('./node.ts'), 'node'),
+    bundleForNode(demoPath('src/cluster/node.ts'), 'node'),
   ])
   writeFileSync(script, page)
 
@@ -609,7 +608,7 @@ export async function startSupervisor(options: SupervisorOptions = {}): Promise<
     dataDir,
     basePort,
     bootstrapExpect: Math.min(nodes, 3),
-    publicDir: here('../../public'),
+    publicDir: demoPath('public'),
     pageScript: script,
     nodeScript,
   }
