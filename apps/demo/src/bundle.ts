@@ -4,8 +4,7 @@
  * needs no build of them first (a bundle takes well under a second).
  */
 
-import { mkdirSync } from 'node:fs'
-import { dirname } from 'node:path'
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs'
 import { build, type Plugin } from 'esbuild'
 import { demoPath } from './paths.ts'
 
@@ -73,10 +72,11 @@ export const NODE_BUNDLES = demoPath('.bundle')
  */
 export async function bundleForNode(entry: string, name: string): Promise<string> {
   const outfile = `${NODE_BUNDLES}/${name}.mjs`
-  mkdirSync(dirname(outfile), { recursive: true })
-  await build({
+  mkdirSync(NODE_BUNDLES, { recursive: true })
+  const result = await build({
     entryPoints: [entry],
     outfile,
+    write: false,
     bundle: true,
     format: 'esm',
     platform: 'node',
@@ -85,5 +85,10 @@ export async function bundleForNode(entry: string, name: string): Promise<string
     alias: sourceAliases,
     plugins: [npmExternal],
   })
+  // Written aside, then renamed: a process started from another run's bundle (tests run in
+  // parallel) never reads a half-written file.
+  const written = `${outfile}.${process.pid}.${Date.now()}`
+  writeFileSync(written, result.outputFiles[0]!.contents)
+  renameSync(written, outfile)
   return outfile
 }
