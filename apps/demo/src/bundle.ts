@@ -5,6 +5,8 @@
  */
 
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs'
+import { isBuiltin } from 'node:module'
+import { pathToFileURL } from 'node:url'
 import { build, type Plugin } from 'esbuild'
 import { demoPath } from './paths.ts'
 
@@ -52,18 +54,31 @@ export async function bundleForBrowser(entry: string): Promise<string> {
   return result.outputFiles[0]!.text
 }
 
-// Every other package stays an import of the bundle, resolved at run time from where the
-// bundle is written: apps/demo, whose package.json lists what the packages need.
+// Every other package stays an import of the bundle, by the absolute path esbuild resolves
+// it to from the importing package (its own node_modules), so the bundle needs nothing
+// installed next to it.
 const npmExternal: Plugin = {
   name: 'npm-external',
   setup(b) {
-    b.onResolve({ filter: /^[^./]/ }, (args) =>
-      args.path.startsWith('@rony/') || args.path.startsWith('#') ? undefined : { external: true },
-    )
+    b.onResolve({ filter: /^[^./]/ }, async (args) => {
+      if (args.pluginData === NPM || args.path.startsWith('@rony/') || args.path.startsWith('#')) {
+        return undefined
+      }
+      if (isBuiltin(args.path)) return { external: true }
+      const resolved = await b.resolve(args.path, {
+        kind: args.kind,
+        importer: args.importer,
+        resolveDir: args.resolveDir,
+        pluginData: NPM,
+      })
+      if (resolved.errors.length > 0) return { errors: resolved.errors }
+      return { path: pathToFileURL(resolved.path).href, external: true }
+    })
   },
 }
+const NPM = Symbol('npm')
 
-/** Where Node bundles go: inside apps/demo, so that their imports resolve. */
+/** Where Node bundles go. */
 export const NODE_BUNDLES = demoPath('.bundle')
 
 /**
