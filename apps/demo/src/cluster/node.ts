@@ -16,7 +16,7 @@ import { RonyError } from '@rony/envelope'
 import { httpGateway } from '@rony/gateway-http'
 import { wsGateway } from '@rony/gateway-ws'
 import { gossip } from '@rony/gossip'
-import { raft, raftStreamTransport } from '@rony/raft'
+import { type RaftNode, raft, raftStreamTransport } from '@rony/raft'
 import { isolation, tcpTransport, tunnel, udpTransport } from '@rony/transport'
 import Fastify from 'fastify'
 import type {
@@ -90,10 +90,8 @@ const edge = createEdge({
   },
 })
 
-const consensus = () =>
-  edge.cluster?.consensus as
-    | (NonNullable<NonNullable<typeof edge.cluster>['consensus']> & { appliedIndex?: number })
-    | undefined
+/** The Raft node the edge runs (raft() builds a RaftNode); undefined while stopped. */
+const consensus = (): RaftNode | undefined => edge.cluster?.consensus as RaftNode | undefined
 const applied = (): number => consensus()?.appliedIndex ?? 0
 const leader = (): string => consensus()?.leaderId ?? ''
 const raftReport = (): RaftReport => {
