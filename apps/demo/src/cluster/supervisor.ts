@@ -8,7 +8,7 @@
  * Nodes exit when their IPC channel closes, so they die with the supervisor; `close()` and
  * the process's exit also kill them outright (a paused node cannot notice anything).
  */
-import { type ChildProcess, fork } from 'node:child_process'
+import { type ChildProcess, fork, spawn } from 'node:child_process'
 import { createSocket } from 'node:dgram'
 import { EventEmitter } from 'node:events'
 import {
@@ -128,8 +128,9 @@ class NodeProcess {
   child: ChildProcess | undefined
   state: ProcessState = 'starting'
   isolated = false
-  paused: NodeJS.Timeout | undefined
   raft: RaftReport | undefined
+  private pauseTimer: NodeJS.Timeout | undefined
+  private waker: ChildProcess | undefined
   readonly config: NodeConfig
 
   constructor(config: NodeConfig) {
@@ -153,6 +154,44 @@ class NodeProcess {
     )
   }
 
+  get paused(): boolean {
+    return this.pauseTimer !== undefined
+  }
+
+  /**
+   * SIGSTOP now, SIGCONT and `resumed()` after `seconds`. A detached waker process sends
+   * the SIGCONT too: should the supervisor die meanwhile, the node still wakes, sees its
+   * IPC channel closed and exits, instead of staying stopped forever.
+   */
+  pause(seconds: number, resumed: () => void): void {
+    const pid = this.child!.pid!
+    this.child!.kill('SIGSTOP')
+    this.waker = spawn(
+      process.execPath,
+      [
+        '-e',
+        `setTimeout(() => { try { process.kill(${pid}, 'SIGCONT') } catch {} }, ${seconds * 1_000})`,
+      ],
+      { detached: true, stdio: 'ignore' },
+    )
+    this.waker.unref()
+    this.pauseTimer = setTimeout(() => {
+      this.endPause()
+      if (!this.alive) return
+      this.child!.kill('SIGCONT')
+      resumed()
+    }, seconds * 1_000)
+    this.pauseTimer.unref()
+  }
+
+  /** Forgets a pause (the node resumed, exited or is being stopped); the waker goes. */
+  endPause(): void {
+    clearTimeout(this.pauseTimer)
+    this.pauseTimer = undefined
+    this.waker?.kill()
+    this.waker = undefined
+  }
+
   tell(message: SupervisorMessage): void {
     if (this.child?.connected) this.child.send(message, () => {})
   }
@@ -166,6 +205,7 @@ class SupervisorImpl extends EventEmitter<SupervisorEvents> implements Superviso
   private readonly history: ClusterEventInfo[] = []
   private readonly killAll = (): void => {
     for (const proc of this.procs.values()) {
+      proc.endPause()
       if (proc.alive) {
         proc.child?.kill('SIGCONT')
         proc.child?.kill('SIGKILL')
@@ -255,8 +295,7 @@ class SupervisorImpl extends EventEmitter<SupervisorEvents> implements Superviso
     signal: NodeJS.Signals | null,
   ): void {
     if (proc.child !== child) return
-    clearTimeout(proc.paused)
-    proc.paused = undefined
+    proc.endPause()
     const expected = proc.state === 'killed' || proc.state === 'stopped'
     if (!expected) {
       proc.state = signal === 'SIGKILL' ? 'killed' : 'stopped'
@@ -313,7 +352,7 @@ class SupervisorImpl extends EventEmitter<SupervisorEvents> implements Superviso
       return proc.alive ? `${proc.config.id} is ${proc.state}: kill or stop it first` : undefined
     }
     if (!proc.alive) return `${proc.config.id} is ${proc.state}: restart it first`
-    if (action.action === 'pause' && proc.paused !== undefined) {
+    if (action.action === 'pause' && proc.paused) {
       return `${proc.config.id} is paused already`
     }
     return undefined
@@ -347,17 +386,12 @@ class SupervisorImpl extends EventEmitter<SupervisorEvents> implements Superviso
     }
     const proc = this.get(id)
     this.check(proc, { action: 'pause', node: id, seconds })
-    proc.child!.kill('SIGSTOP')
-    proc.state = 'paused'
-    proc.paused = setTimeout(() => {
-      proc.paused = undefined
-      if (!proc.alive) return
-      proc.child!.kill('SIGCONT')
+    proc.pause(seconds, () => {
       proc.state = proc.isolated ? 'isolated' : 'running'
       this.changed(proc)
       this.event('resumed', id, `${id} resumed (SIGCONT)`)
-    }, seconds * 1_000)
-    proc.paused.unref()
+    })
+    proc.state = 'paused'
     this.changed(proc)
     this.event('paused', id, `${id} was paused (SIGSTOP) for ${seconds} s`)
     return proc.info
@@ -376,7 +410,7 @@ class SupervisorImpl extends EventEmitter<SupervisorEvents> implements Superviso
     this.check(proc, { action: 'isolate', node: id, on })
     proc.isolated = on
     proc.tell({ type: 'isolate', on })
-    if (proc.paused === undefined) proc.state = on ? 'isolated' : 'running'
+    if (!proc.paused) proc.state = on ? 'isolated' : 'running'
     this.changed(proc)
     this.event(
       on ? 'isolated' : 'healed',
@@ -456,8 +490,7 @@ class SupervisorImpl extends EventEmitter<SupervisorEvents> implements Superviso
   private async terminate(proc: NodeProcess): Promise<void> {
     const child = proc.child!
     const exited = exitOf(child)
-    clearTimeout(proc.paused)
-    proc.paused = undefined
+    proc.endPause()
     proc.state = 'stopped'
     child.kill('SIGTERM')
     child.kill('SIGCONT')
