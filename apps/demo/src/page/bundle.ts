@@ -1,0 +1,16 @@
+/**
+ * The playground page's script as the nodes serve it (`GET /page.js`): src/page/main.ts
+ * bundled for browsers, with the client from the workspace's sources like the one-node
+ * page. Bundled once by the supervisor; public/ holds the page's static files.
+ */
+import { fileURLToPath } from 'node:url'
+import { bundleForBrowser } from '../bundle.ts'
+
+export interface PageBundle {
+  /** The page's script, one ES module. */
+  readonly js: string
+}
+
+export async function bundlePage(): Promise<PageBundle> {
+  return { js: await bundleForBrowser(fileURLToPath(new URL('./main.ts', import.meta.url))) }
+}
