@@ -62,7 +62,7 @@ function makeCard(id: string): Card {
       fact('applied', card.applied),
     ),
     card.gateways,
-    el('div', { class: 'report' }, 'raft state reported ', card.report),
+    el('div', { class: 'report' }, card.report),
   )
   return card
 }
@@ -76,12 +76,21 @@ function fill(card: Card, node: NodeView, view: View, home: string | undefined):
   setText(card.role, node.role)
   setText(card.process, node.process)
   setText(card.gossip, node.gossip)
-  setText(card.term, String(node.term))
-  setText(card.commit, String(node.commit))
-  setText(card.applied, String(node.applied))
-  const age = node.reportedAt ? Math.max(0, view.at - node.reportedAt) / 1000 : undefined
-  setText(card.report, age === undefined ? '—' : `${age.toFixed(1)} s ago`)
-  setData(card.report, 'stale', String(age !== undefined && age > 3))
+  // A node that stopped reporting (killed, stopped) keeps its last known Raft numbers.
+  const reporting = node.reportedAt > 0
+  if (reporting || card.term.textContent === '—') {
+    setText(card.term, String(node.term))
+    setText(card.commit, String(node.commit))
+    setText(card.applied, String(node.applied))
+  }
+  const age = Math.max(0, view.at - node.reportedAt) / 1000
+  setText(
+    card.report,
+    reporting
+      ? `raft state reported ${age.toFixed(1)} s ago`
+      : 'not reporting: last known raft state',
+  )
+  setData(card.report, 'stale', String(!reporting || age > 3))
   const gateways = node.gateways.join('\n')
   if (card.gateways.dataset.list !== gateways) {
     card.gateways.dataset.list = gateways
