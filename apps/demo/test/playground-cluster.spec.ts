@@ -128,7 +128,31 @@ describe.skipIf(!chromiumAvailable)(
       await shot(page, '5-rejoined')
 
       expect(errors).toEqual([])
+    }, 30_000)
+
+    it('pushes a chat message to a browser on another node and keeps it in the history', async () => {
+      const [first, second] = supervisor.nodes()
+      const open = async (url: string): Promise<Page> => {
+        const page = await browser.newPage({ viewport: { width: 1440, height: 900 } })
+        await page.goto(url)
+        await page.locator(`${byTestId('connection-status')}[data-state="connected"]`).waitFor()
+        return page
+      }
+      const [alice, bob] = await Promise.all([open(first!.http), open(second!.http)])
+      expect(await alice.textContent(byTestId('connected-node'))).toBe(first!.id)
+      expect(await bob.textContent(byTestId('connected-node'))).toBe(second!.id)
+
+      const text = `hello from ${first!.id} at ${Date.now()}`
+      await alice.fill(byTestId('chat-name'), 'alice')
+      await alice.fill(byTestId('chat-text'), text)
+      await alice.click(byTestId('chat-send'))
+      await bob.locator(byTestId('chat-message'), { hasText: text }).waitFor({ timeout: 5_000 })
+      await shot(bob, '6-chat-pushed')
+
+      // A browser that opens later reads it from the replicated history.
+      const carol = await open(second!.http)
+      await carol.locator(byTestId('chat-message'), { hasText: `alice${text}` }).waitFor()
       console.log(`screenshots: ${ARTIFACTS}`)
-    }, 60_000)
+    }, 20_000)
   },
 )

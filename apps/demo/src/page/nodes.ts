@@ -23,6 +23,8 @@ interface Card {
 }
 
 const PING_EVERY_MS = 1_000
+/** A Raft report older than this (seconds) is shown as stale: nodes report every 0.5 s. */
+const STALE_S = 2
 
 function fact(label: string, value: HTMLElement): HTMLElement {
   return el('div', {}, el('dt', { text: label }), value)
@@ -73,24 +75,27 @@ function fill(card: Card, node: NodeView, view: View, home: string | undefined):
   setData(card.root, 'role', node.role)
   setData(card.root, 'process', node.process)
   setData(card.root, 'gossip', node.gossip)
-  setText(card.role, node.role)
+  // A role nobody has confirmed lately is history, not state: say so.
+  const reporting = node.reportedAt > 0
+  const age = Math.max(0, view.at - node.reportedAt) / 1000
+  const stale = !reporting || age > STALE_S || node.process === 'paused'
+  setData(card.root, 'stale', String(stale))
+  setText(card.role, stale && node.role !== 'none' ? `was ${node.role}` : node.role)
   setText(card.process, node.process)
   setText(card.gossip, node.gossip)
   // A node that stopped reporting (killed, stopped) keeps its last known Raft numbers.
-  const reporting = node.reportedAt > 0
   if (reporting || card.term.textContent === '—') {
     setText(card.term, String(node.term))
     setText(card.commit, String(node.commit))
     setText(card.applied, String(node.applied))
   }
-  const age = Math.max(0, view.at - node.reportedAt) / 1000
   setText(
     card.report,
     reporting
       ? `raft state reported ${age.toFixed(1)} s ago`
       : 'not reporting: last known raft state',
   )
-  setData(card.report, 'stale', String(!reporting || age > 3))
+  setData(card.report, 'stale', String(!reporting || age > STALE_S))
   const gateways = node.gateways.join('\n')
   if (card.gateways.dataset.list !== gateways) {
     card.gateways.dataset.list = gateways

@@ -23,7 +23,11 @@ export interface NodeView {
 
 export interface View {
   readonly nodes: readonly NodeView[]
-  /** '' when the answering node knows no leader */
+  /**
+   * The leader: the running node that reports itself leader in the highest term, else the
+   * one the answering node knows ('' when neither names one). The answering node may be
+   * cut off (isolated) while the others elected a leader it cannot see.
+   */
   readonly leader: string
   /** The node that answered. */
   readonly node: string
@@ -48,9 +52,12 @@ export function toView(view: demo.IClusterView): View {
       gateways: node.Gateways ?? [],
     }),
   )
+  const reported = nodes
+    .filter((node) => node.role === 'leader' && node.process === 'running')
+    .sort((a, b) => b.term - a.term)[0]
   return {
     nodes: nodes.filter((node) => node.id !== '').sort((a, b) => byNodeId(a.id, b.id)),
-    leader: view.Leader ?? '',
+    leader: reported?.id ?? view.Leader ?? '',
     node: view.Node ?? '',
     at: toNumber(view.At),
   }
