@@ -91,7 +91,7 @@ export function mountControls(session: Session): void {
       state: el('span', { class: 'badge state', testid: `control-state-${id}`, text: '—' }),
       buttons: {
         kill: button('kill', 'Kill', 'danger'),
-        pause: button('pause', `Pause ${PAUSE_SECONDS}s`, ''),
+        pause: button('pause', `Pause ${PAUSE_SECONDS} s`, ''),
         restart: button('restart', 'Restart', 'good'),
         isolate: button('isolate', 'Isolate', ''),
       },
@@ -101,7 +101,7 @@ export function mountControls(session: Session): void {
       b.addEventListener('click', () => void act(id, action as Action, row))
     }
     row.root.append(
-      el('th', { text: id }),
+      el('th', { text: id, title: 'the leader is starred' }),
       el('td', {}, row.state),
       ...Object.values(row.buttons).map((b) => el('td', {}, b)),
     )
@@ -118,7 +118,7 @@ export function mountControls(session: Session): void {
       }
       setData(row.root, 'process', node.process)
       setData(row.root, 'leader', String(node.id === view.leader))
-      setText(row.state, node.id === view.leader ? `${node.process} · leader` : node.process)
+      setText(row.state, node.process)
       setText(row.buttons.isolate, node.process === 'isolated' ? 'Heal' : 'Isolate')
       const can = allowed(node.process)
       for (const [action, b] of Object.entries(row.buttons)) {
