@@ -1,12 +1,29 @@
 /**
- * Bundles a page script for the browser with esbuild, from the workspace's sources: the
- * playground lives in this repository, so its pages always run the client as it is now.
+ * Bundles the playground's code with esbuild, from the workspace's sources: the playground
+ * lives in this repository, so it always runs the packages as they are now, and `pnpm demo`
+ * needs no build of them first (a bundle takes well under a second).
  */
-import { fileURLToPath } from 'node:url'
-import { build, type Plugin } from 'esbuild'
 
-const here = (path: string): string => fileURLToPath(new URL(path, import.meta.url))
-const source = (name: string): string => here(`../../../packages/${name}/src/index.ts`)
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import { build, type Plugin } from 'esbuild'
+import { demoPath } from './paths.ts'
+
+const source = (name: string): string => demoPath('..', '..', 'packages', name, 'src', 'index.ts')
+/** The workspace packages the playground runs, by name, as their sources. */
+const SOURCES = [
+  'client',
+  'edge',
+  'envelope',
+  'gateway-http',
+  'gateway-quic',
+  'gateway-ws',
+  'gossip',
+  'interface',
+  'raft',
+  'transport',
+]
+const sourceAliases = Object.fromEntries(SOURCES.map((name) => [`@rony/${name}`, source(name)]))
 
 // The client's `#quic-dialer` as a browser bundler resolves it (package.json `imports`,
 // `browser` condition): the stub. Left alone, esbuild would follow packages/client's
@@ -15,7 +32,7 @@ const browserQuicDialer: Plugin = {
   name: 'browser-quic-dialer',
   setup(b) {
     b.onResolve({ filter: /^#quic-dialer$/ }, () => ({
-      path: here('../../../packages/client/src/transport/quic-unsupported.ts'),
+      path: demoPath('..', '..', 'packages/client/src/transport/quic-unsupported.ts'),
     }))
   },
 }
@@ -30,12 +47,43 @@ export async function bundleForBrowser(entry: string): Promise<string> {
     target: 'es2022',
     write: false,
     logLevel: 'silent',
-    alias: {
-      '@rony/client': source('client'),
-      '@rony/envelope': source('envelope'),
-      '@rony/interface': source('interface'),
-    },
+    alias: sourceAliases,
     plugins: [browserQuicDialer],
   })
   return result.outputFiles[0]!.text
+}
+
+// Every other package stays an import of the bundle, resolved at run time from where the
+// bundle is written: apps/demo, whose package.json lists what the packages need.
+const npmExternal: Plugin = {
+  name: 'npm-external',
+  setup(b) {
+    b.onResolve({ filter: /^[^./]/ }, (args) =>
+      args.path.startsWith('@rony/') || args.path.startsWith('#') ? undefined : { external: true },
+    )
+  },
+}
+
+/** Where Node bundles go: inside apps/demo, so that their imports resolve. */
+export const NODE_BUNDLES = demoPath('.bundle')
+
+/**
+ * Bundles `entry` (an absolute path) for Node into `NODE_BUNDLES/<name>.mjs`, with the
+ * workspace packages from their sources; returns the bundle's path.
+ */
+export async function bundleForNode(entry: string, name: string): Promise<string> {
+  const outfile = `${NODE_BUNDLES}/${name}.mjs`
+  mkdirSync(dirname(outfile), { recursive: true })
+  await build({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node22',
+    logLevel: 'silent',
+    alias: sourceAliases,
+    plugins: [npmExternal],
+  })
+  return outfile
 }
