@@ -3,8 +3,8 @@
  * bundled for browsers, with the client from the workspace's sources like the one-node
  * page. Bundled once by the supervisor; public/ holds the page's static files.
  */
-import { fileURLToPath } from 'node:url'
 import { bundleForBrowser } from '../bundle.ts'
+import { demoPath } from '../paths.ts'
 
 export interface PageBundle {
   /** The page's script, one ES module. */
@@ -12,5 +12,6 @@ export interface PageBundle {
 }
 
 export async function bundlePage(): Promise<PageBundle> {
-  return { js: await bundleForBrowser(fileURLToPath(new URL('./main.ts', import.meta.url))) }
+  // From the package root, not this module: a bundled supervisor runs from .bundle/.
+  return { js: await bundleForBrowser(demoPath('src/page/main.ts')) }
 }
