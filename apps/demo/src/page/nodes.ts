@@ -80,8 +80,12 @@ function fill(card: Card, node: NodeView, view: View, home: string | undefined):
   const age = Math.max(0, view.at - node.reportedAt) / 1000
   const stale = !reporting || age > STALE_S || node.process === 'paused'
   setData(card.root, 'stale', String(stale))
-  setText(card.role, stale && node.role !== 'none' ? `was ${node.role}` : node.role)
+  // A node that stopped reporting (killed, stopped) reports no role: show its last one.
+  if (reporting && node.role !== 'none') card.root.dataset.lastRole = node.role
+  const role = reporting ? node.role : (card.root.dataset.lastRole ?? node.role)
+  setText(card.role, stale && role !== 'none' ? `was ${role}` : role)
   setText(card.process, node.process)
+  if (node.process === 'killed' || node.process === 'stopped') setText(card.ping, 'no connection')
   setText(card.gossip, node.gossip)
   // A node that stopped reporting (killed, stopped) keeps its last known Raft numbers.
   if (reporting || card.term.textContent === '—') {
