@@ -56,7 +56,7 @@ describe('the playground cluster (3 processes)', { timeout: 60_000 }, () => {
     dataDir = mkdtempSync(join(tmpdir(), 'rony-playground-'))
     supervisor = await startSupervisor({ basePort: 0, dataDir })
     await supervisor.ready({ timeout: 20_000 })
-  })
+  }, 40_000)
 
   afterAll(async () => {
     await Promise.all(clients.map((client) => client.close()))
@@ -65,7 +65,7 @@ describe('the playground cluster (3 processes)', { timeout: 60_000 }, () => {
     // Nothing left running: every node process is gone.
     expect(pids.filter(isRunning)).toEqual([])
     rmSync(dataDir, { recursive: true, force: true })
-  })
+  }, 20_000)
 
   let leader: string
   let followers: string[]
