@@ -97,6 +97,11 @@ describe.skipIf(!chromiumAvailable)(
       // The page's own connection is on a live node (it failed over if it was on the leader).
       await page.locator(`${byTestId('connection-status')}[data-state="connected"]`).waitFor()
       expect(await page.textContent(byTestId('connected-node'))).not.toBe(leader)
+      // The Events panel got the kill and the election as pushes.
+      await page.locator(`${byTestId('event')}[data-kind="killed"]`, { hasText: leader }).waitFor()
+      await page
+        .locator(`${byTestId('event')}[data-kind="leader"]`, { hasText: newLeader })
+        .waitFor()
       await shot(page, '3-new-leader')
 
       // 4. Read the key back, linearizably, through a node other than the killed leader and,
@@ -124,7 +129,10 @@ describe.skipIf(!chromiumAvailable)(
         [byTestId(`node-${leader}-applied`), writeIndex] as const,
         { timeout: 10_000 },
       )
-      expect(await shownLeader(page)).toBe(newLeader)
+      // The latency chart has had round trips of all three kinds by now.
+      for (const kind of ['local', 'replicated', 'forwarded']) {
+        expect(await page.textContent(byTestId(`latency-${kind}`))).toMatch(/\d ms/)
+      }
       await shot(page, '5-rejoined')
 
       expect(errors).toEqual([])
