@@ -60,6 +60,9 @@ export class Links {
     if (current) void current.client.close()
     const link = connect(id, url)
     this.byId.set(id, link)
+    // Dial now, so probes and "via node" requests find the connection open; a node that is
+    // down is dialed again on the next request (or by the ping loop).
+    link.client.connect({ timeout: 2_000 }).catch(() => {})
     return link
   }
 
