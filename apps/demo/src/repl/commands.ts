@@ -219,9 +219,9 @@ export const COMMANDS: ReadonlyMap<string, Command> = new Map<string, Command>([
         const reply = local
           ? await target.kv.getLocal({ Key: key }, { signal })
           : await target.kv.get({ Key: key }, { signal })
-        const value = reply.Found
-          ? `${JSON.stringify(reply.Value)} (written ${clockTime(toNumber(reply.WrittenAt))})`
-          : '(not found)'
+        const writtenAt = toNumber(reply.WrittenAt)
+        const written = writtenAt > 0 ? ` (written ${clockTime(writtenAt)})` : ''
+        const value = reply.Found ? `${JSON.stringify(reply.Value)}${written}` : '(not found)'
         const how = local ? 'local read' : 'linearizable read'
         say(
           `${key} = ${value}, applied ${toNumber(reply.Applied)}, ${how} by ${served(reply.Served)} in ${elapsed(started)}`,
@@ -268,7 +268,8 @@ export const COMMANDS: ReadonlyMap<string, Command> = new Map<string, Command>([
           clockTime(toNumber(entry.WrittenAt)),
         ])
         say(table(['key', 'value', 'written'], rows))
-        say(`${reply.Entries.length} keys, by ${served(reply.Served)}`)
+        const keys = reply.Entries.length === 1 ? '1 key' : `${reply.Entries.length} keys`
+        say(`${keys}, by ${served(reply.Served)}`)
       },
     },
   ],
