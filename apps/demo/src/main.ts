@@ -1,47 +1,80 @@
 /**
- * `pnpm demo`: starts the playground (one edge with an echo service behind the WebSocket,
- * HTTP and QUIC gateways, plus a web page), drives it with the Node client over each of
- * them, and keeps serving until Ctrl-C.
+ * `pnpm demo`: starts the playground cluster (a supervisor and its node processes, see
+ * cluster/supervisor.ts) and prints the page's URL; Ctrl-C stops it all.
+ *
+ *   --nodes N      how many nodes (default 3)
+ *   --port P       n1's page at P, n2's at P + 10, … (default 8080; 0: any free ports)
+ *   --data DIR     where the nodes keep their data (default apps/demo/.data, wiped at start)
+ *   --keep         keep the data of the last run
+ *   --cli          the terminal REPL on the same supervisor (src/repl.ts)
+ *   --single       the one-edge playground instead (src/single.ts)
  */
-import { createClient } from '@rony/client'
-import { demo } from './gen/echo.js'
-import { startPlayground } from './playground.ts'
+import { existsSync } from 'node:fs'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { parseArgs } from 'node:util'
+import { bundleForNode } from './bundle.ts'
+import { type Supervisor, startSupervisor } from './cluster/supervisor.ts'
 
-const port = Number(process.env.PORT ?? 8080)
-const playground = await startPlayground({ port }).catch((error: NodeJS.ErrnoException) => {
-  if (error.code !== 'EADDRINUSE') throw error
-  console.log(`port ${port} is busy: using a free one`)
-  return startPlayground()
+const here = (path: string): string => fileURLToPath(new URL(path, import.meta.url))
+const started = performance.now()
+const { values } = parseArgs({
+  options: {
+    nodes: { type: 'string', default: '3' },
+    port: { type: 'string', default: process.env.PORT ?? '8080' },
+    data: { type: 'string' },
+    keep: { type: 'boolean', default: false },
+    cli: { type: 'boolean', default: false },
+    single: { type: 'boolean', default: false },
+  },
 })
-console.log(`Rony edge '${playground.edge.id}' serving`)
-console.log(`  ws    ${playground.rpcUrl}`)
-console.log(`  http  ${playground.httpUrl}`)
-console.log(`  quic  ${playground.quicAddress}\n`)
 
-for (const address of [playground.rpcUrl, playground.httpUrl, playground.quicAddress]) {
-  const client = createClient(address)
-  try {
-    for (const text of ['hello', 'again']) {
-      const started = performance.now()
-      const reply = await client.request(demo.EchoRequest.create({ Text: text }), demo.EchoResponse)
-      const ms = (performance.now() - started).toFixed(2)
-      console.log(`  → EchoRequest "${text}"  ← "${reply.Text}" from ${reply.ServerID} (${ms} ms)`)
-    }
-  } finally {
-    await client.close()
-  }
+/** Runs `entry` bundled with the workspace packages' sources (nothing to build first). */
+async function importBundled<T>(entry: string, name: string): Promise<T> {
+  return (await import(pathToFileURL(await bundleForNode(here(entry), name)).href)) as T
 }
-console.log(`\nOr with curl:\n  curl ${playground.httpUrl}echo/hi`)
-console.log(
-  `  curl -H 'content-type: application/json' -d '{"requestId":"1","cmd":"EchoRequest","message":{"Text":"hi"}}' ${playground.httpUrl}`,
-)
 
-if (process.env.DEMO_EXIT) {
-  await playground.close()
+if (values.single) {
+  await importBundled('./single.ts', 'single')
 } else {
-  console.log(`\nOpen ${playground.url} for the playground page. Ctrl-C stops.`)
-  process.once('SIGINT', () => {
-    console.log('\nstopping…')
-    void playground.close().then(() => process.exit(0))
+  const options = {
+    nodes: Number(values.nodes),
+    keepData: values.keep,
+    ...(values.data === undefined ? {} : { dataDir: values.data }),
+  }
+  const basePort = Number(values.port)
+  const supervisor = await startSupervisor({ ...options, basePort }).catch((error: Error) => {
+    if (basePort === 0) throw error
+    console.log(`could not start on ports from ${basePort} (${error.message}): using free ports`)
+    return startSupervisor({ ...options, basePort: 0 })
   })
+  let stopping = false
+  const stop = (): void => {
+    if (stopping) return
+    stopping = true
+    console.log('\nstopping the cluster…')
+    void supervisor.close().then(() => process.exit(0))
+  }
+  process.once('SIGINT', stop)
+  process.once('SIGTERM', stop)
+  await supervisor.ready({ timeout: 30_000 })
+  const seconds = ((performance.now() - started) / 1000).toFixed(1)
+  const ids = supervisor.nodes().map((node) => node.id)
+  console.log(
+    `Rony playground: ${ids.length} nodes (${ids.join(' ')}), a leader elected, in ${seconds} s`,
+  )
+  console.log(`\n  ${supervisor.url}\n`)
+  if (values.cli) await runCli(supervisor)
+  else console.log('Open it in a browser. Ctrl-C stops the cluster.')
+}
+
+async function runCli(supervisor: Supervisor): Promise<void> {
+  if (!existsSync(here('./repl.ts'))) {
+    console.log('--cli: the REPL is not yet there (src/repl.ts). Ctrl-C stops the cluster.')
+    return
+  }
+  const repl = await importBundled<{ runRepl(supervisor: Supervisor): Promise<void> }>(
+    './repl.ts',
+    'repl',
+  )
+  await repl.runRepl(supervisor)
 }

@@ -12,8 +12,8 @@ import { createEdge, type Edge } from '@rony/edge'
 import { httpGateway } from '@rony/gateway-http'
 import { quicGateway } from '@rony/gateway-quic'
 import { wsGateway } from '@rony/gateway-ws'
-import { build, type Plugin } from 'esbuild'
 import Long from 'long'
+import { bundleForBrowser } from './bundle.ts'
 import { demo } from './gen/echo.js'
 
 export interface PlaygroundInit {
@@ -42,41 +42,6 @@ export interface Playground {
 
 const here = (path: string): string => fileURLToPath(new URL(path, import.meta.url))
 
-/**
- * Bundles the page's script. The playground lives in this repository, so it bundles the
- * client from the workspace's sources: the page always runs the client as it is now.
- */
-async function bundleBrowserScript(): Promise<string> {
-  const source = (name: string): string => here(`../../../packages/${name}/src/index.ts`)
-  // The client's `#quic-dialer` as a browser bundler resolves it (package.json `imports`,
-  // `browser` condition): the stub. Left alone, esbuild would follow packages/client's
-  // tsconfig `paths`, which point at the libp2p dialer for type checking, into the page.
-  const browserQuicDialer: Plugin = {
-    name: 'browser-quic-dialer',
-    setup(b) {
-      b.onResolve({ filter: /^#quic-dialer$/ }, () => ({
-        path: here('../../../packages/client/src/transport/quic-unsupported.ts'),
-      }))
-    },
-  }
-  const result = await build({
-    entryPoints: [here('./browser.ts')],
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    write: false,
-    logLevel: 'silent',
-    alias: {
-      '@rony/client': source('client'),
-      '@rony/envelope': source('envelope'),
-      '@rony/interface': source('interface'),
-    },
-    plugins: [browserQuicDialer],
-  })
-  return result.outputFiles[0]!.text
-}
-
 function listen(server: Server, host: string, port: number): Promise<AddressInfo> {
   return new Promise((resolve, reject) => {
     server.once('error', reject)
@@ -90,8 +55,8 @@ function listen(server: Server, host: string, port: number): Promise<AddressInfo
 export async function startPlayground(init: PlaygroundInit = {}): Promise<Playground> {
   const { id = 'n1', host = '127.0.0.1', port = 0, httpPort = 0 } = init
   const [page, script] = await Promise.all([
-    readFile(here('../public/index.html')),
-    bundleBrowserScript(),
+    readFile(here('../public/single.html')),
+    bundleForBrowser(here('./browser.ts')),
   ])
   const server = createServer((req, res) => {
     const path = req.url?.split('?')[0]

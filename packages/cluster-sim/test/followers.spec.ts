@@ -48,6 +48,16 @@ describe('a follower and replicated requests (simulation)', { timeout: SIM_TIMEO
     expect(follower.state.data.has('k')).toBe(false)
   })
 
+  it("onFollower: 'forward' runs it on the leader, whose handler sees the follower in ctx.receivedBy", async () => {
+    const { leader, follower } = await formed({})
+    const { answer } = await put(follower)
+    const value = decodeValue(answer)
+    expect([value.server, value.origin]).toEqual([leader.id, follower.id])
+    // On the leader itself, the edge that received it is the leader.
+    const direct = decodeValue((await put(leader)).answer)
+    expect([direct.server, direct.origin]).toEqual([leader.id, leader.id])
+  })
+
   for (const onFollower of ['forward', 'redirect'] as const) {
     it(`with no leader (the follower cut off), '${onFollower}' answers E02/LEADER after leaderWait`, async () => {
       const { follower } = await formed({ onFollower })

@@ -46,7 +46,7 @@ const root = protobuf.parse(`
   message Incr { string key = 1; }
   message Get { string key = 1; }
   message LocalGet { string key = 1; }
-  message Value { string value = 1; bool found = 2; int64 number = 3; string server = 4; double now = 5; double random = 6; }
+  message Value { string value = 1; bool found = 2; int64 number = 3; string server = 4; double now = 5; double random = 6; string origin = 7; }
 `).root
 
 function reflected<T>(name: string): MessageType<T> & protobuf.Type {
@@ -60,6 +60,7 @@ export interface ValueMsg {
   server: string
   now: number
   random: number
+  origin: string
 }
 export const Put = reflected<{ key: string; value: string }>('kv.Put')
 export const Incr = reflected<{ key: string }>('kv.Incr')
@@ -402,6 +403,7 @@ export function kvService(edge: Edge, state: KvState): void {
         server: ctx.serverId,
         now: ctx.now(),
         random: ctx.random(),
+        origin: ctx.receivedBy,
       })
     },
     { mode: 'replicated' },

@@ -41,6 +41,8 @@ export interface ExecuteOptions {
 export interface CommandStamp {
   readonly now: number
   readonly random: () => number
+  /** Server id of the edge the client sent the request to (the command's origin). */
+  readonly origin: string
 }
 
 /**
@@ -147,6 +149,15 @@ export class RequestContext<Req = unknown> {
   /** Aborted when the connection closes or the edge stops waiting for handlers. */
   get signal(): AbortSignal {
     return this.origin.signal
+  }
+
+  /**
+   * Server id of the edge the client sent the request to. For a request run here, this
+   * edge's id; for a `replicated` handler, the command's origin: the same on every replica
+   * (so a leader applying a request a follower forwarded sees the follower's id).
+   */
+  get receivedBy(): string {
+    return this.stamp === undefined ? this.scope.serverId : this.stamp.origin
   }
 
   /**

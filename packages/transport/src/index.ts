@@ -40,6 +40,7 @@
  * ```
  */
 
+export { type Isolation, isolation } from './isolation.js'
 export {
   MAX_HELLO_FIELD_BYTES,
   type PeerHandshake,

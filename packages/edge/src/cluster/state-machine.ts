@@ -135,7 +135,7 @@ export class EdgeStateMachine implements StateMachine {
     }
     const sink = new BatchSink(client?.sink)
     const origin = new ReplicaOrigin(command.gateway, client?.origin)
-    const stamp = { now: this.clock, random: seededRandom(command.seed) }
+    const stamp = { now: this.clock, random: seededRandom(command.seed), origin: command.origin }
     await this.init.pipeline.run(handler, envelope, origin, sink, stamp)
     return sink.replies
   }
