@@ -42,6 +42,12 @@ export async function runRepl(
   const say = (text: string) => {
     output.write(`${text}\n`)
   }
+  // The input can end while a command runs (piped stdin): the lines already read still run,
+  // but a closed interface must not be prompted again.
+  let closed = false
+  lines.once('close', () => {
+    closed = true
+  })
   let running: AbortController | undefined
   const interrupt = () => running?.abort(new ReplInputError('interrupted'))
   lines.on('SIGINT', () => {
@@ -70,7 +76,7 @@ export async function runRepl(
       } finally {
         running = undefined
       }
-      lines.prompt()
+      if (!closed) lines.prompt()
     }
   } finally {
     signal?.removeEventListener('abort', stop)

@@ -11,6 +11,8 @@ export interface ReplDriver {
   readonly transcript: string
   /** `runRepl`'s promise. */
   readonly finished: Promise<void>
+  /** Types `lines` and ends the input at once, as a pipe does; waits for `runRepl` to return. */
+  pipe(lines: readonly string[]): Promise<void>
   /** Types `quit` and waits for `runRepl` to return. */
   quit(): Promise<void>
   /** Ends the input and waits for `runRepl` to return. */
@@ -54,6 +56,10 @@ export async function driveRepl(supervisor: Supervisor, signal?: AbortSignal): P
     finished: done,
     get transcript() {
       return transcript
+    },
+    async pipe(lines) {
+      input.end(lines.map((line) => `${line}\n`).join(''))
+      await done
     },
     async quit() {
       input.write('quit\n')

@@ -33,7 +33,8 @@ function fakeSupervisor(port: number, states: ProcessState[]) {
     calls.push([name, id, ...extra].join(' '))
     const index = nodes.findIndex((node) => node.id === id)
     nodes[index] = { ...nodes[index]!, process }
-    return Promise.resolve(nodes[index]!)
+    // An action takes a while, as a real one does.
+    return new Promise<NodeInfo>((resolve) => setTimeout(() => resolve(nodes[index]!), 20))
   }
   const supervisor = Object.assign(new EventEmitter<SupervisorEvents>(), {
     url: `http://127.0.0.1:${port}/`,
@@ -122,6 +123,14 @@ describe('REPL input', () => {
     // `via` in quotes is the value, so the command gets as far as picking a node.
     expect(await repl.send('put k "via" n1')).toContain('no node is running')
     await repl.close()
+  })
+
+  it('runs every line of a piped input that ends while a command runs', async () => {
+    const { supervisor, calls } = fakeSupervisor(await closedPort(), ['running', 'running'])
+    const repl = await driveRepl(supervisor)
+    await repl.pipe(['kill n1', 'kill n2', 'frobnicate'])
+    expect(calls).toEqual(['kill n1', 'kill n2'])
+    expect(repl.transcript).toMatch(/n1: killed.*n2: killed.*unknown command 'frobnicate'/s)
   })
 
   it('completes commands, node ids, via and options', () => {

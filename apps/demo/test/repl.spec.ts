@@ -43,12 +43,15 @@ describe('REPL on a real 3-node cluster', () => {
   }, 30_000)
 
   afterAll(async () => {
+    if (process.env.REPL_TRANSCRIPT) console.log(repl?.transcript)
     await repl?.close()
     await supervisor?.close()
     await rm(dataDir, { recursive: true, force: true })
   })
 
   let leader: string
+  /** The leader elected after `leader` was killed. */
+  let survivor: string
   it('shows three running nodes and a leader', async () => {
     const printed = await nodesUntil((text) => leaderOf(text) !== undefined)
     for (const id of ['n1', 'n2', 'n3']) expect(row(printed, id)?.[1]).toBe('running')
@@ -77,17 +80,21 @@ describe('REPL on a real 3-node cluster', () => {
       return next !== undefined && next !== leader && row(text, next)?.[3] === 'leader'
     })
     expect(row(after, leader)?.[1]).toBe('killed')
-    const survivor = leaderOf(after)!
+    survivor = leaderOf(after)!
     expect(await repl!.send(`get colour via ${survivor}`)).toContain('"red"')
     expect(await repl!.send(`get colour via ${leader}`)).toContain(`node ${leader} is killed`)
 
     expect(await repl!.send(`restart ${leader}`)).toMatch(
       new RegExp(`^${leader}: (starting|running)`),
     )
-    await nodesUntil(
-      (text) => row(text, leader)?.[1] === 'running' && row(text, leader)?.[3] === 'follower',
-    )
-    // Reads through the restarted node see the write made while it was down (once it has caught up).
+    // Back as a follower in the new term: it has heard from the new leader.
+    await nodesUntil((text) => {
+      const back = row(text, leader)
+      return (
+        back?.[1] === 'running' && back[3] === 'follower' && back[4] === row(text, survivor)?.[4]
+      )
+    })
+    // A read through the restarted node sees the write made while it was down.
     expect(await repl!.send(`get colour via ${leader}`)).toContain('"red"')
   }, 30_000)
 
@@ -97,7 +104,10 @@ describe('REPL on a real 3-node cluster', () => {
     expect(printed).toMatch(
       /bench: 200 puts in [\d.]+ s: \d+ ops\/s, p50 [\d.]+ ms, p99 [\d.]+ ms\n/,
     )
-    expect(await repl!.send('events')).toMatch(/killed|leader/)
+    // The survivor saw the old leader killed and itself elected.
+    const events = await repl!.send(`events 200 via ${survivor}`)
+    expect(events).toMatch(new RegExp(`killed +${leader}`))
+    expect(events).toMatch(new RegExp(`leader +${survivor}`))
   }, 35_000)
 
   it('answers bad commands clearly', async () => {

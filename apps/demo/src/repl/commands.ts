@@ -133,9 +133,13 @@ export const COMMANDS: ReadonlyMap<string, Command> = new Map<string, Command>([
           if (signal.aborted) throw error
           missing = `no cluster view: ${describeError(error)}`
         }
-        say(nodesTable(supervisor.nodes(), view))
+        const nodes = supervisor.nodes()
+        say(nodesTable(nodes, view))
         if (view) {
-          say(`leader: ${view.Leader || 'none'} (as ${view.Node} sees it)`)
+          // Right after a leader dies, the others still name it until they elect another.
+          const process = nodes.find((node) => node.id === view.Leader)?.process
+          const stale = process && process !== 'running' ? `; its process is ${process}` : ''
+          say(`leader: ${view.Leader || 'none'} (as ${view.Node} sees it${stale})`)
         } else {
           say(missing)
         }
