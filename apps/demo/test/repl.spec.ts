@@ -22,6 +22,8 @@ describe('REPL on a real 3-node cluster', () => {
   let dataDir: string
   let supervisor: Supervisor | undefined
   let repl: ReplDriver | undefined
+  /** Stops a command still running when a test failed, so the cluster is closed at once. */
+  const stopRepl = new AbortController()
 
   /** Sends `nodes` until `done` holds for what it printed (bounded). */
   async function nodesUntil(done: (printed: string) => boolean, timeoutMs = 10_000) {
@@ -39,14 +41,18 @@ describe('REPL on a real 3-node cluster', () => {
     dataDir = await mkdtemp(join(tmpdir(), 'rony-repl-'))
     supervisor = await startSupervisor({ nodes: 3, basePort: 0, dataDir })
     await supervisor.ready({ timeout: 20_000 })
-    repl = await driveRepl(supervisor)
+    repl = await driveRepl(supervisor, stopRepl.signal)
   }, 30_000)
 
   afterAll(async () => {
     if (process.env.REPL_TRANSCRIPT) console.log(repl?.transcript)
-    await repl?.close()
-    await supervisor?.close()
-    await rm(dataDir, { recursive: true, force: true })
+    stopRepl.abort()
+    try {
+      await repl?.finished
+    } finally {
+      await supervisor?.close()
+      await rm(dataDir, { recursive: true, force: true })
+    }
   })
 
   let leader: string
