@@ -13,17 +13,25 @@ export interface NodeClient {
 /** Process states in which a node answers requests (an isolated one still serves its clients). */
 const SERVING = new Set(['running', 'isolated'])
 
+/** Process states after which a node's client is dropped rather than left reconnecting. */
+const GONE = new Set(['killed', 'stopped'])
+
 /**
- * One client per node, made on first use. A node restarted on new ports gets a new client;
- * the old one is closed.
+ * One client per node, made on first use. The client of a killed or stopped node is closed:
+ * left reconnecting, it would back off to 10 s between attempts, and the first request after
+ * a restart could wait that long; a new one connects at once. A node restarted on new ports
+ * gets a new client too.
  */
 export class NodeClients {
   private readonly clients = new Map<string, { url: string; client: Client; node: NodeClient }>()
-
   private readonly supervisor: Supervisor
+  private readonly onNode = (node: NodeInfo): void => {
+    if (GONE.has(node.process)) this.drop(node.id)
+  }
 
   constructor(supervisor: Supervisor) {
     this.supervisor = supervisor
+    supervisor.on('node', this.onNode)
   }
 
   /** The node named by `via`, or any running one. */
@@ -53,7 +61,7 @@ export class NodeClients {
     }
     const known = this.clients.get(node.id)
     if (known?.url === node.ws) return { ...known.node, node }
-    if (known) void known.client.close()
+    this.drop(node.id)
     const client = createClient(node.ws)
     const entry = {
       url: node.ws,
@@ -64,7 +72,14 @@ export class NodeClients {
     return entry.node
   }
 
+  private drop(id: string): void {
+    const known = this.clients.get(id)
+    this.clients.delete(id)
+    void known?.client.close()
+  }
+
   async close(): Promise<void> {
+    this.supervisor.off('node', this.onNode)
     const closing = [...this.clients.values()].map(({ client }) => client.close())
     this.clients.clear()
     await Promise.allSettled(closing)
