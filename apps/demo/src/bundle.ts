@@ -4,13 +4,13 @@
  * needs no build of them first (a bundle takes well under a second).
  */
 
-import { mkdirSync } from 'node:fs'
-import { dirname } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs'
+import { isBuiltin } from 'node:module'
+import { pathToFileURL } from 'node:url'
 import { build, type Plugin } from 'esbuild'
+import { demoPath } from './paths.ts'
 
-const here = (path: string): string => fileURLToPath(new URL(path, import.meta.url))
-const source = (name: string): string => here(`../../../packages/${name}/src/index.ts`)
+const source = (name: string): string => demoPath('..', '..', 'packages', name, 'src', 'index.ts')
 /** The workspace packages the playground runs, by name, as their sources. */
 const SOURCES = [
   'client',
@@ -33,7 +33,7 @@ const browserQuicDialer: Plugin = {
   name: 'browser-quic-dialer',
   setup(b) {
     b.onResolve({ filter: /^#quic-dialer$/ }, () => ({
-      path: here('../../../packages/client/src/transport/quic-unsupported.ts'),
+      path: demoPath('..', '..', 'packages/client/src/transport/quic-unsupported.ts'),
     }))
   },
 }
@@ -54,19 +54,32 @@ export async function bundleForBrowser(entry: string): Promise<string> {
   return result.outputFiles[0]!.text
 }
 
-// Every other package stays an import of the bundle, resolved at run time from where the
-// bundle is written: apps/demo, whose package.json lists what the packages need.
+// Every other package stays an import of the bundle, by the absolute path esbuild resolves
+// it to from the importing package (its own node_modules), so the bundle needs nothing
+// installed next to it.
 const npmExternal: Plugin = {
   name: 'npm-external',
   setup(b) {
-    b.onResolve({ filter: /^[^./]/ }, (args) =>
-      args.path.startsWith('@rony/') || args.path.startsWith('#') ? undefined : { external: true },
-    )
+    b.onResolve({ filter: /^[^./]/ }, async (args) => {
+      if (args.pluginData === NPM || args.path.startsWith('@rony/') || args.path.startsWith('#')) {
+        return undefined
+      }
+      if (isBuiltin(args.path)) return { external: true }
+      const resolved = await b.resolve(args.path, {
+        kind: args.kind,
+        importer: args.importer,
+        resolveDir: args.resolveDir,
+        pluginData: NPM,
+      })
+      if (resolved.errors.length > 0) return { errors: resolved.errors }
+      return { path: pathToFileURL(resolved.path).href, external: true }
+    })
   },
 }
+const NPM = Symbol('npm')
 
-/** Where Node bundles go: inside apps/demo, so that their imports resolve. */
-export const NODE_BUNDLES = here('../.bundle')
+/** Where Node bundles go. */
+export const NODE_BUNDLES = demoPath('.bundle')
 
 /**
  * Bundles `entry` (an absolute path) for Node into `NODE_BUNDLES/<name>.mjs`, with the
@@ -74,10 +87,11 @@ export const NODE_BUNDLES = here('../.bundle')
  */
 export async function bundleForNode(entry: string, name: string): Promise<string> {
   const outfile = `${NODE_BUNDLES}/${name}.mjs`
-  mkdirSync(dirname(outfile), { recursive: true })
-  await build({
+  mkdirSync(NODE_BUNDLES, { recursive: true })
+  const result = await build({
     entryPoints: [entry],
     outfile,
+    write: false,
     bundle: true,
     format: 'esm',
     platform: 'node',
@@ -86,5 +100,10 @@ export async function bundleForNode(entry: string, name: string): Promise<string
     alias: sourceAliases,
     plugins: [npmExternal],
   })
+  // Written aside, then renamed: a process started from another run's bundle (tests run in
+  // parallel) never reads a half-written file.
+  const written = `${outfile}.${process.pid}.${Date.now()}`
+  writeFileSync(written, result.outputFiles[0]!.contents)
+  renameSync(written, outfile)
   return outfile
 }

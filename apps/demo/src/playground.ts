@@ -7,7 +7,6 @@
 import { readFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { fileURLToPath } from 'node:url'
 import { createEdge, type Edge } from '@rony/edge'
 import { httpGateway } from '@rony/gateway-http'
 import { quicGateway } from '@rony/gateway-quic'
@@ -15,6 +14,7 @@ import { wsGateway } from '@rony/gateway-ws'
 import Long from 'long'
 import { bundleForBrowser } from './bundle.ts'
 import { demo } from './gen/echo.js'
+import { demoPath } from './paths.ts'
 
 export interface PlaygroundInit {
   /** Default 'n1'. */
@@ -40,8 +40,6 @@ export interface Playground {
   close(): Promise<void>
 }
 
-const here = (path: string): string => fileURLToPath(new URL(path, import.meta.url))
-
 function listen(server: Server, host: string, port: number): Promise<AddressInfo> {
   return new Promise((resolve, reject) => {
     server.once('error', reject)
@@ -55,8 +53,8 @@ function listen(server: Server, host: string, port: number): Promise<AddressInfo
 export async function startPlayground(init: PlaygroundInit = {}): Promise<Playground> {
   const { id = 'n1', host = '127.0.0.1', port = 0, httpPort = 0 } = init
   const [page, script] = await Promise.all([
-    readFile(here('../public/single.html')),
-    bundleForBrowser(here('./browser.ts')),
+    readFile(demoPath('public/single.html')),
+    bundleForBrowser(demoPath('src/browser.ts')),
   ])
   const server = createServer((req, res) => {
     const path = req.url?.split('?')[0]

@@ -56,7 +56,7 @@ describe('the playground cluster (3 processes)', { timeout: 60_000 }, () => {
     dataDir = mkdtempSync(join(tmpdir(), 'rony-playground-'))
     supervisor = await startSupervisor({ basePort: 0, dataDir })
     await supervisor.ready({ timeout: 20_000 })
-  })
+  }, 40_000)
 
   afterAll(async () => {
     await Promise.all(clients.map((client) => client.close()))
@@ -65,7 +65,7 @@ describe('the playground cluster (3 processes)', { timeout: 60_000 }, () => {
     // Nothing left running: every node process is gone.
     expect(pids.filter(isRunning)).toEqual([])
     rmSync(dataDir, { recursive: true, force: true })
-  })
+  }, 20_000)
 
   let leader: string
   let followers: string[]
@@ -119,10 +119,41 @@ describe('the playground cluster (3 processes)', { timeout: 60_000 }, () => {
     expect(history.Messages.map((m) => m.Text)).toEqual(['hello'])
   })
 
+  it('refuses a Restart of a running node and any control of an unknown one: E01/NODE', async () => {
+    const { control } = connect('n1')
+    await expect(control.restart({ Node: 'n2' }, CALL)).rejects.toMatchObject({
+      items: 'NODE',
+      message: expect.stringContaining('n2 is running'),
+    })
+    await expect(control.kill({ Node: 'n9' }, CALL)).rejects.toMatchObject({ items: 'NODE' })
+    expect(supervisor.nodes().every((node) => node.process === 'running')).toBe(true)
+  })
+
   it('Control.Kill of the leader: a new leader within 5 s, the key still there', async () => {
     const asker = connect(followers[0]!)
+    // A watcher on the other follower: view pushes and event pushes.
+    const watcher = connect(followers[1]!)
+    watcher.client.registry.register(demo.ClusterView)
+    watcher.client.registry.register(demo.ClusterEvent)
+    const pushedEvents: demo.ClusterEvent[] = []
+    const newLeaderPushed = new Promise<demo.ClusterView>((resolve) => {
+      watcher.client.on('update', ({ message }) => {
+        if (message instanceof demo.ClusterEvent) pushedEvents.push(message)
+        if (message instanceof demo.ClusterView && message.Leader && message.Leader !== leader) {
+          resolve(message)
+        }
+      })
+    })
+    expect((await watcher.cluster.watch({ Watch: true }, CALL)).Node).toBe(followers[1])
+
     const killed = await asker.control.kill({ Node: leader }, CALL)
     expect([killed.Node, killed.Process]).toEqual([leader, 'killed'])
+    const pushedView = await newLeaderPushed
+    expect(status(pushedView, leader)?.Process).toBe('killed')
+    await waitFor(() => pushedEvents.some((e) => e.Kind === 'leader'), 5_000)
+    expect(pushedEvents.find((e) => e.Kind === 'killed')?.Node).toBe(leader)
+    const events = await watcher.cluster.events({}, CALL)
+    expect(events.Events.map((e) => e.Kind)).toEqual(expect.arrayContaining(['leader', 'killed']))
     const view = await viewUntil(
       followers[0]!,
       (v) => v.Leader !== '' && v.Leader !== leader,
@@ -193,6 +224,22 @@ describe('the playground cluster (3 processes)', { timeout: 60_000 }, () => {
     // It answers again once continued.
     const ping = await serviceClient(Cluster, connect('n1').client).ping({}, CALL)
     expect(ping.Node).toBe('n1')
+  })
+
+  it('stop and restart a follower, add a node: it joins the group', async () => {
+    const view = await viewUntil('n1', (v) => v.Leader !== '', 5_000)
+    const id = ['n1', 'n2', 'n3'].find((node) => node !== view.Leader)!
+    expect((await supervisor.stop(id)).process).toBe('stopped')
+    expect((await supervisor.restart(id)).process).toBe('running')
+    const added = await supervisor.add()
+    expect([added.id, added.process]).toEqual(['n4', 'running'])
+    const joined = await viewUntil(
+      'n4',
+      (v) => status(v, 'n4')?.Role === 'follower' && status(v, id)?.Gossip === 'alive',
+      10_000,
+    )
+    expect(joined.Nodes.map((n) => n.ID)).toEqual(['n1', 'n2', 'n3', 'n4'])
+    expect((await connect('n4').kv.get({ Key: 'colour' }, CALL)).Value).toBe('teal')
   })
 })
 

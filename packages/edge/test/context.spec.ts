@@ -44,6 +44,7 @@ describe('ctx', () => {
   it('exposes serverId, gateway, requestId, ctor, request and conn', async () => {
     const ctx = await capture()
     expect(ctx.serverId).toBe('server-1')
+    expect(ctx.receivedBy).toBe('server-1') // run where it arrived
     expect(ctx.gateway).toBe('mem')
     expect(ctx.requestId).toBe(123n)
     expect(ctx.ctor).toBe(constructorOf('EchoRequest'))

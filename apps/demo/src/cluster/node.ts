@@ -12,6 +12,7 @@
 import { createServer } from 'node:http'
 import type { ClusterMember } from '@rony/edge'
 import { createEdge } from '@rony/edge'
+import { RonyError } from '@rony/envelope'
 import { httpGateway } from '@rony/gateway-http'
 import { wsGateway } from '@rony/gateway-ws'
 import { gossip } from '@rony/gossip'
@@ -126,7 +127,9 @@ const control = (action: ControlAction): Promise<string> =>
     const ref = nextRef++
     const timer = setTimeout(() => {
       pending.delete(ref)
-      reject(new Error(`the supervisor did not answer ${action.action} ${action.node} in time`))
+      reject(
+        new RonyError('E06', 'SUPERVISOR', `no answer to ${action.action} ${action.node} in time`),
+      )
     }, CONTROL_TIMEOUT_MS)
     pending.set(ref, {
       resolve: (process) => {
@@ -159,16 +162,11 @@ process.on('message', (message: SupervisorMessage) => {
       const waiting = pending.get(message.ref)
       pending.delete(message.ref)
       if (message.error === undefined) waiting?.resolve(message.process)
-      else waiting?.reject(new ControlError(message.error))
+      else waiting?.reject(new RonyError('E01', 'NODE', message.error))
       break
     }
   }
 })
-
-/** A control the supervisor refused (an unknown node, a restart of a running one). */
-class ControlError extends Error {
-  readonly code = 'RONY_ERR_DEMO_CONTROL'
-}
 
 let lastReport = ''
 function report(): void {
@@ -210,6 +208,9 @@ setInterval(report, REPORT_MS).unref()
 report()
 send({ type: 'ready' })
 
+// Ctrl-C in a terminal signals the whole process group: the supervisor decides (it stops
+// the nodes itself), and if it dies instead, the IPC channel closes and so do the nodes.
+process.on('SIGINT', () => {})
 process.once('SIGTERM', () => {
   // A graceful stop that keeps the node's vote: it is coming back (Restart) with its data.
   void edge

@@ -11,11 +11,19 @@
 import { type ChildProcess, fork } from 'node:child_process'
 import { createSocket } from 'node:dgram'
 import { EventEmitter } from 'node:events'
-import { closeSync, existsSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { bundleForBrowser, bundleForNode } from '../bundle.ts'
+import { demoPath } from '../paths.ts'
 import type {
   ClusterEventInfo,
   ControlAction,
@@ -83,7 +91,6 @@ export interface Supervisor extends EventEmitter<SupervisorEvents> {
   close(): Promise<void>
 }
 
-const here = (path: string): string => fileURLToPath(new URL(path, import.meta.url))
 /** Port offsets within a node's block of ten. */
 const GOSSIP = 1
 const RAFT = 2
@@ -92,6 +99,10 @@ const TUNNEL = 3
 const STOP_GRACE_MS = 3_000
 /** Table fan-outs to the nodes: at most one per this many ms. */
 const FANOUT_MS = 100
+/** What a run writes into the data directory: node directories and logs, the page script. */
+const PREVIOUS_RUN = /^(n\d+(\.log)?|page\.js)$/
+/** Events kept to replay to a node that (re)starts, so its watchers see the history. */
+const EVENTS_KEPT = 200
 /** How long the supervisor waits for a started node to say it is ready, in ms. */
 const START_TIMEOUT_MS = 20_000
 
@@ -152,6 +163,7 @@ class SupervisorImpl extends EventEmitter<SupervisorEvents> implements Superviso
   private readonly procs = new Map<string, NodeProcess>()
   private fanoutTimer: NodeJS.Timeout | undefined
   private closed = false
+  private readonly history: ClusterEventInfo[] = []
   private readonly killAll = (): void => {
     for (const proc of this.procs.values()) {
       if (proc.alive) {
@@ -217,6 +229,7 @@ class SupervisorImpl extends EventEmitter<SupervisorEvents> implements Superviso
   private onMessage(proc: NodeProcess, message: NodeMessage): void {
     switch (message.type) {
       case 'ready':
+        for (const event of this.history) proc.tell({ type: 'event', event })
         if (proc.state === 'starting') {
           proc.state = 'running'
           this.changed(proc)
@@ -471,6 +484,8 @@ class SupervisorImpl extends EventEmitter<SupervisorEvents> implements Superviso
   /** An event for every node's watchers and the supervisor's listeners. */
   private publish(event: ClusterEventInfo): void {
     if (this.closed) return
+    this.history.push(event)
+    if (this.history.length > EVENTS_KEPT) this.history.shift()
     this.emit('event', event.kind, event.node, event.text)
     for (const proc of this.procs.values()) proc.tell({ type: 'event', event })
   }
@@ -540,7 +555,7 @@ async function freePort(host: string, udp: boolean): Promise<number> {
 
 /** The page's script: src/page/main.ts bundled, or a note while it does not exist yet. */
 async function pageScript(): Promise<string> {
-  const entry = here('../page/main.ts')
+  const entry = demoPath('src/page/main.ts')
   if (!existsSync(entry))
     return 'document.body.append("The cluster page (src/page/main.ts) is not written yet.")\n'
   return bundleForBrowser(entry)
@@ -549,7 +564,7 @@ async function pageScript(): Promise<string> {
 export async function startSupervisor(options: SupervisorOptions = {}): Promise<Supervisor> {
   const {
     nodes = 3,
-    dataDir = here('../../.data'),
+    dataDir = demoPath('.data'),
     keepData = false,
     host = '127.0.0.1',
     basePort = 8080,
@@ -561,13 +576,18 @@ export async function startSupervisor(options: SupervisorOptions = {}): Promise<
   if (!Number.isInteger(basePort) || basePort < 0 || basePort > 65_000) {
     throw new RangeError(`basePort must be 0 or a port up to 65000, got ${basePort}`)
   }
-  if (!keepData) rmSync(dataDir, { recursive: true, force: true })
   mkdirSync(dataDir, { recursive: true })
+  // Only what a previous run wrote: `--data` may name a directory that holds more.
+  if (!keepData) {
+    for (const name of readdirSync(dataDir)) {
+      if (PREVIOUS_RUN.test(name)) rmSync(join(dataDir, name), { recursive: true, force: true })
+    }
+  }
   // Both bundled from sources, once, here: nothing needs a build first.
   const script = join(dataDir, 'page.js')
   const [page, nodeScript] = await Promise.all([
     pageScript(),
-    bundleForNode(here('./node.ts'), 'node'),
+    bundleForNode(demoPath('src/cluster/node.ts'), 'node'),
   ])
   writeFileSync(script, page)
 
@@ -588,7 +608,7 @@ export async function startSupervisor(options: SupervisorOptions = {}): Promise<
     dataDir,
     basePort,
     bootstrapExpect: Math.min(nodes, 3),
-    publicDir: here('../../public'),
+    publicDir: demoPath('public'),
     pageScript: script,
     nodeScript,
   }
