@@ -60,10 +60,12 @@ export async function runRepl(
   }
   signal?.addEventListener('abort', stop, { once: true })
 
-  say(`Rony playground: ${supervisor.nodes().length} nodes. 'help' lists the commands.`)
+  say(`REPL on ${supervisor.nodes().length} nodes: 'help' lists the commands, 'quit' leaves.`)
   try {
     lines.prompt()
     for await (const line of lines) {
+      // Lines read before the signal aborted are dropped with the rest.
+      if (signal?.aborted) break
       running = new AbortController()
       try {
         if (

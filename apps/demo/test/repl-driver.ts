@@ -11,6 +11,8 @@ export interface ReplDriver {
   readonly transcript: string
   /** `runRepl`'s promise. */
   readonly finished: Promise<void>
+  /** Types a line without waiting for anything. */
+  type(line: string): void
   /** Types `lines` and ends the input at once, as a pipe does; waits for `runRepl` to return. */
   pipe(lines: readonly string[]): Promise<void>
   /** Types `quit` and waits for `runRepl` to return. */
@@ -56,6 +58,9 @@ export async function driveRepl(supervisor: Supervisor, signal?: AbortSignal): P
     finished: done,
     get transcript() {
       return transcript
+    },
+    type(line) {
+      input.write(`${line}\n`)
     },
     async pipe(lines) {
       input.end(lines.map((line) => `${line}\n`).join(''))

@@ -141,12 +141,18 @@ describe('REPL input', () => {
     expect(complete(supervisor, 'bench 10 --c')).toEqual([['--concurrency'], '--c'])
   })
 
-  it('closes when its signal aborts', async () => {
-    const { supervisor } = fakeSupervisor(1, ['running'])
+  it('closes when its signal aborts, running no further line', async () => {
+    const { supervisor, calls } = fakeSupervisor(1, ['running'])
     const controller = new AbortController()
     const repl = await driveRepl(supervisor, controller.signal)
-    controller.abort()
+    // The signal aborts while the first line runs; the second, already read, never runs.
+    const kill = supervisor.kill
+    supervisor.kill = (id) => {
+      controller.abort()
+      return kill(id)
+    }
+    repl.type('kill n1\nkill n1')
     await repl.finished
-    expect(repl.transcript).toContain('Rony playground')
+    expect(calls).toEqual(['kill n1'])
   })
 })
