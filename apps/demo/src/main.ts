@@ -63,8 +63,10 @@ if (values.single) {
     `Rony playground: ${ids.length} nodes (${ids.join(' ')}), a leader elected, in ${seconds} s`,
   )
   console.log(`\n  ${supervisor.url}\n`)
-  if (values.cli) await runCli(supervisor)
-  else console.log('Open it in a browser. Ctrl-C stops the cluster.')
+  if (values.cli) {
+    await runCli(supervisor)
+    stop()
+  } else console.log('Open it in a browser. Ctrl-C stops the cluster.')
 }
 
 async function runCli(supervisor: Supervisor): Promise<void> {
