@@ -9,7 +9,6 @@
  *   --cli          the terminal REPL on the same supervisor (src/repl.ts)
  *   --single       the one-edge playground instead (src/single.ts)
  */
-import { existsSync } from 'node:fs'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import { bundleForNode } from './bundle.ts'
@@ -70,10 +69,6 @@ if (values.single) {
 }
 
 async function runCli(supervisor: Supervisor): Promise<void> {
-  if (!existsSync(here('./repl.ts'))) {
-    console.log('--cli: the REPL is not yet there (src/repl.ts). Ctrl-C stops the cluster.')
-    return
-  }
   const repl = await importBundled<{ runRepl(supervisor: Supervisor): Promise<void> }>(
     './repl.ts',
     'repl',

@@ -11,18 +11,11 @@
 import { type ChildProcess, fork, spawn } from 'node:child_process'
 import { createSocket } from 'node:dgram'
 import { EventEmitter } from 'node:events'
-import {
-  closeSync,
-  existsSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs'
+import { closeSync, mkdirSync, openSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
-import { bundleForBrowser, bundleForNode } from '../bundle.ts'
+import { bundleForNode } from '../bundle.ts'
+import { bundlePage } from '../page/bundle.ts'
 import { demoPath } from '../paths.ts'
 import type {
   ClusterEventInfo,
@@ -586,14 +579,6 @@ async function freePort(host: string, udp: boolean): Promise<number> {
   }
 }
 
-/** The page's script: src/page/main.ts bundled, or a note while it does not exist yet. */
-async function pageScript(): Promise<string> {
-  const entry = demoPath('src/page/main.ts')
-  if (!existsSync(entry))
-    return 'document.body.append("The cluster page (src/page/main.ts) is not written yet.")\n'
-  return bundleForBrowser(entry)
-}
-
 export async function startSupervisor(options: SupervisorOptions = {}): Promise<Supervisor> {
   const {
     nodes = 3,
@@ -619,7 +604,7 @@ export async function startSupervisor(options: SupervisorOptions = {}): Promise<
   // Both bundled from sources, once, here: nothing needs a build first.
   const script = join(dataDir, 'page.js')
   const [page, nodeScript] = await Promise.all([
-    pageScript(),
+    bundlePage().then(({ js }) => js),
     bundleForNode(demoPath('src/cluster/node.ts'), 'node'),
   ])
   writeFileSync(script, page)
