@@ -27,10 +27,15 @@ let dataDir: string
 /** Listens on `port` (TCP, HOST) until the end of the file, as another process would. */
 async function hold(port: number): Promise<void> {
   const server = createServer()
-  held.push(server)
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(port, HOST, () => resolve())
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      // Another process (a parallel test file) got there first: taken all the same.
+      error.code === 'EADDRINUSE' ? resolve() : reject(error),
+    )
+    server.listen(port, HOST, () => {
+      held.push(server)
+      resolve()
+    })
   })
 }
 
