@@ -16,6 +16,7 @@ import {
   startSupervisor,
 } from '../src/cluster/supervisor.ts'
 import { Cluster, type demo, Kv } from '../src/gen/playground.js'
+import { driveRepl } from './repl-driver.ts'
 
 const CALL = { timeout: 8_000 }
 const HOST = '127.0.0.1'
@@ -55,6 +56,8 @@ describe('free ports (basePort 0) taken by another process', { timeout: 90_000 }
   let supervisor: Supervisor
   let stolen: number
   const events: string[] = []
+  /** Ends a REPL a failed test left running. */
+  const stopRepl = new AbortController()
 
   beforeAll(async () => {
     let first = true
@@ -75,6 +78,7 @@ describe('free ports (basePort 0) taken by another process', { timeout: 90_000 }
   }, 60_000)
 
   afterAll(async () => {
+    stopRepl.abort()
     await supervisor?.close()
   }, 20_000)
 
@@ -92,6 +96,9 @@ describe('free ports (basePort 0) taken by another process', { timeout: 90_000 }
     const view = await viewUntil(supervisor, 'n1', (v) => v.Leader !== '', 10_000)
     const id = ['n2', 'n3'].find((node) => node !== view.Leader)!
     const before = supervisor.nodes().find((node) => node.id === id)!
+    // A REPL that has talked to the node at its old address.
+    const repl = await driveRepl(supervisor, stopRepl.signal)
+    expect(await repl.send(`echo hi via ${id}`)).toMatch(new RegExp(`^"hi" from ${id}`))
     await supervisor.stop(id)
     await hold(portOf(before.http))
 
@@ -116,6 +123,9 @@ describe('free ports (basePort 0) taken by another process', { timeout: 90_000 }
     await serviceClient(Kv, moved).put({ Key: 'moved', Value: id }, CALL)
     const got = await serviceClient(Kv, connect(supervisor, 'n1')).get({ Key: 'moved' }, CALL)
     expect(got.Value).toBe(id)
+    // The REPL reaches it at its new address.
+    expect(await repl.send(`get moved via ${id}`)).toContain(`moved = "${id}"`)
+    await repl.close()
   })
 })
 
