@@ -74,9 +74,16 @@ export class PortTakenError extends Error {
   /** The port taken; undefined if the node exited before it could say which. */
   readonly port: number | undefined
 
-  constructor(node: string, host: string, port: number | undefined, message: string) {
+  constructor(
+    node: string,
+    host: string,
+    port: number | undefined,
+    message: string,
+    options?: ErrorOptions,
+  ) {
     super(
       `${node} cannot bind ${port === undefined ? 'one of its ports' : `${host}:${port}`}: ${message}`,
+      options,
     )
     this.name = 'PortTakenError'
     this.node = node
@@ -272,21 +279,16 @@ class SupervisorImpl extends EventEmitter<SupervisorEvents> implements Superviso
         return await this.spawn(proc)
       } catch (error) {
         if (!(error instanceof PortTakenError) || this.closed) throw error
-        if (this.settings.basePort !== 0) {
-          throw new PortTakenError(
-            error.node,
-            this.settings.host,
-            error.port,
-            `another process holds it (choose other ports with --port, or --port 0 for free ones)`,
-          )
-        }
-        if (attempt === PORT_ATTEMPTS) {
-          throw new PortTakenError(
-            error.node,
-            this.settings.host,
-            error.port,
-            `taken again on each of ${PORT_ATTEMPTS} sets of free ports`,
-          )
+        const failure =
+          this.settings.basePort !== 0
+            ? 'another process holds it (choose other ports with --port, or --port 0 for free ones)'
+            : attempt === PORT_ATTEMPTS
+              ? `taken again on each of ${PORT_ATTEMPTS} sets of free ports`
+              : undefined
+        if (failure !== undefined) {
+          throw new PortTakenError(error.node, this.settings.host, error.port, failure, {
+            cause: error,
+          })
         }
         await this.move(proc, error.port)
       }
@@ -296,8 +298,8 @@ class SupervisorImpl extends EventEmitter<SupervisorEvents> implements Superviso
   /** Gives `proc` fresh ports, and the others' current gossip addresses as seeds. */
   private async move(proc: NodeProcess, taken: number | undefined): Promise<void> {
     const { id } = proc.config
-    const index = Number(id.slice(1))
-    const ports = await this.portsOf(index)
+    // Node ids are n<index>.
+    const ports = await this.portsOf(Number(id.slice(1)))
     const seeds = [...this.procs.values()]
       .filter((other) => other !== proc)
       .map((other) => `${other.config.host}:${other.config.gossipPort}`)
