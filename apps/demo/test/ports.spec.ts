@@ -129,6 +129,49 @@ describe('free ports (basePort 0) taken by another process', { timeout: 90_000 }
   })
 })
 
+describe('a free port taken by another cluster', { timeout: 90_000 }, () => {
+  const supervisors: Supervisor[] = []
+
+  afterAll(async () => {
+    await Promise.all(supervisors.map((supervisor) => supervisor.close()))
+  }, 20_000)
+
+  it('a stale seed at a node of the other cluster: the clusters stay apart', async () => {
+    // Another playground (another test file's) with its gossip port known.
+    let otherGossip = 0
+    const other = await startSupervisor(
+      { nodes: 1, basePort: 0, dataDir: join(dataDir, 'other') },
+      {
+        pickPort: async (host, udp) => {
+          const port = await freePort(host, udp)
+          if (udp) otherGossip = port
+          return port
+        },
+      },
+    )
+    supervisors.push(other)
+    // This one picks that port for n1's gossip: n1 moves, but n2 starts with it as a seed.
+    let first = true
+    const pickPort = async (host: string, udp: boolean): Promise<number> => {
+      if (!udp || !first) return freePort(host, udp)
+      first = false
+      return otherGossip
+    }
+    const apart = await startSupervisor(
+      { nodes: 2, basePort: 0, dataDir: join(dataDir, 'apart') },
+      { pickPort },
+    )
+    supervisors.push(apart)
+    await apart.ready({ timeout: 30_000 })
+
+    // The other cluster's node never saw a member of this one.
+    const events = await serviceClient(Cluster, connect(other, 'n1')).events({}, CALL)
+    expect(events.Events.filter((event) => event.Kind === 'joined')).toEqual([])
+    const view = await serviceClient(Cluster, connect(apart, 'n2')).watch({ Watch: false }, CALL)
+    expect(view.Nodes.find((node) => node.ID === 'n1')?.Gossip).toBe('alive')
+  })
+})
+
 describe('ports the user chose (basePort) taken by another process', { timeout: 60_000 }, () => {
   it('fails with a PortTakenError that names the port and --port', async () => {
     const port = await freePort(HOST, false)

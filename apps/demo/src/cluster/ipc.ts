@@ -16,6 +16,11 @@ export interface NodeConfig {
   readonly tunnelPort: number
   /** Gossip addresses of the other nodes. */
   readonly seeds: readonly string[]
+  /**
+   * The cluster's gossip key (32 bytes, base64), one per supervisor: a node of another
+   * cluster at an address this one still knows (a stale seed, a port taken over) is refused.
+   */
+  readonly gossipKey: string
   readonly bootstrapExpect: number
   /** This node's Raft data directory. */
   readonly dataDir: string

@@ -15,7 +15,7 @@ import { createEdge } from '@rony/edge'
 import { RonyError } from '@rony/envelope'
 import { httpGateway } from '@rony/gateway-http'
 import { wsGateway } from '@rony/gateway-ws'
-import { gossip } from '@rony/gossip'
+import { gossip, Keyring } from '@rony/gossip'
 import { type RaftNode, raft, raftStreamTransport } from '@rony/raft'
 import { isolation, tcpTransport, tunnel, udpTransport } from '@rony/transport'
 import Fastify from 'fastify'
@@ -72,6 +72,7 @@ const edge = createEdge({
     membership: gossip({
       profile: 'local',
       seeds: config.seeds,
+      keyring: new Keyring([Buffer.from(config.gossipKey, 'base64')]),
       transport: {
         packet: cut.packet(udpTransport({ bind: at(config.gossipPort), maxPacketSize: 60_000 })),
         stream: cut.stream(tcpTransport({ bind: at(config.gossipPort) })),

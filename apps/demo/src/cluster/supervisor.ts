@@ -9,6 +9,7 @@
  * the process's exit also kill them outright (a paused node cannot notice anything).
  */
 import { type ChildProcess, fork, spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { createSocket } from 'node:dgram'
 import { EventEmitter } from 'node:events'
 import { closeSync, mkdirSync, openSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
@@ -152,6 +153,8 @@ interface Settings {
   readonly dataDir: string
   readonly basePort: number
   readonly bootstrapExpect: number
+  /** This cluster's gossip key, base64 (see NodeConfig). */
+  readonly gossipKey: string
   readonly publicDir: string
   readonly pageScript: string
   /** node.ts, bundled with the workspace packages' sources. */
@@ -651,6 +654,7 @@ function nodeConfig(
     raftPort: ports.raft,
     tunnelPort: ports.tunnel,
     seeds,
+    gossipKey: settings.gossipKey,
     bootstrapExpect,
     dataDir: join(settings.dataDir, id),
     publicDir: settings.publicDir,
@@ -730,6 +734,7 @@ export async function startSupervisor(
     dataDir,
     basePort,
     bootstrapExpect: Math.min(nodes, 3),
+    gossipKey: randomBytes(32).toString('base64'),
     publicDir: demoPath('public'),
     pageScript: script,
     nodeScript,
