@@ -16,6 +16,11 @@ export interface NodeConfig {
   readonly tunnelPort: number
   /** Gossip addresses of the other nodes. */
   readonly seeds: readonly string[]
+  /**
+   * The cluster's gossip key (32 bytes, base64), one per supervisor: a node of another
+   * cluster at an address this one still knows (a stale seed, a port taken over) is refused.
+   */
+  readonly gossipKey: string
   readonly bootstrapExpect: number
   /** This node's Raft data directory. */
   readonly dataDir: string
@@ -56,9 +61,16 @@ export type ControlAction =
   | { readonly action: 'pause'; readonly node: string; readonly seconds: number }
   | { readonly action: 'isolate'; readonly node: string; readonly on: boolean }
 
+/**
+ * The exit code of a node that could not bind one of its ports (another process holds it);
+ * it says which first, with a `port-taken` message.
+ */
+export const PORT_TAKEN_EXIT = 75
+
 /** Node → supervisor. */
 export type NodeMessage =
   | { readonly type: 'ready' }
+  | { readonly type: 'port-taken'; readonly port: number }
   | { readonly type: 'raft'; readonly report: RaftReport }
   | { readonly type: 'event'; readonly event: ClusterEventInfo }
   | { readonly type: 'control'; readonly ref: number; readonly control: ControlAction }

@@ -15,17 +15,18 @@ import { createEdge } from '@rony/edge'
 import { RonyError } from '@rony/envelope'
 import { httpGateway } from '@rony/gateway-http'
 import { wsGateway } from '@rony/gateway-ws'
-import { gossip } from '@rony/gossip'
+import { gossip, Keyring } from '@rony/gossip'
 import { type RaftNode, raft, raftStreamTransport } from '@rony/raft'
 import { isolation, tcpTransport, tunnel, udpTransport } from '@rony/transport'
 import Fastify from 'fastify'
-import type {
-  ClusterEventInfo,
-  ControlAction,
-  NodeConfig,
-  NodeMessage,
-  RaftReport,
-  SupervisorMessage,
+import {
+  type ClusterEventInfo,
+  type ControlAction,
+  type NodeConfig,
+  type NodeMessage,
+  PORT_TAKEN_EXIT,
+  type RaftReport,
+  type SupervisorMessage,
 } from './ipc.ts'
 import { pageHandler } from './page.ts'
 import { registerServices } from './services.ts'
@@ -71,6 +72,7 @@ const edge = createEdge({
     membership: gossip({
       profile: 'local',
       seeds: config.seeds,
+      keyring: new Keyring([Buffer.from(config.gossipKey, 'base64')]),
       transport: {
         packet: cut.packet(udpTransport({ bind: at(config.gossipPort), maxPacketSize: 60_000 })),
         stream: cut.stream(tcpTransport({ bind: at(config.gossipPort) })),
@@ -193,8 +195,21 @@ const gossipEvent = (member: ClusterMember, previous: ClusterMember | undefined)
   watch.event(event)
 }
 
-await edge.start()
-await app.listen({ host, port: config.httpPort })
+try {
+  await edge.start()
+  await app.listen({ host, port: config.httpPort })
+} catch (error) {
+  const port = takenPort(error)
+  if (port === undefined) throw error
+  // Another process took a port between the supervisor's pick and this bind: say which,
+  // so that the supervisor can pick others (or name it, for ports the user chose).
+  console.error(`${id}: ${at(port)} is taken:`, error)
+  await new Promise<void>((resolve) => {
+    if (process.connected) process.send?.({ type: 'port-taken', port }, () => resolve())
+    else resolve()
+  })
+  process.exit(PORT_TAKEN_EXIT)
+}
 edge.cluster?.on('cluster:member', gossipEvent)
 const raftNode = consensus()
 raftNode?.on('raft:role', (role) => {
@@ -216,3 +231,13 @@ process.once('SIGTERM', () => {
     .then(() => app.close())
     .finally(() => process.exit(0))
 })
+
+/** The port of an EADDRINUSE somewhere in `error`'s causes, if that is what it is. */
+function takenPort(error: unknown): number | undefined {
+  for (let cause = error, depth = 0; cause instanceof Error && depth < 8; depth++) {
+    const { code, port } = cause as NodeJS.ErrnoException & { port?: unknown }
+    if (code === 'EADDRINUSE' && typeof port === 'number') return port
+    cause = cause.cause
+  }
+  return undefined
+}

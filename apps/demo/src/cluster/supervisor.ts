@@ -9,6 +9,7 @@
  * the process's exit also kill them outright (a paused node cannot notice anything).
  */
 import { type ChildProcess, fork, spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { createSocket } from 'node:dgram'
 import { EventEmitter } from 'node:events'
 import { closeSync, mkdirSync, openSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
@@ -17,14 +18,15 @@ import { join } from 'node:path'
 import { bundleForNode } from '../bundle.ts'
 import { bundlePage } from '../page/bundle.ts'
 import { demoPath } from '../paths.ts'
-import type {
-  ClusterEventInfo,
-  ControlAction,
-  NodeConfig,
-  NodeMessage,
-  NodeRow,
-  RaftReport,
-  SupervisorMessage,
+import {
+  type ClusterEventInfo,
+  type ControlAction,
+  type NodeConfig,
+  type NodeMessage,
+  type NodeRow,
+  PORT_TAKEN_EXIT,
+  type RaftReport,
+  type SupervisorMessage,
 } from './ipc.ts'
 
 export type ProcessState = 'starting' | 'running' | 'paused' | 'isolated' | 'killed' | 'stopped'
@@ -58,13 +60,45 @@ export interface SupervisorOptions {
   signal?: AbortSignal
 }
 
+/**
+ * For tests only: how free ports are picked (with `basePort: 0`), so that a test can hand
+ * out a port it holds. Default: bind port 0, read the port, close.
+ */
+export interface SupervisorHooks {
+  pickPort?: (host: string, udp: boolean) => Promise<number>
+}
+
+/** A node could not bind a port: another process holds it. */
+export class PortTakenError extends Error {
+  readonly code = 'RONY_ERR_PORT_TAKEN'
+  readonly node: string
+  /** The port taken; undefined if the node exited before it could say which. */
+  readonly port: number | undefined
+
+  constructor(
+    node: string,
+    host: string,
+    port: number | undefined,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(
+      `${node} cannot bind ${port === undefined ? 'one of its ports' : `${host}:${port}`}: ${message}`,
+      options,
+    )
+    this.name = 'PortTakenError'
+    this.node = node
+    this.port = port
+  }
+}
+
 export interface SupervisorEvents {
   node: [info: NodeInfo]
   event: [kind: string, node: string, text: string]
 }
 
 export interface Supervisor extends EventEmitter<SupervisorEvents> {
-  /** The page URL to print (n1's HTTP gateway). */
+  /** The page URL to print (n1's HTTP gateway, as it is now). */
   readonly url: string
   nodes(): NodeInfo[]
   /** Resolves once every node runs and a leader is elected. Default timeout 30 000 ms. */
@@ -72,7 +106,10 @@ export interface Supervisor extends EventEmitter<SupervisorEvents> {
   kill(id: string): Promise<NodeInfo>
   /** SIGSTOP, and SIGCONT after `seconds` (1–30, default 5). */
   pause(id: string, seconds?: number): Promise<NodeInfo>
-  /** Starts a killed or stopped node again, with its data and ports. */
+  /**
+   * Starts a killed or stopped node again, with its data and ports (with `basePort: 0`, on
+   * fresh ones if another process took one meanwhile).
+   */
   restart(id: string): Promise<NodeInfo>
   /** Cuts (`on`) or restores the node's gossip, Raft and tunnel traffic. */
   isolate(id: string, on: boolean): Promise<NodeInfo>
@@ -98,6 +135,11 @@ const PREVIOUS_RUN = /^(n\d+(\.log)?|page\.js)$/
 const EVENTS_KEPT = 200
 /** How long the supervisor waits for a started node to say it is ready, in ms. */
 const START_TIMEOUT_MS = 20_000
+/**
+ * Launches of a node whose picked port another process took in between (`basePort: 0`),
+ * each on freshly picked ports, before the supervisor gives up.
+ */
+const PORT_ATTEMPTS = 5
 
 interface Ports {
   readonly http: number
@@ -111,6 +153,8 @@ interface Settings {
   readonly dataDir: string
   readonly basePort: number
   readonly bootstrapExpect: number
+  /** This cluster's gossip key, base64 (see NodeConfig). */
+  readonly gossipKey: string
   readonly publicDir: string
   readonly pageScript: string
   /** node.ts, bundled with the workspace packages' sources. */
@@ -124,7 +168,8 @@ class NodeProcess {
   raft: RaftReport | undefined
   private pauseTimer: NodeJS.Timeout | undefined
   private waker: ChildProcess | undefined
-  readonly config: NodeConfig
+  /** Replaced when the node moves to other ports (one of its own was taken). */
+  config: NodeConfig
 
   constructor(config: NodeConfig) {
     this.config = config
@@ -191,7 +236,7 @@ class NodeProcess {
 }
 
 class SupervisorImpl extends EventEmitter<SupervisorEvents> implements Supervisor {
-  readonly url: string
+  private readonly first: NodeProcess
   private readonly procs = new Map<string, NodeProcess>()
   private fanoutTimer: NodeJS.Timeout | undefined
   private closed = false
@@ -213,16 +258,64 @@ class SupervisorImpl extends EventEmitter<SupervisorEvents> implements Superviso
     super()
     this.settings = settings
     this.portsOf = portsOf
-    this.url = first.info.http
+    this.first = first
     process.once('exit', this.killAll)
+  }
+
+  get url(): string {
+    return this.first.info.http
   }
 
   nodes(): NodeInfo[] {
     return [...this.procs.values()].map((proc) => proc.info)
   }
 
+  /**
+   * Starts `proc` and resolves once it is ready. A port of its taken by another process
+   * meanwhile: with picked ports (`basePort: 0`), it starts again on fresh ones, up to
+   * PORT_ATTEMPTS times; with ports the user chose, a PortTakenError that says so.
+   */
   async launch(proc: NodeProcess): Promise<NodeInfo> {
     this.procs.set(proc.config.id, proc)
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.spawn(proc)
+      } catch (error) {
+        if (!(error instanceof PortTakenError) || this.closed) throw error
+        const failure =
+          this.settings.basePort !== 0
+            ? 'another process holds it (choose other ports with --port, or --port 0 for free ones)'
+            : attempt === PORT_ATTEMPTS
+              ? `taken again on each of ${PORT_ATTEMPTS} sets of free ports`
+              : undefined
+        if (failure !== undefined) {
+          throw new PortTakenError(error.node, this.settings.host, error.port, failure, {
+            cause: error,
+          })
+        }
+        await this.move(proc, error.port)
+      }
+    }
+  }
+
+  /** Gives `proc` fresh ports, and the others' current gossip addresses as seeds. */
+  private async move(proc: NodeProcess, taken: number | undefined): Promise<void> {
+    const { id } = proc.config
+    // Node ids are n<index>.
+    const ports = await this.portsOf(Number(id.slice(1)))
+    const seeds = [...this.procs.values()]
+      .filter((other) => other !== proc)
+      .map((other) => `${other.config.host}:${other.config.gossipPort}`)
+    proc.config = nodeConfig(this.settings, id, ports, seeds, proc.config.bootstrapExpect)
+    this.event(
+      'moved',
+      id,
+      `${id} moves to port ${ports.http}: ${taken === undefined ? 'a port' : `port ${taken}`} was taken`,
+    )
+  }
+
+  /** One start of `proc`'s process, on its configured ports. */
+  private async spawn(proc: NodeProcess): Promise<NodeInfo> {
     const { id } = proc.config
     mkdirSync(proc.config.dataDir, { recursive: true })
     const log = openSync(join(this.settings.dataDir, `${id}.log`), 'a')
@@ -238,6 +331,7 @@ class SupervisorImpl extends EventEmitter<SupervisorEvents> implements Superviso
     proc.raft = undefined
     this.changed(proc)
     const ready = new Promise<void>((resolve, reject) => {
+      let taken: number | undefined
       const timer = setTimeout(
         () => reject(new Error(`${id} did not start in ${START_TIMEOUT_MS} ms (see ${id}.log)`)),
         START_TIMEOUT_MS,
@@ -247,11 +341,16 @@ class SupervisorImpl extends EventEmitter<SupervisorEvents> implements Superviso
           clearTimeout(timer)
           resolve()
         }
+        if (message.type === 'port-taken') taken = message.port
         this.onMessage(proc, message)
       })
       child.once('exit', (code, signal) => {
         clearTimeout(timer)
-        reject(new Error(`${id} exited while starting (${signal ?? code}; see ${id}.log)`))
+        reject(
+          code === PORT_TAKEN_EXIT
+            ? new PortTakenError(id, this.settings.host, taken, `see ${id}.log`)
+            : new Error(`${id} exited while starting (${signal ?? code}; see ${id}.log)`),
+        )
       })
     })
     child.once('exit', (code, signal) => this.onExit(proc, child, code, signal))
@@ -278,6 +377,9 @@ class SupervisorImpl extends EventEmitter<SupervisorEvents> implements Superviso
       case 'control':
         void this.control(proc, message.ref, message.control)
         break
+      case 'port-taken':
+        // The launch that started it handles it.
+        break
     }
   }
 
@@ -292,7 +394,8 @@ class SupervisorImpl extends EventEmitter<SupervisorEvents> implements Superviso
     const expected = proc.state === 'killed' || proc.state === 'stopped'
     if (!expected) {
       proc.state = signal === 'SIGKILL' ? 'killed' : 'stopped'
-      if (!this.closed)
+      // A port taken is the launch's to report (it moves the node, or fails).
+      if (!this.closed && code !== PORT_TAKEN_EXIT)
         this.event('exited', proc.config.id, `${proc.config.id} exited (${signal ?? code})`)
     }
     proc.raft = undefined
@@ -551,6 +654,7 @@ function nodeConfig(
     raftPort: ports.raft,
     tunnelPort: ports.tunnel,
     seeds,
+    gossipKey: settings.gossipKey,
     bootstrapExpect,
     dataDir: join(settings.dataDir, id),
     publicDir: settings.publicDir,
@@ -559,7 +663,7 @@ function nodeConfig(
 }
 
 /** A TCP port free on `host` (and, with `udp`, free for UDP too). */
-async function freePort(host: string, udp: boolean): Promise<number> {
+export async function freePort(host: string, udp: boolean): Promise<number> {
   for (;;) {
     const port = await new Promise<number>((resolve, reject) => {
       const server = createServer()
@@ -579,7 +683,10 @@ async function freePort(host: string, udp: boolean): Promise<number> {
   }
 }
 
-export async function startSupervisor(options: SupervisorOptions = {}): Promise<Supervisor> {
+export async function startSupervisor(
+  options: SupervisorOptions = {},
+  hooks: SupervisorHooks = {},
+): Promise<Supervisor> {
   const {
     nodes = 3,
     dataDir = demoPath('.data'),
@@ -588,6 +695,7 @@ export async function startSupervisor(options: SupervisorOptions = {}): Promise<
     basePort = 8080,
     signal,
   } = options
+  const { pickPort = freePort } = hooks
   if (!Number.isInteger(nodes) || nodes < 1 || nodes > 9) {
     throw new RangeError(`nodes must be an integer in [1, 9], got ${nodes}`)
   }
@@ -615,10 +723,10 @@ export async function startSupervisor(options: SupervisorOptions = {}): Promise<
       return { http: base, gossip: base + GOSSIP, raft: base + RAFT, tunnel: base + TUNNEL }
     }
     return {
-      http: await freePort(host, false),
-      gossip: await freePort(host, true),
-      raft: await freePort(host, false),
-      tunnel: await freePort(host, false),
+      http: await pickPort(host, false),
+      gossip: await pickPort(host, true),
+      raft: await pickPort(host, false),
+      tunnel: await pickPort(host, false),
     }
   }
   const settings = {
@@ -626,6 +734,7 @@ export async function startSupervisor(options: SupervisorOptions = {}): Promise<
     dataDir,
     basePort,
     bootstrapExpect: Math.min(nodes, 3),
+    gossipKey: randomBytes(32).toString('base64'),
     publicDir: demoPath('public'),
     pageScript: script,
     nodeScript,
