@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import type { Message } from '../src/core/index.js'
 import { Cluster } from './core-harness.js'
 
 const five = ['a', 'b', 'c', 'd', 'e']
@@ -79,6 +80,34 @@ describe('RaftCore elections', () => {
     c.tick(100)
     expect(c.leader()).toBe(leader)
     expect(five.map((id) => c.core(id).term)).toEqual(five.map(() => term))
+  })
+
+  it('a restarted former leader that does not hear the new leader yet does not depose it', () => {
+    // What a playground run suspected: the old leader restarts (stale term, log behind) and
+    // times out again and again before the new leader's messages reach it.
+    const c = new Cluster({ voters: three, seed: 9 })
+    const first = c.waitLeader()
+    c.crash(first)
+    c.runUntil(() => c.leader() !== undefined && c.leader() !== first, 200, 're-election')
+    const second = c.leader()!
+    const term = c.core(second).term
+    const proposed = c.propose('after-crash')
+    const cutFromLeader = (m: Message) => !(m.from === second && m.to === first)
+    // Behind and on a stale term: the others refuse it for its log, and pre-vote keeps
+    // their terms.
+    c.filter = cutFromLeader
+    c.restart(first)
+    c.tick(150) // many election timeouts of the restarted node
+    c.filter = undefined
+    c.waitApplied(proposed.ok ? proposed.index : 0, 50, [first])
+    // Caught up: only leader stickiness keeps the follower from granting its pre-votes.
+    c.filter = cutFromLeader
+    c.tick(150)
+    c.filter = undefined
+    c.tick(50)
+    expect(c.leader()).toBe(second)
+    expect(three.map((id) => c.core(id).term)).toEqual(three.map(() => term))
+    expect(c.core(first).leaderId).toBe(second)
   })
 
   it('without pre-vote, the same rejoin deposes the leader (what pre-vote prevents)', () => {

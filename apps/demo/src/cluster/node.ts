@@ -37,6 +37,15 @@ import { ClusterWatch } from './watch.ts'
 export const REPORT_MS = 500
 /** Applied entries between two Raft snapshots: low, so the playground shows them. */
 export const SNAPSHOT_EVERY = 200
+/**
+ * Raft's minimum election timeout and heartbeat period, in ms (etcd's defaults; raft's own
+ * are 150 and 50). A leader's heartbeats wait for its Ready in progress (its WAL fsync, the
+ * apply), and a follower answers only after its own: on a loaded machine (the playground
+ * runs every node and the supervisor on the same few cores) those stall for 200–500 ms, and
+ * a 150 ms timeout then deposes a healthy leader, typically while a restarted node loads.
+ */
+const ELECTION_TIMEOUT_MS = 1000
+const HEARTBEAT_MS = 100
 /** How long a control request waits for the supervisor, in ms. */
 const CONTROL_TIMEOUT_MS = 20_000
 
@@ -81,6 +90,8 @@ const edge = createEdge({
     consensus: raft({
       dataDir: config.dataDir,
       snapshotThreshold: SNAPSHOT_EVERY,
+      electionTimeout: ELECTION_TIMEOUT_MS,
+      heartbeatInterval: HEARTBEAT_MS,
       transport: raftStreamTransport({
         id,
         streams: cut.stream(tcpTransport({ bind: at(config.raftPort) })),
