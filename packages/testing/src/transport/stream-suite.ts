@@ -2,6 +2,9 @@ import { isCodedError, type MessageStream, type StreamTransport } from '@rony/in
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { collect, type Driver, payload, rejection } from './driver.js'
 
+/** Moving 2.5 MB through a transport: about 1 s alone, 31 s seen on a CI machine at load 20. */
+const BULK_TIMEOUT_MS = 90_000
+
 /**
  * Compliance suite of the `StreamTransport` / `MessageStream` contracts. Each
  * implementation's spec file calls it with a factory; the tests talk to the transports only
@@ -86,7 +89,9 @@ export function streamTransportSuite(name: string, setup: () => Promise<StreamSe
       await s.driver.run(x.close())
     })
 
-    it('carries a large message and many small ones, with bounded buffers', async () => {
+    it('carries a large message and many small ones, with bounded buffers', {
+      timeout: BULK_TIMEOUT_MS,
+    }, async () => {
       const [x, y] = await connect()
       const big = payload(1, 2 * 1024 * 1024)
       const sends: Array<Promise<void>> = [x.send(big)]
