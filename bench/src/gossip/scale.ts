@@ -11,10 +11,13 @@
  * per phase: how many observers have seen the thing), never in an N × N table, so checking
  * a phase costs O(1) per event and the harness stays cheap next to the nodes it drives.
  */
-import type { MessageStream, StreamTransport } from '@rony/interface'
+
 import type { GossipMembership } from '@rony/gossip'
 import { gossip } from '@rony/gossip'
-import { memoryNetwork, seededRandom, virtualClock } from '@rony/transport'
+import { type MemoryNetwork, memoryNetwork, seededRandom, virtualClock } from '@rony/transport'
+
+type StreamTransport = ReturnType<MemoryNetwork['stream']>
+type MessageStream = Awaited<ReturnType<StreamTransport['dial']>>
 
 export interface ScaleInit {
   n: number
@@ -201,7 +204,8 @@ class Tracker {
 
   update(observer: string, member: string, meta: Readonly<Record<string, string>>): void {
     const w = this.watchMeta
-    if (w !== undefined && member === w.id && meta.v === w.value) this.#saw(this.index.get(observer)!)
+    if (w !== undefined && member === w.id && meta.v === w.value)
+      this.#saw(this.index.get(observer)!)
   }
 
   #saw(o: number): void {
@@ -285,11 +289,11 @@ export async function simulateScale(init: ScaleInit): Promise<ScaleResult> {
   })
   const ids = Array.from({ length: n + 1 }, (_, i) => `n${i}`)
   const tracker = new Tracker(n + 1, () => clock.now())
-  ids.forEach((id, i) => tracker.index.set(id, i))
+  for (const [i, id] of ids.entries()) tracker.index.set(id, i)
   const nodes = new Map<string, GossipMembership>()
   const streamBytes = { sent: 0 }
   const seedAddrs = ids.slice(0, SEEDS).map((id) => `memory:${id}`)
-  const spawn = (id: string): Promise<void> => {
+  const spawn = async (id: string): Promise<void> => {
     const g = gossip({
       id,
       profile: 'lan',
@@ -307,21 +311,31 @@ export async function simulateScale(init: ScaleInit): Promise<ScaleResult> {
     g.on('message', (data) => tracker.message(id, data[0] ?? -1))
     nodes.set(id, g)
     tracker.live.add(tracker.index.get(id)!)
-    return g.start()
+    await g.start()
   }
   /** Advances in slices until `check` holds, within `simMax` simulated and the real budget. */
-  const runUntil = async (check: () => boolean, simMax: number, realMax = budgetMs): Promise<Timed> => {
+  const runUntil = async (
+    check: () => boolean,
+    simMax: number,
+    realMax = budgetMs,
+  ): Promise<Timed> => {
     const w = performance.now()
     const until = Math.min(deadline, w + realMax)
     const start = clock.now()
     while (!check()) {
       if (clock.now() - start >= simMax) {
-        return { missed: `not reached within ${simMax / 1000} s simulated`, wallMs: performance.now() - w }
+        return {
+          missed: `not reached within ${simMax / 1000} s simulated`,
+          wallMs: performance.now() - w,
+        }
       }
       if (performance.now() >= until) {
         const sim = ((clock.now() - start) / 1000).toFixed(1)
         const real = ((performance.now() - w) / 1000).toFixed(0)
-        return { missed: `not reached within ${real} s real (${sim} s simulated)`, wallMs: performance.now() - w }
+        return {
+          missed: `not reached within ${real} s real (${sim} s simulated)`,
+          wallMs: performance.now() - w,
+        }
       }
       await clock.advanceAsync(STEP_MS)
     }
@@ -351,20 +365,21 @@ export async function simulateScale(init: ScaleInit): Promise<ScaleResult> {
   try {
     // Rollout: the seeds at t = 0, then the rest on schedule (one start time per node).
     const rest = ids.slice(SEEDS, n)
-    const startAt: number[] = []
-    if (init.joinsPerSecond !== undefined) {
-      rest.forEach((_, i) => startAt.push(Math.round(((i + 1) * 1000) / init.joinsPerSecond!)))
-    } else {
-      const batches = init.batches ?? 20
-      const every = (init.rolloutMs ?? 20_000) / batches
-      rest.forEach((_, i) => startAt.push(Math.floor((i * batches) / rest.length + 1) * every))
-    }
+    const rate = init.joinsPerSecond
+    const batches = init.batches ?? 20
+    const every = (init.rolloutMs ?? 20_000) / batches
+    const startAt = rest.map((_, i) =>
+      rate !== undefined
+        ? Math.round(((i + 1) * 1000) / rate)
+        : Math.floor((i * batches) / rest.length + 1) * every,
+    )
     const rollout0 = { wall: performance.now(), cpu: cpuUs(), sim: clock.now() }
     await Promise.all(ids.slice(0, SEEDS).map(spawn))
     tracker.recount()
     let next = 0
     while (next < rest.length) {
-      if (outOfTime()) throw new Error(`rollout: ${next} of ${rest.length} started within the real budget`)
+      if (outOfTime())
+        throw new Error(`rollout: ${next} of ${rest.length} started within the real budget`)
       const due = startAt[next]!
       await clock.advanceAsync(Math.max(0, rollout0.sim + due - clock.now()))
       const batch: Promise<void>[] = []
@@ -376,7 +391,8 @@ export async function simulateScale(init: ScaleInit): Promise<ScaleResult> {
     log(`N=${n}: rollout done (${(result.rolloutWallMs / 1000).toFixed(0)} s real)`)
 
     result.converged = await runUntil(() => tracker.converged, CONVERGE_MAX_MS)
-    result.rolloutCpuPerSimS = (cpuUs() - rollout0.cpu) / 1e6 / ((clock.now() - rollout0.sim) / 1000)
+    result.rolloutCpuPerSimS =
+      (cpuUs() - rollout0.cpu) / 1e6 / ((clock.now() - rollout0.sim) / 1000)
     result.worstPair = tracker.converged ? tracker.lastPair : tracker.furthest(ids)
     log(`N=${n}: convergence ${describe(result.converged)}`)
     if (init.convergeOnly || outOfTime()) return result
@@ -458,7 +474,12 @@ export async function simulateScale(init: ScaleInit): Promise<ScaleResult> {
     )
     result.detections = victims.map((victim) => {
       const d = tracker.detections.get(tracker.index.get(victim)!)!
-      return { victim, firstMs: d.first, lastMs: d.by >= survivors() ? d.last : undefined, detectedBy: d.by }
+      return {
+        victim,
+        firstMs: d.first,
+        lastMs: d.by >= survivors() ? d.last : undefined,
+        detectedBy: d.by,
+      }
     })
     log(`N=${n}: detection ${describe(result.detection)}`)
 
