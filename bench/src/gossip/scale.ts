@@ -133,11 +133,14 @@ const QUANTUM_MS = 1
 
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
 
-/** Advances `clock` by `ms`, a quantum at a time, turning the event loop after each one. */
-async function advance(clock: VirtualClock, ms: number): Promise<void> {
+/**
+ * Advances `clock` by `ms`, a quantum at a time, turning the event loop after each one;
+ * stops early once `deadline` (real, `performance.now()`) has passed.
+ */
+async function advance(clock: VirtualClock, ms: number, deadline = Infinity): Promise<void> {
   await turn()
   const end = clock.now() + ms
-  while (clock.now() < end) {
+  while (clock.now() < end && performance.now() < deadline) {
     clock.advance(Math.min(QUANTUM_MS, end - clock.now()))
     await turn()
   }
@@ -366,13 +369,13 @@ export async function simulateScale(init: ScaleInit): Promise<ScaleResult> {
           wallMs: performance.now() - w,
         }
       }
-      await advance(clock, STEP_MS)
+      await advance(clock, STEP_MS, until)
     }
     return { ms: clock.now() - start, wallMs: performance.now() - w }
   }
   /** Runs a simulated window of `ms`; `missed` when the real budget ran out first. */
-  const runFor = async (ms: number): Promise<Timed> => {
-    const t = await runUntil(() => false, ms)
+  const runFor = async (ms: number, realMax = budgetMs): Promise<Timed> => {
+    const t = await runUntil(() => false, ms, realMax)
     return t.missed?.includes('real') ? t : { ms, wallMs: t.wallMs }
   }
   const outOfTime = (): boolean => performance.now() >= deadline
@@ -410,7 +413,7 @@ export async function simulateScale(init: ScaleInit): Promise<ScaleResult> {
       if (outOfTime())
         throw new Error(`rollout: ${next} of ${rest.length} started within the real budget`)
       const due = startAt[next]!
-      await advance(clock, Math.max(0, rollout0.sim + due - clock.now()))
+      await advance(clock, Math.max(0, rollout0.sim + due - clock.now()), deadline)
       const batch: Promise<void>[] = []
       while (next < rest.length && startAt[next] === due) batch.push(spawn(rest[next++]!))
       await Promise.all(batch)
@@ -419,14 +422,14 @@ export async function simulateScale(init: ScaleInit): Promise<ScaleResult> {
     result.rolloutWallMs = performance.now() - rollout0.wall
     log(`N=${n}: rollout done (${(result.rolloutWallMs / 1000).toFixed(0)} s real)`)
 
-    result.converged = await runUntil(() => tracker.converged, CONVERGE_MAX_MS)
+    result.converged = await runUntil(() => tracker.converged, CONVERGE_MAX_MS, 0.35 * budgetMs)
     result.rolloutCpuPerSimS =
       (cpuUs() - rollout0.cpu) / 1e6 / ((clock.now() - rollout0.sim) / 1000)
     result.worstPair = tracker.converged ? tracker.lastPair : tracker.furthest(ids)
     log(`N=${n}: convergence ${describe(result.converged)}`)
     if (init.convergeOnly || outOfTime()) return result
 
-    await advance(clock, SETTLE_MS)
+    await advance(clock, SETTLE_MS, deadline)
     const heap1 = heapAfterGc()
     if (heap0 !== undefined && heap1 !== undefined) {
       result.heapMiB = (heap1 - heap0) / 1024 / 1024
@@ -446,7 +449,7 @@ export async function simulateScale(init: ScaleInit): Promise<ScaleResult> {
       return { bytes, packets }
     }
     const idle0 = { ...sum(), stream: streamBytes.sent, cpu: cpuUs(), sim: clock.now() }
-    result.idle = await runFor(idleMs)
+    result.idle = await runFor(idleMs, 0.2 * budgetMs)
     const simS = (clock.now() - idle0.sim) / 1000
     const idle1 = sum()
     result.idleBytesPerSec = (idle1.bytes - idle0.bytes) / (n * simS)
@@ -469,7 +472,11 @@ export async function simulateScale(init: ScaleInit): Promise<ScaleResult> {
     await spawn(extra)
     tracker.recount()
     tracker.watch(tracker.index.get(extra))
-    result.oneMoreJoin = await runUntil(() => tracker.seenCount === tracker.live.size, JOIN_MAX_MS)
+    result.oneMoreJoin = await runUntil(
+      () => tracker.seenCount === tracker.live.size,
+      JOIN_MAX_MS,
+      0.1 * budgetMs,
+    )
     tracker.watchJoin = undefined
     log(`N=${n}: one more join ${describe(result.oneMoreJoin)}`)
 
@@ -479,14 +486,22 @@ export async function simulateScale(init: ScaleInit): Promise<ScaleResult> {
     tracker.watchMessage = 0xb5
     tracker.watch(tracker.index.get(origin))
     nodes.get(origin)!.broadcast(new Uint8Array([0xb5, 1, 2, 3]))
-    result.broadcast = await runUntil(() => tracker.seenCount === tracker.live.size, SPREAD_MAX_MS)
+    result.broadcast = await runUntil(
+      () => tracker.seenCount === tracker.live.size,
+      SPREAD_MAX_MS,
+      0.1 * budgetMs,
+    )
     tracker.watchMessage = undefined
     if (outOfTime()) return result
     const updated = ids[SEEDS + 1]!
     tracker.watchMeta = { id: updated, value: 'two' }
     tracker.watch(tracker.index.get(updated))
     await nodes.get(updated)!.updateMeta({ v: 'two' })
-    result.metaUpdate = await runUntil(() => tracker.seenCount === tracker.live.size, SPREAD_MAX_MS)
+    result.metaUpdate = await runUntil(
+      () => tracker.seenCount === tracker.live.size,
+      SPREAD_MAX_MS,
+      0.1 * budgetMs,
+    )
     tracker.watchMeta = undefined
     log(`N=${n}: broadcast ${describe(result.broadcast)}, meta ${describe(result.metaUpdate)}`)
 
@@ -506,6 +521,7 @@ export async function simulateScale(init: ScaleInit): Promise<ScaleResult> {
     result.detection = await runUntil(
       () => [...tracker.detections.values()].every((d) => d.by >= survivors()),
       DETECT_MAX_MS,
+      0.3 * budgetMs,
     )
     result.detections = victims.map((victim) => {
       const d = tracker.detections.get(tracker.index.get(victim)!)!
