@@ -12,6 +12,8 @@
  * a phase costs O(1) per event and the harness stays cheap next to the nodes it drives.
  */
 
+import { fork } from 'node:child_process'
+import { totalmem } from 'node:os'
 import type { GossipMembership } from '@rony/gossip'
 import { gossip } from '@rony/gossip'
 import {
@@ -562,4 +564,52 @@ export async function simulateScale(init: ScaleInit): Promise<ScaleResult> {
 export function describe(t: Timed | undefined): string {
   if (t === undefined) return '–'
   return t.ms !== undefined ? `${(t.ms / 1000).toFixed(2)} s` : (t.missed ?? '–')
+}
+
+const WORKER = new URL('./scale-worker.ts', import.meta.url).pathname
+/** Real time a worker gets past its budget (final GC, stopping its nodes) before SIGKILL. */
+const GRACE_MS = 60_000
+
+/**
+ * Runs {@link simulateScale} in a child process with `--expose-gc` and a heap limit of
+ * `heapMiB` (default: three quarters of the machine's memory): the result, or, when the
+ * child dies or overstays its budget, a result that says so.
+ */
+export async function simulateScaleInProcess(
+  init: Omit<ScaleInit, 'log'>,
+  log: (line: string) => void,
+  heapMiB = Math.floor((totalmem() * 0.75) / 2 ** 20),
+): Promise<ScaleResult> {
+  const budgetMs = init.budgetMs ?? 600_000
+  const child = fork(WORKER, [], {
+    execArgv: ['--expose-gc', `--max-old-space-size=${heapMiB}`],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  })
+  const wall = performance.now()
+  let result: ScaleResult | undefined
+  child.on(
+    'message',
+    (m: { type: 'log'; line: string } | { type: 'result'; result: ScaleResult }) => {
+      if (m.type === 'log') log(m.line)
+      else result = m.result
+    },
+  )
+  const timer = setTimeout(() => child.kill('SIGKILL'), budgetMs + GRACE_MS)
+  const exit = await new Promise<string>((resolve) => {
+    child.once('exit', (code, signal) => resolve(signal ?? `exit code ${code}`))
+    child.send(init)
+  })
+  clearTimeout(timer)
+  return (
+    result ?? {
+      n: init.n,
+      rollout: '–',
+      converged: { missed: 'skipped: the run died', wallMs: 0 },
+      detections: [],
+      falseFailures: 0,
+      falseExamples: [],
+      error: `worker ended (${exit}) after ${Math.round((performance.now() - wall) / 1000)} s without a result (heap limit ${heapMiB} MiB)`,
+      wallMs: performance.now() - wall,
+    }
+  )
 }

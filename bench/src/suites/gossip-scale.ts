@@ -2,7 +2,7 @@ import {
   type Detection,
   describe,
   type ScaleResult,
-  simulateScale,
+  simulateScaleInProcess,
   type Timed,
 } from '../gossip/scale.ts'
 import { type GoalLine, goalLines, type LoadSuite, median } from '../load.ts'
@@ -86,7 +86,10 @@ function table(results: ScaleResult[]): string[] {
         ? '–'
         : `${int(r.idleCpuUsPerSec)} (+${int(r.idleHarnessUsPerSec)})`,
     ),
-    row('rollout CPU per simulated s, s', (r) => r.rolloutCpuPerSimS?.toFixed(2) ?? '–'),
+    row(
+      'rollout CPU per simulated s (first start to convergence), s',
+      (r) => r.rolloutCpuPerSimS?.toFixed(2) ?? '–',
+    ),
     row('heap per observer–member pair, B', (r) =>
       r.bytesPerPair === undefined ? '–' : `${int(r.bytesPerPair)} (${int(r.heapMiB)} MiB)`,
     ),
@@ -167,31 +170,28 @@ async function run(): Promise<string> {
   const budgetMs = BUDGET_S * 1000
   const reference = SIZES.includes(REFERENCE_N)
     ? undefined
-    : await simulateScale({
-        n: REFERENCE_N,
-        crashes: CRASHES,
-        idleMs: idleMs(REFERENCE_N),
-        budgetMs,
+    : await simulateScaleInProcess(
+        { n: REFERENCE_N, crashes: CRASHES, idleMs: idleMs(REFERENCE_N), budgetMs },
         log,
-      })
+      )
   const results: ScaleResult[] = []
   for (const n of SIZES) {
     const loss = LOSS_SIZES.includes(n) ? { loss: LOSS, lossMs: LOSS_MS } : {}
     results.push(
-      await simulateScale({ n, crashes: CRASHES, idleMs: idleMs(n), budgetMs, log, ...loss }),
+      await simulateScaleInProcess(
+        { n, crashes: CRASHES, idleMs: idleMs(n), budgetMs, ...loss },
+        log,
+      ),
     )
     log(`N=${n} done (${int(results.at(-1)!.wallMs / 1000)} s)`)
   }
   const storm =
     STORM_N === undefined
       ? undefined
-      : await simulateScale({
-          n: STORM_N,
-          joinsPerSecond: STORM_RATE,
-          convergeOnly: true,
-          budgetMs,
+      : await simulateScaleInProcess(
+          { n: STORM_N, joinsPerSecond: STORM_RATE, convergeOnly: true, budgetMs },
           log,
-        })
+        )
   const all = reference ? [reference, ...results] : results
   const lines = [
     `### ${gossipScaleSuite.name}`,
@@ -214,6 +214,6 @@ async function run(): Promise<string> {
 export const gossipScaleSuite: LoadSuite = {
   kind: 'load',
   name: 'gossip scale: @rony/gossip simulated at N = 1k–10k',
-  description: `@rony/gossip nodes in this process on a memory network (1–5 ms per packet, no loss), virtual clock, \`lan\` profile. Seeds n0–n2 start at t = 0, the other nodes join through them in 20 batches over 20 simulated s. Then, each phase bounded in simulated and real time (${BUDGET_S} s real per N in all; a phase not reached says so): **converged**, from the last start until every member sees every member alive (the pair seen last); memory, the heap after a full GC minus the heap before any node, per observer–member pair (N²); **idle** over ${IDLE_MS / 1000} simulated s (below N = 1,000: 10 × 1,000 / N s, 100 s at N = 100): bytes each node sent (packets: \`stats().bytesSent\`; push-pull streams counted at the stream), packets, and this process's CPU (user + system: the nodes, the memory network and the clock) per node per simulated s, net of the event-loop turns the harness makes once per simulated ms (measured on an empty clock over the same window and shown apart); **one more join** until every member sees it; a **user broadcast** and then a **meta update** until every other member has it; **${CRASHES} crashes** at once (non-seed nodes) until every survivor has each failed (first / last survivor); at N in \`RONY_BENCH_GOSSIP_LOSS_N\` (default 5000), ${LOSS * 100}% packet loss for ${LOSS_MS / 1000} simulated s, counting false failures. A N = ${REFERENCE_N} run is the reference of the idle-CPU goal. **Join storm**: a separate cluster of \`RONY_BENCH_GOSSIP_STORM_N\` (default 2000; 0 skips) started at ${STORM_RATE} joins/s, until every member has a full view. \`RONY_BENCH_GOSSIP_SCALE_N=100,500\` picks the sizes, \`RONY_BENCH_GOSSIP_SCALE_BUDGET_S\` the real-time budget per N.`,
+  description: `@rony/gossip nodes in one process on a memory network (1–5 ms per packet, no loss), virtual clock, \`lan\` profile. Seeds n0–n2 start at t = 0, the other nodes join through them in 20 batches over 20 simulated s. Then, each N in its own Node process (\`src/gossip/scale-worker.ts\`, \`--expose-gc\`, heap limit three quarters of the machine's memory, killed 60 s past its budget), each phase bounded in simulated and real time (${BUDGET_S} s real per N in all; a phase not reached says so): **converged**, from the last start until every member sees every member alive (the pair seen last); memory, the heap after a full GC minus the heap before any node, per observer–member pair (N²); **idle** over ${IDLE_MS / 1000} simulated s (below N = 1,000: 10 × 1,000 / N s, 100 s at N = 100): bytes each node sent (packets: \`stats().bytesSent\`; push-pull streams counted at the stream), packets, and this process's CPU (user + system: the nodes, the memory network and the clock) per node per simulated s, net of the event-loop turns the harness makes once per simulated ms (measured on an empty clock over the same window and shown apart); **one more join** until every member sees it; a **user broadcast** and then a **meta update** until every other member has it; **${CRASHES} crashes** at once (non-seed nodes) until every survivor has each failed (first / last survivor); at N in \`RONY_BENCH_GOSSIP_LOSS_N\` (default 5000), ${LOSS * 100}% packet loss for ${LOSS_MS / 1000} simulated s, counting false failures. A N = ${REFERENCE_N} run is the reference of the idle-CPU goal. **Join storm**: a separate cluster of \`RONY_BENCH_GOSSIP_STORM_N\` (default 2000; 0 skips) started at ${STORM_RATE} joins/s, until every member has a full view. \`RONY_BENCH_GOSSIP_SCALE_N=100,500\` picks the sizes, \`RONY_BENCH_GOSSIP_SCALE_BUDGET_S\` the real-time budget per N.`,
   run,
 }
