@@ -17,6 +17,7 @@ describe('gossip scale simulation', () => {
     expect(r.error).toBeUndefined()
     for (const phase of [
       r.converged,
+      r.drained,
       r.idle,
       r.oneMoreJoin,
       r.broadcast,

@@ -78,6 +78,9 @@ export interface ScaleResult {
   converged: Timed
   /** The observer–member pair seen last (the one that completed convergence), or the furthest observer. */
   worstPair?: string | undefined
+  /** From convergence until every broadcast queue is empty; else the mean left per node. */
+  drained?: Timed | undefined
+  queuedAfterDrain?: number | undefined
   /** Heap after full GC, converged cluster minus before any node, per observer–member pair. */
   bytesPerPair?: number | undefined
   heapMiB?: number | undefined
@@ -121,7 +124,10 @@ const CONVERGE_MAX_MS = 60_000
 const JOIN_MAX_MS = 30_000
 const SPREAD_MAX_MS = 30_000
 const DETECT_MAX_MS = 120_000
-const SETTLE_MS = 2_000
+/** After convergence, until every node's broadcast queue is empty (the rollout's news sent). */
+const DRAIN_MAX_MS = 120_000
+/** Simulated time between two looks at every node's queue (an O(N) look). */
+const DRAIN_STEP_MS = 100
 /** Simulated slice between checks of a phase's condition and of the real-time bound. */
 const STEP_MS = 10
 /**
@@ -352,6 +358,7 @@ export async function simulateScale(init: ScaleInit): Promise<ScaleResult> {
     check: () => boolean,
     simMax: number,
     realMax = budgetMs,
+    step = STEP_MS,
   ): Promise<Timed> => {
     const w = performance.now()
     const until = Math.min(deadline, w + realMax)
@@ -371,7 +378,7 @@ export async function simulateScale(init: ScaleInit): Promise<ScaleResult> {
           wallMs: performance.now() - w,
         }
       }
-      await advance(clock, STEP_MS, until)
+      await advance(clock, step, until)
     }
     return { ms: clock.now() - start, wallMs: performance.now() - w }
   }
@@ -431,7 +438,20 @@ export async function simulateScale(init: ScaleInit): Promise<ScaleResult> {
     log(`N=${n}: convergence ${describe(result.converged)}`)
     if (init.convergeOnly || outOfTime()) return result
 
-    await advance(clock, SETTLE_MS, deadline)
+    // The rollout's news still queued for retransmission is not idle traffic: wait it out.
+    const queued = (): number => {
+      let sum = 0
+      for (const g of nodes.values()) sum += g.stats().queued
+      return sum
+    }
+    result.drained = await runUntil(
+      () => queued() === 0,
+      DRAIN_MAX_MS,
+      0.15 * budgetMs,
+      DRAIN_STEP_MS,
+    )
+    if (result.drained.missed !== undefined) result.queuedAfterDrain = queued() / n
+    log(`N=${n}: queues drained ${describe(result.drained)}`)
     const heap1 = heapAfterGc()
     if (heap0 !== undefined && heap1 !== undefined) {
       result.heapMiB = (heap1 - heap0) / 1024 / 1024
