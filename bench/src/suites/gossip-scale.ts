@@ -164,7 +164,7 @@ function goals(
   out.push({ text: `0 false failures in every run (${falses})`, met: falses === 0 })
   if (storm) {
     out.push({
-      text: `join storm (${STORM_RATE} joins/s) at N=${storm.n}: full view within 2 s of the last join (${describe(storm.converged)})`,
+      text: `join storm (${STORM_RATE} joins/s) at N=${storm.n}: full view within 2 s of the last join (${storm.error ?? describe(storm.converged)})`,
       met: storm.converged.ms !== undefined && storm.converged.ms <= 2_000,
     })
   }
@@ -208,7 +208,7 @@ async function run(): Promise<string> {
   ]
   if (storm) {
     lines.push(
-      `Join storm: N = ${storm.n} started at ${STORM_RATE} joins/s after the seeds; every member's full view ${describe(storm.converged)} after the last join (pair seen last: ${storm.worstPair ?? '–'}); rollout CPU ${storm.rolloutCpuPerSimS?.toFixed(2) ?? '–'} s per simulated s; ${storm.falseFailures} false failures; ${int(storm.wallMs / 1000)} s real.`,
+      `Join storm: N = ${storm.n} started at ${STORM_RATE} joins/s after the seeds; ${storm.error ?? `every member's full view: ${describe(storm.converged)} after the last join (pair seen last: ${storm.worstPair ?? '–'})`}; rollout CPU ${storm.rolloutCpuPerSimS?.toFixed(2) ?? '–'} s per simulated s; ${storm.falseFailures} false failures; ${int(storm.wallMs / 1000)} s real.`,
       '',
     )
   }
