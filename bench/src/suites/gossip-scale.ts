@@ -83,6 +83,7 @@ function table(results: ScaleResult[]): string[] {
     ),
     row('user broadcast delivered to all (sim)', (r) => describe(r.broadcast)),
     row('meta update seen by all (sim)', (r) => describe(r.metaUpdate)),
+    row('idle window (sim)', (r) => describe(r.idle)),
     row('idle packet bytes/s per node', (r) => int(r.idleBytesPerSec)),
     row('idle stream (push-pull) bytes/s per node', (r) => int(r.idleStreamBytesPerSec)),
     row('idle packets/s per node', (r) => r.idlePacketsPerSec?.toFixed(1) ?? '–'),
