@@ -16,6 +16,7 @@ import { clusterSuite } from './suites/cluster.ts'
 import { dispatchSuite } from './suites/dispatch.ts'
 import { constructorSuite, containerSuite, envelopeSuite } from './suites/envelope.ts'
 import { gossipSuite } from './suites/gossip.ts'
+import { gossipScaleSuite } from './suites/gossip-scale.ts'
 import { httpSuite } from './suites/http.ts'
 import { memorySuite } from './suites/memory.ts'
 import { quicSuite } from './suites/quic.ts'
@@ -32,6 +33,7 @@ const suites: (Suite | LoadSuite)[] = [
   quicSuite,
   memorySuite,
   gossipSuite,
+  gossipScaleSuite,
   raftSuite,
   clusterSuite,
   bundleSuite,

@@ -1,0 +1,635 @@
+/**
+ * @rony/gossip at scale, simulated: N nodes on a memory network (1–5 ms per packet) under a
+ * virtual clock, in one process. Seeds n0–n2 start first, the others join through them in a
+ * rollout (batches, or a steady rate); then, each phase bounded in simulated and real time:
+ * convergence after the last start, memory per observer–member pair, an idle window (bytes
+ * and CPU per node per simulated second), one more join, a user broadcast and a meta update
+ * reaching everyone, crashes detected by every survivor, and optionally a window of packet
+ * loss counting false failures.
+ *
+ * Every membership event lands in counters (per observer: how many members it sees alive;
+ * per phase: how many observers have seen the thing), never in an N × N table, so checking
+ * a phase costs O(1) per event and the harness stays cheap next to the nodes it drives.
+ */
+
+import { fork } from 'node:child_process'
+import { totalmem } from 'node:os'
+import type { GossipMembership } from '@rony/gossip'
+import { gossip } from '@rony/gossip'
+import {
+  type MemoryNetwork,
+  memoryNetwork,
+  seededRandom,
+  type VirtualClock,
+  virtualClock,
+} from '@rony/transport'
+
+type StreamTransport = ReturnType<MemoryNetwork['stream']>
+type MessageStream = Awaited<ReturnType<StreamTransport['dial']>>
+
+export interface ScaleInit {
+  n: number
+  /** Rollout: `batches` equal groups started `rolloutMs / batches` apart… */
+  batches?: number
+  rolloutMs?: number
+  /** …or a steady rate of joins per simulated second (overrides `batches`). */
+  joinsPerSecond?: number
+  /** Stop after convergence (the join storm needs nothing else). Default false. */
+  convergeOnly?: boolean
+  /** Simulated idle window for bytes and CPU. Default 10 s. */
+  idleMs?: number
+  /** Nodes crashed at once (never a seed). Default 5. */
+  crashes?: number
+  /** A window of this packet loss after the crashes, counting false failures. Default none. */
+  loss?: number
+  lossMs?: number
+  /** Real-time budget of the whole run, ms; phases not reached in it are reported as such. */
+  budgetMs?: number
+  seed?: number
+  /** Progress lines (phase by phase). */
+  log?: (line: string) => void
+}
+
+/** A phase's outcome: the simulated ms it took, or why not. */
+export interface Timed {
+  ms?: number | undefined
+  /** "not reached within 60 s simulated / 120 s real", or "skipped: …". */
+  missed?: string | undefined
+  /** Real ms the phase took. */
+  wallMs: number
+}
+
+export interface Detection {
+  victim: string
+  /** Simulated ms from the crash until the first / last survivor had it failed. */
+  firstMs?: number | undefined
+  lastMs?: number | undefined
+  /** Survivors that had it failed by the end of the phase. */
+  detectedBy: number
+}
+
+export interface ScaleResult {
+  n: number
+  rollout: string
+  /** Real ms of the rollout (every node started), and process CPU per simulated second in it. */
+  rolloutWallMs?: number | undefined
+  rolloutCpuPerSimS?: number | undefined
+  /** From the last start until every node sees every node alive. */
+  converged: Timed
+  /** The observer–member pair seen last (the one that completed convergence), or the furthest observer. */
+  worstPair?: string | undefined
+  /** From convergence until every broadcast queue is empty; else the mean left per node. */
+  drained?: Timed | undefined
+  queuedAfterDrain?: number | undefined
+  /** Heap after full GC, converged cluster minus before any node, per observer–member pair. */
+  bytesPerPair?: number | undefined
+  heapMiB?: number | undefined
+  /** Idle window: per node per simulated second. */
+  idleBytesPerSec?: number | undefined
+  idleStreamBytesPerSec?: number | undefined
+  idlePacketsPerSec?: number | undefined
+  /** This process's CPU, net of the harness's event-loop turns (measured apart, below). */
+  idleCpuUsPerSec?: number | undefined
+  /** The event-loop turns alone (an empty clock over the same window), per node. */
+  idleHarnessUsPerSec?: number | undefined
+  idle?: Timed | undefined
+  /** One more node's start until every node sees it. */
+  oneMoreJoin?: Timed | undefined
+  /** A user broadcast from one node until every other node delivered it. */
+  broadcast?: Timed | undefined
+  /** A meta update of one node until every other node has the new meta. */
+  metaUpdate?: Timed | undefined
+  detections: Detection[]
+  detection?: Timed | undefined
+  /** `failed` declarations of a member not crashed (whole run, loss window included). */
+  falseFailures: number
+  falseExamples: string[]
+  /** The loss window: its false failures, and suspicions raised in it. */
+  lossFalseFailures?: number | undefined
+  lossSuspicions?: number | undefined
+  loss?: Timed | undefined
+  /** What stopped the run early (a rollout that ran out of real time). */
+  error?: string | undefined
+  wallMs: number
+}
+
+const hash = (s: string): number => {
+  let h = 2166136261
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619)
+  return h >>> 0
+}
+
+const SEEDS = 3
+const CONVERGE_MAX_MS = 60_000
+const JOIN_MAX_MS = 30_000
+const SPREAD_MAX_MS = 30_000
+const DETECT_MAX_MS = 120_000
+/** After convergence, until every node's broadcast queue is empty (the rollout's news sent). */
+const DRAIN_MAX_MS = 120_000
+/** Simulated time between two looks at every node's queue (an O(N) look). */
+const DRAIN_STEP_MS = 100
+/** Simulated slice between checks of a phase's condition and of the real-time bound. */
+const STEP_MS = 10
+/**
+ * Simulated time fired synchronously between two turns of the event loop. The clock's own
+ * `advanceAsync` turns the loop after every timer (4.4 µs of CPU each against 0.3 µs for the
+ * timer, measured here: half of a node's idle CPU at N = 100 was the harness); a turn per
+ * simulated millisecond lets promise continuations (streams, `start()`) run at most 1 ms
+ * late, against 1–5 ms per packet.
+ */
+const QUANTUM_MS = 1
+
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
+
+/**
+ * Advances `clock` by `ms`, a quantum at a time, turning the event loop after each one;
+ * stops early once `deadline` (real, `performance.now()`) has passed.
+ */
+async function advance(clock: VirtualClock, ms: number, deadline = Infinity): Promise<void> {
+  await turn()
+  const end = clock.now() + ms
+  while (clock.now() < end && performance.now() < deadline) {
+    clock.advance(Math.min(QUANTUM_MS, end - clock.now()))
+    await turn()
+  }
+}
+
+/**
+ * What every node has seen, kept as counters: per observer the members it sees alive, and
+ * whether it has seen the current phase's subject (a new member, a broadcast, a meta value).
+ */
+class Tracker {
+  readonly index = new Map<string, number>()
+  /** Members each observer sees alive (joins minus leaves). */
+  alive = new Int32Array(0)
+  /** Observers started and not crashed. */
+  readonly live = new Set<number>()
+  /** Live observers whose `alive` equals `target`, and the target (live − 1). */
+  complete = 0
+  lastPair: string | undefined
+  /** The current phase's subject: which observers saw it, and how many. */
+  seen = new Uint8Array(0)
+  seenCount = 0
+  watchJoin: string | undefined
+  watchMessage: number | undefined
+  watchMeta: { id: string; value: string } | undefined
+  /** Crash time by crashed index. */
+  readonly crashedAt = new Map<number, number>()
+  readonly detections = new Map<number, { first?: number; last?: number; by: number }>()
+  falseFailures = 0
+  readonly falseExamples: string[] = []
+
+  readonly now: () => number
+
+  constructor(n: number, now: () => number) {
+    this.now = now
+    this.alive = new Int32Array(n)
+    this.seen = new Uint8Array(n)
+  }
+
+  get target(): number {
+    return this.live.size - 1
+  }
+
+  get converged(): boolean {
+    return this.complete === this.live.size
+  }
+
+  #set(o: number, value: number): void {
+    const t = this.target
+    if (this.live.has(o) && this.alive[o] === t) this.complete--
+    this.alive[o] = value
+    if (this.live.has(o) && value === t) this.complete++
+  }
+
+  /** Recounts `complete` after the live set changed (O(N), once per start or crash). */
+  recount(): void {
+    const t = this.target
+    let c = 0
+    for (const o of this.live) if (this.alive[o] === t) c++
+    this.complete = c
+  }
+
+  join(observer: string, member: string): void {
+    const o = this.index.get(observer)!
+    const before = this.complete
+    this.#set(o, (this.alive[o] ?? 0) + 1)
+    if (this.complete === this.live.size && before !== this.complete) {
+      this.lastPair = `${observer} saw ${member}`
+    }
+    if (member === this.watchJoin) this.#saw(o)
+  }
+
+  leave(observer: string, member: string, failed: boolean): void {
+    const o = this.index.get(observer)!
+    this.#set(o, (this.alive[o] ?? 0) - 1)
+    if (!failed) return
+    const m = this.index.get(member)
+    const at = m === undefined ? undefined : this.crashedAt.get(m)
+    if (m === undefined || at === undefined) {
+      this.falseFailures++
+      if (this.falseExamples.length < 5) this.falseExamples.push(`${observer} failed ${member}`)
+      return
+    }
+    const d = this.detections.get(m)!
+    const ms = this.now() - at
+    d.first ??= ms
+    d.last = ms
+    d.by++
+  }
+
+  message(observer: string, tag: number): void {
+    if (tag === this.watchMessage) this.#saw(this.index.get(observer)!)
+  }
+
+  update(observer: string, member: string, meta: Readonly<Record<string, string>>): void {
+    const w = this.watchMeta
+    if (w !== undefined && member === w.id && meta.v === w.value)
+      this.#saw(this.index.get(observer)!)
+  }
+
+  #saw(o: number): void {
+    if (this.seen[o] === 1 || !this.live.has(o)) return
+    this.seen[o] = 1
+    this.seenCount++
+  }
+
+  /** Starts watching a new subject; `self` (its origin) counts as having seen it. */
+  watch(self: number | undefined): void {
+    this.seen.fill(0)
+    this.seenCount = 0
+    if (self !== undefined) this.#saw(self)
+  }
+
+  /** The observer that sees the fewest members, for a report when convergence is missed. */
+  furthest(ids: readonly string[]): string {
+    let worst = -1
+    let count = Number.POSITIVE_INFINITY
+    for (const o of this.live) {
+      if ((this.alive[o] ?? 0) < count) {
+        count = this.alive[o] ?? 0
+        worst = o
+      }
+    }
+    return `${ids[worst]} sees ${count} of ${this.target}`
+  }
+}
+
+/** A stream transport that counts the bytes sent on every stream it dials or accepts. */
+function countingStreams(inner: StreamTransport, bytes: { sent: number }): StreamTransport {
+  const tap = (s: MessageStream): MessageStream => {
+    const send = s.send.bind(s)
+    s.send = (msg) => {
+      bytes.sent += msg.byteLength
+      return send(msg)
+    }
+    return s
+  }
+  return {
+    get address() {
+      return inner.address
+    },
+    get maxMessageSize() {
+      return inner.maxMessageSize
+    },
+    start: () => inner.start(),
+    stop: () => inner.stop(),
+    onStream: (handler) => inner.onStream((s) => handler(tap(s))),
+    dial: async (to, opts) => tap(await inner.dial(to, opts)),
+  }
+}
+
+const gc = (globalThis as { gc?: () => void }).gc
+
+function heapAfterGc(): number | undefined {
+  if (gc === undefined) return undefined
+  gc()
+  gc()
+  return process.memoryUsage().heapUsed
+}
+
+const cpuUs = (): number => {
+  const u = process.cpuUsage()
+  return u.user + u.system
+}
+
+export async function simulateScale(init: ScaleInit): Promise<ScaleResult> {
+  const wall0 = performance.now()
+  const n = init.n
+  const seed = init.seed ?? 1
+  const budgetMs = init.budgetMs ?? 600_000
+  const deadline = wall0 + budgetMs
+  const log = init.log ?? (() => {})
+  const heap0 = heapAfterGc()
+  const clock = virtualClock({ now: 1_700_000_000_000 })
+  const net = memoryNetwork({
+    clock,
+    random: seededRandom(seed),
+    faults: { delay: { min: 1, max: 5 } },
+  })
+  const ids = Array.from({ length: n + 1 }, (_, i) => `n${i}`)
+  const tracker = new Tracker(n + 1, () => clock.now())
+  for (const [i, id] of ids.entries()) tracker.index.set(id, i)
+  const nodes = new Map<string, GossipMembership>()
+  const streamBytes = { sent: 0 }
+  const seedAddrs = ids.slice(0, SEEDS).map((id) => `memory:${id}`)
+  const spawn = async (id: string): Promise<void> => {
+    const g = gossip({
+      id,
+      profile: 'lan',
+      seeds: seedAddrs.filter((a) => a !== `memory:${id}`),
+      transport: {
+        packet: net.packet(`memory:${id}`),
+        stream: countingStreams(net.stream(`memory:${id}`), streamBytes),
+      },
+      clock,
+      random: seededRandom(hash(id) ^ seed),
+    })
+    g.on('member:join', (m) => tracker.join(id, m.id))
+    g.on('member:leave', (m, reason) => tracker.leave(id, m.id, reason === 'failed'))
+    g.on('member:update', (m) => tracker.update(id, m.id, m.meta))
+    g.on('message', (data) => tracker.message(id, data[0] ?? -1))
+    nodes.set(id, g)
+    tracker.live.add(tracker.index.get(id)!)
+    await g.start()
+  }
+  /** Advances in slices until `check` holds, within `simMax` simulated and the real budget. */
+  const runUntil = async (
+    check: () => boolean,
+    simMax: number,
+    realMax = budgetMs,
+    step = STEP_MS,
+  ): Promise<Timed> => {
+    const w = performance.now()
+    const until = Math.min(deadline, w + realMax)
+    const start = clock.now()
+    while (!check()) {
+      if (clock.now() - start >= simMax) {
+        return {
+          missed: `not reached within ${simMax / 1000} s simulated`,
+          wallMs: performance.now() - w,
+        }
+      }
+      if (performance.now() >= until) {
+        const sim = ((clock.now() - start) / 1000).toFixed(1)
+        const real = ((performance.now() - w) / 1000).toFixed(0)
+        return {
+          missed: `not reached within ${real} s real (${sim} s simulated)`,
+          wallMs: performance.now() - w,
+        }
+      }
+      await advance(clock, step, until)
+    }
+    return { ms: clock.now() - start, wallMs: performance.now() - w }
+  }
+  /** Runs a simulated window of `ms`; `missed` when the real budget ran out first. */
+  const runFor = async (ms: number, realMax = budgetMs): Promise<Timed> => {
+    const t = await runUntil(() => false, ms, realMax)
+    return t.missed?.includes('real') ? t : { ms, wallMs: t.wallMs }
+  }
+  const outOfTime = (): boolean => performance.now() >= deadline
+  const skipped: Timed = { missed: 'skipped: out of real time', wallMs: 0 }
+
+  const rolloutText =
+    init.joinsPerSecond !== undefined
+      ? `${init.joinsPerSecond} joins/s`
+      : `${init.batches ?? 20} batches over ${(init.rolloutMs ?? 20_000) / 1000} s`
+  const result: ScaleResult = {
+    n,
+    rollout: rolloutText,
+    converged: skipped,
+    detections: [],
+    falseFailures: 0,
+    falseExamples: [],
+    wallMs: 0,
+  }
+  try {
+    // Rollout: the seeds at t = 0, then the rest on schedule (one start time per node).
+    const rest = ids.slice(SEEDS, n)
+    const rate = init.joinsPerSecond
+    const batches = init.batches ?? 20
+    const every = (init.rolloutMs ?? 20_000) / batches
+    const startAt = rest.map((_, i) =>
+      rate !== undefined
+        ? Math.round(((i + 1) * 1000) / rate)
+        : Math.floor((i * batches) / rest.length + 1) * every,
+    )
+    const rollout0 = { wall: performance.now(), cpu: cpuUs(), sim: clock.now() }
+    await Promise.all(ids.slice(0, SEEDS).map(spawn))
+    tracker.recount()
+    let next = 0
+    while (next < rest.length) {
+      if (outOfTime())
+        throw new Error(`rollout: ${next} of ${rest.length} started within the real budget`)
+      const due = startAt[next]!
+      await advance(clock, Math.max(0, rollout0.sim + due - clock.now()), deadline)
+      const batch: Promise<void>[] = []
+      while (next < rest.length && startAt[next] === due) batch.push(spawn(rest[next++]!))
+      await Promise.all(batch)
+      tracker.recount()
+    }
+    result.rolloutWallMs = performance.now() - rollout0.wall
+    log(`N=${n}: rollout done (${(result.rolloutWallMs / 1000).toFixed(0)} s real)`)
+
+    result.converged = await runUntil(() => tracker.converged, CONVERGE_MAX_MS, 0.35 * budgetMs)
+    result.rolloutCpuPerSimS =
+      (cpuUs() - rollout0.cpu) / 1e6 / ((clock.now() - rollout0.sim) / 1000)
+    result.worstPair = tracker.converged ? tracker.lastPair : tracker.furthest(ids)
+    log(`N=${n}: convergence ${describe(result.converged)}`)
+    if (init.convergeOnly || outOfTime()) return result
+
+    // The rollout's news still queued for retransmission is not idle traffic: wait it out.
+    const queued = (): number => {
+      let sum = 0
+      for (const g of nodes.values()) sum += g.stats().queued
+      return sum
+    }
+    result.drained = await runUntil(
+      () => queued() === 0,
+      DRAIN_MAX_MS,
+      0.15 * budgetMs,
+      DRAIN_STEP_MS,
+    )
+    if (result.drained.missed !== undefined) result.queuedAfterDrain = queued() / n
+    log(`N=${n}: queues drained ${describe(result.drained)}`)
+    const heap1 = heapAfterGc()
+    if (heap0 !== undefined && heap1 !== undefined) {
+      result.heapMiB = (heap1 - heap0) / 1024 / 1024
+      result.bytesPerPair = (heap1 - heap0) / (n * n)
+    }
+
+    // Idle: bytes, packets and this process's CPU over a simulated window, per node.
+    const idleMs = init.idleMs ?? 10_000
+    const sum = (): { bytes: number; packets: number } => {
+      let bytes = 0
+      let packets = 0
+      for (const g of nodes.values()) {
+        const s = g.stats()
+        bytes += s.bytesSent
+        packets += s.packetsSent
+      }
+      return { bytes, packets }
+    }
+    const idle0 = { ...sum(), stream: streamBytes.sent, cpu: cpuUs(), sim: clock.now() }
+    result.idle = await runFor(idleMs, 0.2 * budgetMs)
+    const simS = (clock.now() - idle0.sim) / 1000
+    const idle1 = sum()
+    result.idleBytesPerSec = (idle1.bytes - idle0.bytes) / (n * simS)
+    result.idlePacketsPerSec = (idle1.packets - idle0.packets) / (n * simS)
+    result.idleStreamBytesPerSec = (streamBytes.sent - idle0.stream) / (n * simS)
+    const gross = cpuUs() - idle0.cpu
+    // The loop turns cost the same with no node at all: measured on an empty clock, taken out.
+    const floor0 = cpuUs()
+    await advance(virtualClock(), clock.now() - idle0.sim)
+    const floor = cpuUs() - floor0
+    result.idleCpuUsPerSec = (gross - floor) / (n * simS)
+    result.idleHarnessUsPerSec = floor / (n * simS)
+    log(`N=${n}: idle ${result.idleCpuUsPerSec.toFixed(0)} µs CPU per node per sim s`)
+
+    // One more join.
+    if (outOfTime()) return result
+    const extra = ids[n]!
+    tracker.watchJoin = extra
+    tracker.watch(undefined)
+    await spawn(extra)
+    tracker.recount()
+    tracker.watch(tracker.index.get(extra))
+    result.oneMoreJoin = await runUntil(
+      () => tracker.seenCount === tracker.live.size,
+      JOIN_MAX_MS,
+      0.1 * budgetMs,
+    )
+    tracker.watchJoin = undefined
+    log(`N=${n}: one more join ${describe(result.oneMoreJoin)}`)
+
+    // A user broadcast, then a meta update, each until every live node has it.
+    if (outOfTime()) return result
+    const origin = ids[SEEDS]!
+    tracker.watchMessage = 0xb5
+    tracker.watch(tracker.index.get(origin))
+    nodes.get(origin)!.broadcast(new Uint8Array([0xb5, 1, 2, 3]))
+    result.broadcast = await runUntil(
+      () => tracker.seenCount === tracker.live.size,
+      SPREAD_MAX_MS,
+      0.1 * budgetMs,
+    )
+    tracker.watchMessage = undefined
+    if (outOfTime()) return result
+    const updated = ids[SEEDS + 1]!
+    tracker.watchMeta = { id: updated, value: 'two' }
+    tracker.watch(tracker.index.get(updated))
+    await nodes.get(updated)!.updateMeta({ v: 'two' })
+    result.metaUpdate = await runUntil(
+      () => tracker.seenCount === tracker.live.size,
+      SPREAD_MAX_MS,
+      0.1 * budgetMs,
+    )
+    tracker.watchMeta = undefined
+    log(`N=${n}: broadcast ${describe(result.broadcast)}, meta ${describe(result.metaUpdate)}`)
+
+    // Crashes, all at once; never a seed or a node the phases above used.
+    if (outOfTime()) return result
+    const victims = ids.slice(SEEDS + 2, SEEDS + 2 + (init.crashes ?? 5))
+    for (const v of victims) {
+      const i = tracker.index.get(v)!
+      tracker.crashedAt.set(i, clock.now())
+      tracker.detections.set(i, { by: 0 })
+      net.crash(`memory:${v}`)
+      await nodes.get(v)?.stop()
+      nodes.delete(v)
+      tracker.live.delete(i)
+    }
+    const survivors = () => tracker.live.size
+    result.detection = await runUntil(
+      () => [...tracker.detections.values()].every((d) => d.by >= survivors()),
+      DETECT_MAX_MS,
+      0.3 * budgetMs,
+    )
+    result.detections = victims.map((victim) => {
+      const d = tracker.detections.get(tracker.index.get(victim)!)!
+      return {
+        victim,
+        firstMs: d.first,
+        lastMs: d.by >= survivors() ? d.last : undefined,
+        detectedBy: d.by,
+      }
+    })
+    log(`N=${n}: detection ${describe(result.detection)}`)
+
+    // Packet loss: a window in which no live member may be declared failed.
+    if (init.loss !== undefined && !outOfTime()) {
+      const before = tracker.falseFailures
+      let suspicions = 0
+      for (const g of nodes.values()) suspicions -= g.stats().probesFailed
+      net.configure({ delay: { min: 1, max: 5 }, loss: init.loss })
+      result.loss = await runFor(init.lossMs ?? 60_000)
+      net.configure({ delay: { min: 1, max: 5 } })
+      for (const g of nodes.values()) suspicions += g.stats().probesFailed
+      result.lossFalseFailures = tracker.falseFailures - before
+      result.lossSuspicions = suspicions
+      log(`N=${n}: ${init.loss * 100}% loss: ${result.lossFalseFailures} false failures`)
+    }
+    return result
+  } catch (error) {
+    result.error = (error as Error).message
+    return result
+  } finally {
+    result.falseFailures = tracker.falseFailures
+    result.falseExamples = tracker.falseExamples
+    for (const g of nodes.values()) await g.stop()
+    result.wallMs = performance.now() - wall0
+  }
+}
+
+export function describe(t: Timed | undefined): string {
+  if (t === undefined) return '–'
+  return t.ms !== undefined ? `${(t.ms / 1000).toFixed(2)} s` : (t.missed ?? '–')
+}
+
+const WORKER = new URL('./scale-worker.ts', import.meta.url).pathname
+/** Real time a worker gets past its budget (final GC, stopping its nodes) before SIGKILL. */
+const GRACE_MS = 60_000
+
+/**
+ * Runs {@link simulateScale} in a child process with `--expose-gc` and a heap limit of
+ * `heapMiB` (default: three quarters of the machine's memory): the result, or, when the
+ * child dies or overstays its budget, a result that says so.
+ */
+export async function simulateScaleInProcess(
+  init: Omit<ScaleInit, 'log'>,
+  log: (line: string) => void,
+  heapMiB = Math.floor((totalmem() * 0.75) / 2 ** 20),
+): Promise<ScaleResult> {
+  const budgetMs = init.budgetMs ?? 600_000
+  const child = fork(WORKER, [], {
+    execArgv: ['--expose-gc', `--max-old-space-size=${heapMiB}`],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  })
+  const wall = performance.now()
+  let result: ScaleResult | undefined
+  child.on(
+    'message',
+    (m: { type: 'log'; line: string } | { type: 'result'; result: ScaleResult }) => {
+      if (m.type === 'log') log(m.line)
+      else result = m.result
+    },
+  )
+  const timer = setTimeout(() => child.kill('SIGKILL'), budgetMs + GRACE_MS)
+  const exit = await new Promise<string>((resolve) => {
+    child.once('exit', (code, signal) => resolve(signal ?? `exit code ${code}`))
+    child.send(init)
+  })
+  clearTimeout(timer)
+  return (
+    result ?? {
+      n: init.n,
+      rollout: '–',
+      converged: { missed: 'skipped: the run died', wallMs: 0 },
+      detections: [],
+      falseFailures: 0,
+      falseExamples: [],
+      error: `worker ended (${exit}) after ${Math.round((performance.now() - wall) / 1000)} s without a result (heap limit ${heapMiB} MiB)`,
+      wallMs: performance.now() - wall,
+    }
+  )
+}
