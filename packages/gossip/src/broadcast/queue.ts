@@ -42,6 +42,8 @@ export class BroadcastQueue {
   readonly #maxItems: number
   readonly #byKey = new Map<string, Item>()
   #root: Item | undefined
+  /** Scratch: the ancestors of the item `take` detaches. */
+  readonly #path: Item[] = []
   #length = 0
   #order = 0
   #seed = 0x9e3779b9
@@ -104,9 +106,8 @@ export class BroadcastQueue {
     const taken: Item[] = []
     let left = budget
     while (left > 2) {
-      const it = firstFitting(this.#root, left)
+      const it = this.#detachFirstFitting(left)
       if (it === undefined) break
-      this.#remove(it)
       taken.push(it)
       left -= it.size
     }
@@ -147,8 +148,38 @@ export class BroadcastQueue {
 
   #remove(it: Item): void {
     this.#root = remove(this.#root, it)
-    if (it.key !== undefined && this.#byKey.get(it.key) === it) this.#byKey.delete(it.key)
+    if (it.key !== undefined) this.#byKey.delete(it.key)
     this.#length--
+  }
+
+  /**
+   * Removes and returns the first item in queue order no larger than `space`, in one descent
+   * (into the subtree holding it: the left one if it has a fit, else this item, else the right).
+   */
+  #detachFirstFitting(space: number): Item | undefined {
+    let t = this.#root
+    if (t === undefined || t.minSize > space) return undefined
+    const path = this.#path
+    path.length = 0
+    for (;;) {
+      if (t.left !== undefined && t.left.minSize <= space) {
+        path.push(t)
+        t = t.left
+      } else if (t.size <= space) break
+      else {
+        path.push(t)
+        t = t.right! // its minSize ≤ space: the fit is there
+      }
+    }
+    const rest = merge(t.left, t.right)
+    const parent = path.at(-1)
+    if (parent === undefined) this.#root = rest
+    else if (parent.left === t) parent.left = rest
+    else parent.right = rest
+    for (let i = path.length - 1; i >= 0; i--) update(path[i]!)
+    if (t.key !== undefined) this.#byKey.delete(t.key)
+    this.#length--
+    return t
   }
 
   /** xorshift32: deterministic priorities, so runs under a seeded simulation repeat. */
@@ -222,16 +253,6 @@ function merge(a: Item | undefined, b: Item | undefined): Item | undefined {
   b.left = merge(a, b.left)
   update(b)
   return b
-}
-
-/** The first item in queue order no larger than `space`, in O(depth). */
-function firstFitting(t: Item | undefined, space: number): Item | undefined {
-  if (t === undefined || t.minSize > space) return undefined
-  for (;;) {
-    if (t.left !== undefined && t.left.minSize <= space) t = t.left
-    else if (t.size <= space) return t
-    else t = t.right! // its minSize ≤ space: the fit is there
-  }
 }
 
 function lastOf(t: Item | undefined): Item | undefined {
