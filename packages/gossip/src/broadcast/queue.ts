@@ -35,8 +35,9 @@ interface Item {
  * removes the first item that fits the space left (it descends only into subtrees holding
  * one), which is exactly what a walk over the sorted queue skipping what does not fit
  * selects, without visiting what it skips; taken items go back in with one more transmit.
- * The keys are not append-only (an item skipped for its size is taken later, after newer
- * ones went up a tier), so per-tier lists would need sorted insertion anyway.
+ * Lists per transmit count in insertion order would not do: items reach count t + 1 out of
+ * insertion order (the newest are taken first, one skipped for its size is taken later),
+ * and finding the first that fits would still scan the ones that do not.
  */
 export class BroadcastQueue {
   readonly #maxItems: number
