@@ -71,6 +71,7 @@ export class BroadcastQueue {
       const old = this.#byKey.get(key)
       if (old !== undefined) {
         this.#remove(old)
+        this.#forget(old)
         old.onDone?.()
       }
     }
@@ -88,9 +89,11 @@ export class BroadcastQueue {
       minSize: size,
     }
     this.#insert(it)
+    if (key !== undefined) this.#byKey.set(key, it)
     if (this.#length > this.#maxItems) {
       const last = lastOf(this.#root)!
       this.#remove(last)
+      this.#forget(last)
       last.onDone?.()
     }
   }
@@ -124,6 +127,7 @@ export class BroadcastQueue {
       done.push(last)
       last = lastOf(this.#root)
     }
+    for (const it of done) this.#forget(it)
     for (const it of done) it.onDone?.()
     return taken.map((it) => it.msg)
   }
@@ -138,19 +142,23 @@ export class BroadcastQueue {
     for (const it of items) it.onDone?.()
   }
 
+  /** Puts an item in the tree (the map is left to the caller: `take` re-inserts in place). */
   #insert(it: Item): void {
     it.left = undefined
     it.right = undefined
     it.minSize = it.size
     this.#root = insert(this.#root, it)
-    if (it.key !== undefined) this.#byKey.set(it.key, it)
     this.#length++
   }
 
   #remove(it: Item): void {
     this.#root = remove(this.#root, it)
-    if (it.key !== undefined) this.#byKey.delete(it.key)
     this.#length--
+  }
+
+  /** Removes a message that left the queue from the map by member. */
+  #forget(it: Item): void {
+    if (it.key !== undefined) this.#byKey.delete(it.key)
   }
 
   /**
@@ -178,7 +186,6 @@ export class BroadcastQueue {
     else if (parent.left === t) parent.left = rest
     else parent.right = rest
     for (let i = path.length - 1; i >= 0; i--) update(path[i]!)
-    if (t.key !== undefined) this.#byKey.delete(t.key)
     this.#length--
     return t
   }
