@@ -167,7 +167,7 @@ export class PushPull {
     ctx.timers.after(pushPullScale(ctx.cfg.pushPullInterval, n), this.#onSync)
     if (!ctx.running || ctx.table.leaving) return
     const [peer] = kRandom(
-      [...ctx.table.nodes.values()],
+      ctx.table.list,
       1,
       ctx.random,
       (r) => r !== ctx.table.local && r.state === 'alive',

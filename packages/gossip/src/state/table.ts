@@ -28,8 +28,10 @@ export interface TableEvents {
 
 /** Whether a member counts as a live one: alive, or suspected but not yet declared failed. */
 export function isLive(rec: NodeRecord): boolean {
-  return rec.state === 'alive' || rec.state === 'suspect'
+  return isLiveState(rec.state)
 }
+
+const isLiveState = (s: MemberState): boolean => s === 'alive' || s === 'suspect'
 
 /** A frozen public snapshot of a record (cached until the record changes). */
 export function snapshot(rec: NodeRecord): Member {
@@ -58,6 +60,11 @@ const sameMeta = (a: Readonly<Record<string, string>>, b: Readonly<Record<string
  */
 export class MemberTable {
   readonly nodes = new Map<string, NodeRecord>()
+  /**
+   * The records of `nodes` in a stable array, for sampling members at random without copying
+   * the table (memberlist's `kRandomNodes` over its `nodes` slice). Reaping compacts it.
+   */
+  readonly list: NodeRecord[] = []
   /** Members declared failed (not left), kept to retry them after a partition heals. */
   readonly failed = new Map<string, { address: string; since: number }>()
   readonly local: NodeRecord
@@ -70,6 +77,8 @@ export class MemberTable {
   readonly #queue: BroadcastQueue
   readonly #events: TableEvents
   readonly #log: Logger
+  /** Records alive or suspect, kept on every state change: `liveCount()` runs on every packet. */
+  #live = 1
 
   constructor(
     cfg: GossipConfig,
@@ -96,13 +105,18 @@ export class MemberTable {
       snapshot: undefined,
     }
     this.nodes.set(cfg.id, this.local)
+    this.list.push(this.local)
   }
 
   /** Members alive or suspect, the local one included (at least 1). */
   liveCount(): number {
-    let n = 0
-    for (const r of this.nodes.values()) if (isLive(r)) n++
-    return Math.max(1, n)
+    return Math.max(1, this.#live)
+  }
+
+  /** Changes a record's state, keeping the live count. */
+  #setState(rec: NodeRecord, state: MemberState): void {
+    this.#live += Number(isLiveState(state)) - Number(isLive(rec))
+    rec.state = state
   }
 
   /** Announces the local member (at a new incarnation) with its current address and meta. */
@@ -150,6 +164,8 @@ export class MemberTable {
         snapshot: undefined,
       }
       this.nodes.set(id, rec)
+      this.list.push(rec)
+      this.#live++
       this.failed.delete(id)
       this.#queue.push(id, wire.alive({ Incarnation: inc, Node: id, Addr: addr, Meta: meta }))
       this.#events.join(snapshot(rec))
@@ -163,7 +179,7 @@ export class MemberTable {
     rec.address = addr
     rec.meta = meta
     rec.incarnation = inc
-    rec.state = 'alive'
+    this.#setState(rec, 'alive')
     if (prev !== 'alive') rec.stateChange = this.#clock.now()
     rec.snapshot = undefined
     this.failed.delete(id)
@@ -191,7 +207,7 @@ export class MemberTable {
     }
     this.#queue.push(id, wire.suspect({ Incarnation: inc, Node: id, From: from }))
     rec.incarnation = inc
-    rec.state = 'suspect'
+    this.#setState(rec, 'suspect')
     rec.stateChange = this.#clock.now()
     rec.snapshot = undefined
     const n = this.liveCount()
@@ -230,7 +246,7 @@ export class MemberTable {
     this.#queue.push(id, wire.dead({ Incarnation: inc, Node: id, From: from }), onDone)
     const left = from === id
     rec.incarnation = inc
-    rec.state = left ? 'left' : 'dead'
+    this.#setState(rec, left ? 'left' : 'dead')
     rec.stateChange = this.#clock.now()
     rec.snapshot = undefined
     if (rec === this.local) return
@@ -311,10 +327,16 @@ export class MemberTable {
   /** Forgets dead and left members past `gossipToTheDeadTime`, and old failed addresses. */
   reap(): void {
     const now = this.#clock.now()
-    for (const [id, r] of this.nodes) {
-      if (r === this.local || (r.state !== 'dead' && r.state !== 'left')) continue
-      if (now - r.stateChange > this.#cfg.gossipToTheDeadTime) this.nodes.delete(id)
+    let kept = 0
+    for (const r of this.list) {
+      const gone =
+        r !== this.local &&
+        (r.state === 'dead' || r.state === 'left') &&
+        now - r.stateChange > this.#cfg.gossipToTheDeadTime
+      if (gone) this.nodes.delete(r.id)
+      else this.list[kept++] = r
     }
+    this.list.length = kept
     for (const [id, f] of this.failed) {
       if (now - f.since > this.#cfg.reconnectTimeout) this.failed.delete(id)
     }
