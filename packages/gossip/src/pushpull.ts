@@ -216,13 +216,15 @@ export class PushPull {
    */
   #absentSeeds(): string[] {
     const t = this.#ctx.table
-    const liveAt = new Set<string>()
-    for (const r of t.nodes.values()) if (isLive(r)) liveAt.add(r.address)
-    return this.#seeds().filter((s) => {
-      if (liveAt.has(s)) return false
+    const unknown = this.#seeds().filter((s) => {
       const id = this.#seedIds.get(s)
       const rec = id === undefined ? undefined : t.nodes.get(id)
       return rec === undefined || !isLive(rec)
     })
+    // Only seeds not known live by name cost a pass over the table, looking for their address.
+    if (unknown.length === 0) return unknown
+    const liveAt = new Set<string>()
+    for (const r of t.list) if (isLive(r) && unknown.includes(r.address)) liveAt.add(r.address)
+    return unknown.filter((s) => !liveAt.has(s))
   }
 }

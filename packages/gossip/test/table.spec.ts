@@ -67,6 +67,24 @@ describe('MemberTable bookkeeping', () => {
   })
 })
 
+describe('MemberTable memory', () => {
+  it('shares one empty meta among members without meta, and keeps objects news did not change', () => {
+    const { t } = table()
+    t.alive({ Node: 'a', Addr: 'memory:a', Incarnation: 1, Meta: {} })
+    t.alive({ Node: 'b', Addr: 'memory:b', Incarnation: 1 })
+    t.alive({ Node: 'c', Addr: 'memory:c', Incarnation: 1, Meta: { role: 'db' } })
+    const [a, b, c] = ['a', 'b', 'c'].map((id) => t.nodes.get(id)!)
+    expect(a!.meta).toBe(b!.meta)
+    expect(Object.isFrozen(a!.meta)).toBe(true)
+    const cMeta = c!.meta
+    t.alive({ Node: 'c', Addr: 'memory:c', Incarnation: 2, Meta: { role: 'db' } })
+    expect(t.nodes.get('c')!.meta).toBe(cMeta)
+    t.alive({ Node: 'c', Addr: 'memory:c', Incarnation: 3, Meta: { role: 'web' } })
+    expect(t.nodes.get('c')!.meta).toEqual({ role: 'web' })
+    t.cancelTimers()
+  })
+})
+
 describe('Rotation', () => {
   it('inserts a new member by a swap (O(1)): the member it displaces moves to the end', () => {
     // With a random that always answers 0, the shuffle turns a,b,c,d into b,c,d,a and a new

@@ -45,6 +45,13 @@ export function snapshot(rec: NodeRecord): Member {
   return rec.snapshot
 }
 
+/** The meta of every member that has none: one frozen object instead of one per member. */
+const NO_META: Readonly<Record<string, string>> = Object.freeze({})
+
+/** A member's own copy of decoded meta (the shared empty one when it has no keys). */
+const ownMeta = (m: Readonly<Record<string, string>>): Readonly<Record<string, string>> =>
+  Object.keys(m).length === 0 ? NO_META : { ...m }
+
 const sameMeta = (a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>) => {
   const ka = Object.keys(a)
   if (ka.length !== Object.keys(b).length) return false
@@ -137,7 +144,7 @@ export class MemberTable {
     const id = a.Node ?? ''
     const inc = a.Incarnation ?? 0
     const addr = a.Addr ?? ''
-    const meta = { ...(a.Meta ?? {}) }
+    const meta = a.Meta ?? NO_META
     if (id === '' || addr === '') return
     if (id === this.local.id) {
       if (this.leaving || inc < this.local.incarnation) return
@@ -156,7 +163,7 @@ export class MemberTable {
       rec = {
         id,
         address: addr,
-        meta,
+        meta: ownMeta(meta),
         incarnation: inc,
         state: 'alive',
         stateChange: this.#clock.now(),
@@ -175,9 +182,11 @@ export class MemberTable {
     rec.suspicion?.cancel()
     rec.suspicion = undefined
     const prev = rec.state
-    const changed = addr !== rec.address || !sameMeta(meta, rec.meta)
-    rec.address = addr
-    rec.meta = meta
+    // Fields that did not change keep their objects: the decoded copies become garbage.
+    const metaChanged = !sameMeta(meta, rec.meta)
+    const changed = addr !== rec.address || metaChanged
+    if (addr !== rec.address) rec.address = addr
+    if (metaChanged) rec.meta = ownMeta(meta)
     rec.incarnation = inc
     this.#setState(rec, 'alive')
     if (prev !== 'alive') rec.stateChange = this.#clock.now()
