@@ -83,6 +83,16 @@ describe('MemberTable memory', () => {
     expect(t.nodes.get('c')!.meta).toEqual({ role: 'web' })
     t.cancelTimers()
   })
+
+  it('holds per member only its state: no cached copies', () => {
+    const { t } = table()
+    t.alive({ Node: 'a', Addr: 'memory:a', Incarnation: 1 })
+    t.suspect({ Node: 'a', Incarnation: 1, From: 'b' })
+    expect(Object.keys(t.nodes.get('a')!).sort()).toEqual(
+      ['address', 'id', 'incarnation', 'meta', 'state', 'stateChange', 'suspicion'].sort(),
+    )
+    t.cancelTimers()
+  })
 })
 
 describe('Rotation', () => {

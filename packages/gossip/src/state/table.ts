@@ -15,7 +15,6 @@ export interface NodeRecord {
   /** Clock time of the last state change. */
   stateChange: number
   suspicion: Suspicion | undefined
-  snapshot: Member | undefined
 }
 
 /** Events the table raises; the component forwards them to its listeners. */
@@ -33,16 +32,18 @@ export function isLive(rec: NodeRecord): boolean {
 
 const isLiveState = (s: MemberState): boolean => s === 'alive' || s === 'suspect'
 
-/** A frozen public snapshot of a record (cached until the record changes). */
+/**
+ * A frozen public snapshot of a record. Made on demand, never cached: a cached one would
+ * cost every member a second object on every other member.
+ */
 export function snapshot(rec: NodeRecord): Member {
-  rec.snapshot ??= Object.freeze({
+  return Object.freeze({
     id: rec.id,
     address: rec.address,
     meta: rec.meta,
     state: rec.state,
     incarnation: rec.incarnation,
   })
-  return rec.snapshot
 }
 
 /** The meta of every member that has none: one frozen object instead of one per member. */
@@ -109,7 +110,6 @@ export class MemberTable {
       state: 'alive',
       stateChange: clock.now(),
       suspicion: undefined,
-      snapshot: undefined,
     }
     this.nodes.set(cfg.id, this.local)
     this.list.push(this.local)
@@ -130,7 +130,6 @@ export class MemberTable {
   announceLocal(): void {
     const l = this.local
     l.incarnation = Math.min(wire.MAX_INCARNATION, l.incarnation + 1)
-    l.snapshot = undefined
     this.#queue.push(l.id, this.localAlive())
   }
 
@@ -168,7 +167,6 @@ export class MemberTable {
         state: 'alive',
         stateChange: this.#clock.now(),
         suspicion: undefined,
-        snapshot: undefined,
       }
       this.nodes.set(id, rec)
       this.list.push(rec)
@@ -190,7 +188,6 @@ export class MemberTable {
     rec.incarnation = inc
     this.#setState(rec, 'alive')
     if (prev !== 'alive') rec.stateChange = this.#clock.now()
-    rec.snapshot = undefined
     this.failed.delete(id)
     this.#queue.push(id, wire.alive({ Incarnation: inc, Node: id, Addr: addr, Meta: meta }))
     if (prev === 'dead' || prev === 'left') this.#events.join(snapshot(rec))
@@ -218,7 +215,6 @@ export class MemberTable {
     rec.incarnation = inc
     this.#setState(rec, 'suspect')
     rec.stateChange = this.#clock.now()
-    rec.snapshot = undefined
     const n = this.liveCount()
     let k = this.#cfg.suspicionMult - 2
     if (n - 2 < k) k = 0
@@ -257,7 +253,6 @@ export class MemberTable {
     rec.incarnation = inc
     this.#setState(rec, left ? 'left' : 'dead')
     rec.stateChange = this.#clock.now()
-    rec.snapshot = undefined
     if (rec === this.local) return
     if (left) this.failed.delete(id)
     else this.failed.set(id, { address: rec.address, since: rec.stateChange })
@@ -283,7 +278,6 @@ export class MemberTable {
       return
     }
     l.incarnation = Math.max(l.incarnation, accused) + 1
-    l.snapshot = undefined
     this.#awareness.apply(1)
     if (this.#log.enabled) this.#log('refuting at incarnation %d', l.incarnation)
     this.#queue.push(l.id, wire.alive(this.#aliveOf(l)))
