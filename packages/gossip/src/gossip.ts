@@ -355,7 +355,7 @@ export class Gossip extends Emitter implements Membership, GossipContext {
         if (r === undefined || r === t.local || r.state === 'left') return false
         return isLive(r) || now - r.stateChange <= this.cfg.gossipToTheDeadTime
       },
-      () => [...t.nodes.keys()],
+      () => t.list.map((r) => r.id),
     )
     const limit = retransmitLimit(this.cfg.retransmitMult, t.liveCount())
     const budget = packets.maxPacketSize - frameOverhead(this.keyring)

@@ -167,7 +167,7 @@ export class PushPull {
     ctx.timers.after(pushPullScale(ctx.cfg.pushPullInterval, n), this.#onSync)
     if (!ctx.running || ctx.table.leaving) return
     const [peer] = kRandom(
-      [...ctx.table.nodes.values()],
+      ctx.table.list,
       1,
       ctx.random,
       (r) => r !== ctx.table.local && r.state === 'alive',
@@ -216,13 +216,15 @@ export class PushPull {
    */
   #absentSeeds(): string[] {
     const t = this.#ctx.table
-    const liveAt = new Set<string>()
-    for (const r of t.nodes.values()) if (isLive(r)) liveAt.add(r.address)
-    return this.#seeds().filter((s) => {
-      if (liveAt.has(s)) return false
+    const unknown = this.#seeds().filter((s) => {
       const id = this.#seedIds.get(s)
       const rec = id === undefined ? undefined : t.nodes.get(id)
       return rec === undefined || !isLive(rec)
     })
+    // Only seeds not known live by name cost a pass over the table, looking for their address.
+    if (unknown.length === 0) return unknown
+    const liveAt = new Set<string>()
+    for (const r of t.list) if (isLive(r) && unknown.includes(r.address)) liveAt.add(r.address)
+    return unknown.filter((s) => !liveAt.has(s))
   }
 }

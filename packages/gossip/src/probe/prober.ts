@@ -136,7 +136,7 @@ export class Prober {
       },
       () => {
         table.reap()
-        return [...table.nodes.keys()]
+        return table.list.map((r) => r.id)
       },
     )
     return id === undefined ? undefined : table.nodes.get(id)
@@ -192,7 +192,7 @@ export class Prober {
       if (acked || !ctx.running) return
       indirectSent = true
       const peers = kRandom(
-        [...table.nodes.values()],
+        table.list,
         cfg.indirectChecks,
         ctx.random,
         (r) => r !== table.local && r !== node && r.state === 'alive',

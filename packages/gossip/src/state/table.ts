@@ -15,7 +15,6 @@ export interface NodeRecord {
   /** Clock time of the last state change. */
   stateChange: number
   suspicion: Suspicion | undefined
-  snapshot: Member | undefined
 }
 
 /** Events the table raises; the component forwards them to its listeners. */
@@ -28,20 +27,31 @@ export interface TableEvents {
 
 /** Whether a member counts as a live one: alive, or suspected but not yet declared failed. */
 export function isLive(rec: NodeRecord): boolean {
-  return rec.state === 'alive' || rec.state === 'suspect'
+  return isLiveState(rec.state)
 }
 
-/** A frozen public snapshot of a record (cached until the record changes). */
+const isLiveState = (s: MemberState): boolean => s === 'alive' || s === 'suspect'
+
+/**
+ * A frozen public snapshot of a record. Made on demand, never cached: a cached one would
+ * cost every member a second object on every other member.
+ */
 export function snapshot(rec: NodeRecord): Member {
-  rec.snapshot ??= Object.freeze({
+  return Object.freeze({
     id: rec.id,
     address: rec.address,
     meta: rec.meta,
     state: rec.state,
     incarnation: rec.incarnation,
   })
-  return rec.snapshot
 }
+
+/** The meta of every member that has none: one frozen object instead of one per member. */
+const NO_META: Readonly<Record<string, string>> = Object.freeze({})
+
+/** A member's own copy of decoded meta (the shared empty one when it has no keys). */
+const ownMeta = (m: Readonly<Record<string, string>>): Readonly<Record<string, string>> =>
+  Object.keys(m).length === 0 ? NO_META : { ...m }
 
 const sameMeta = (a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>) => {
   const ka = Object.keys(a)
@@ -58,6 +68,11 @@ const sameMeta = (a: Readonly<Record<string, string>>, b: Readonly<Record<string
  */
 export class MemberTable {
   readonly nodes = new Map<string, NodeRecord>()
+  /**
+   * The records of `nodes` in a stable array, for sampling members at random without copying
+   * the table (memberlist's `kRandomNodes` over its `nodes` slice). Reaping compacts it.
+   */
+  readonly list: NodeRecord[] = []
   /** Members declared failed (not left), kept to retry them after a partition heals. */
   readonly failed = new Map<string, { address: string; since: number }>()
   readonly local: NodeRecord
@@ -70,6 +85,8 @@ export class MemberTable {
   readonly #queue: BroadcastQueue
   readonly #events: TableEvents
   readonly #log: Logger
+  /** Records alive or suspect, kept on every state change: `liveCount()` runs on every packet. */
+  #live = 1
 
   constructor(
     cfg: GossipConfig,
@@ -93,23 +110,26 @@ export class MemberTable {
       state: 'alive',
       stateChange: clock.now(),
       suspicion: undefined,
-      snapshot: undefined,
     }
     this.nodes.set(cfg.id, this.local)
+    this.list.push(this.local)
   }
 
   /** Members alive or suspect, the local one included (at least 1). */
   liveCount(): number {
-    let n = 0
-    for (const r of this.nodes.values()) if (isLive(r)) n++
-    return Math.max(1, n)
+    return Math.max(1, this.#live)
+  }
+
+  /** Changes a record's state, keeping the live count. */
+  #setState(rec: NodeRecord, state: MemberState): void {
+    this.#live += Number(isLiveState(state)) - Number(isLive(rec))
+    rec.state = state
   }
 
   /** Announces the local member (at a new incarnation) with its current address and meta. */
   announceLocal(): void {
     const l = this.local
     l.incarnation = Math.min(wire.MAX_INCARNATION, l.incarnation + 1)
-    l.snapshot = undefined
     this.#queue.push(l.id, this.localAlive())
   }
 
@@ -123,7 +143,7 @@ export class MemberTable {
     const id = a.Node ?? ''
     const inc = a.Incarnation ?? 0
     const addr = a.Addr ?? ''
-    const meta = { ...(a.Meta ?? {}) }
+    const meta = a.Meta ?? NO_META
     if (id === '' || addr === '') return
     if (id === this.local.id) {
       if (this.leaving || inc < this.local.incarnation) return
@@ -142,14 +162,15 @@ export class MemberTable {
       rec = {
         id,
         address: addr,
-        meta,
+        meta: ownMeta(meta),
         incarnation: inc,
         state: 'alive',
         stateChange: this.#clock.now(),
         suspicion: undefined,
-        snapshot: undefined,
       }
       this.nodes.set(id, rec)
+      this.list.push(rec)
+      this.#live++
       this.failed.delete(id)
       this.#queue.push(id, wire.alive({ Incarnation: inc, Node: id, Addr: addr, Meta: meta }))
       this.#events.join(snapshot(rec))
@@ -159,13 +180,14 @@ export class MemberTable {
     rec.suspicion?.cancel()
     rec.suspicion = undefined
     const prev = rec.state
-    const changed = addr !== rec.address || !sameMeta(meta, rec.meta)
-    rec.address = addr
-    rec.meta = meta
+    // Fields that did not change keep their objects: the decoded copies become garbage.
+    const metaChanged = !sameMeta(meta, rec.meta)
+    const changed = addr !== rec.address || metaChanged
+    if (addr !== rec.address) rec.address = addr
+    if (metaChanged) rec.meta = ownMeta(meta)
     rec.incarnation = inc
-    rec.state = 'alive'
+    this.#setState(rec, 'alive')
     if (prev !== 'alive') rec.stateChange = this.#clock.now()
-    rec.snapshot = undefined
     this.failed.delete(id)
     this.#queue.push(id, wire.alive({ Incarnation: inc, Node: id, Addr: addr, Meta: meta }))
     if (prev === 'dead' || prev === 'left') this.#events.join(snapshot(rec))
@@ -191,9 +213,8 @@ export class MemberTable {
     }
     this.#queue.push(id, wire.suspect({ Incarnation: inc, Node: id, From: from }))
     rec.incarnation = inc
-    rec.state = 'suspect'
+    this.#setState(rec, 'suspect')
     rec.stateChange = this.#clock.now()
-    rec.snapshot = undefined
     const n = this.liveCount()
     let k = this.#cfg.suspicionMult - 2
     if (n - 2 < k) k = 0
@@ -230,9 +251,8 @@ export class MemberTable {
     this.#queue.push(id, wire.dead({ Incarnation: inc, Node: id, From: from }), onDone)
     const left = from === id
     rec.incarnation = inc
-    rec.state = left ? 'left' : 'dead'
+    this.#setState(rec, left ? 'left' : 'dead')
     rec.stateChange = this.#clock.now()
-    rec.snapshot = undefined
     if (rec === this.local) return
     if (left) this.failed.delete(id)
     else this.failed.set(id, { address: rec.address, since: rec.stateChange })
@@ -258,7 +278,6 @@ export class MemberTable {
       return
     }
     l.incarnation = Math.max(l.incarnation, accused) + 1
-    l.snapshot = undefined
     this.#awareness.apply(1)
     if (this.#log.enabled) this.#log('refuting at incarnation %d', l.incarnation)
     this.#queue.push(l.id, wire.alive(this.#aliveOf(l)))
@@ -311,10 +330,16 @@ export class MemberTable {
   /** Forgets dead and left members past `gossipToTheDeadTime`, and old failed addresses. */
   reap(): void {
     const now = this.#clock.now()
-    for (const [id, r] of this.nodes) {
-      if (r === this.local || (r.state !== 'dead' && r.state !== 'left')) continue
-      if (now - r.stateChange > this.#cfg.gossipToTheDeadTime) this.nodes.delete(id)
+    let kept = 0
+    for (const r of this.list) {
+      const gone =
+        r !== this.local &&
+        (r.state === 'dead' || r.state === 'left') &&
+        now - r.stateChange > this.#cfg.gossipToTheDeadTime
+      if (gone) this.nodes.delete(r.id)
+      else this.list[kept++] = r
     }
+    this.list.length = kept
     for (const [id, f] of this.failed) {
       if (now - f.since > this.#cfg.reconnectTimeout) this.failed.delete(id)
     }
