@@ -10,6 +10,7 @@ import { type Client, createClient, serviceClient } from '@rony/client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Supervisor, startSupervisor } from '../src/cluster/supervisor.ts'
 import { Chat, Cluster, Control, demo, Kv } from '../src/gen/playground.js'
+import { viewUntil as pollView } from './views.ts'
 
 const CALL = { timeout: 8_000 }
 
@@ -33,21 +34,12 @@ describe('the playground cluster (3 processes)', { timeout: 60_000 }, () => {
   }
 
   /** Polls `node`'s Cluster.Watch view until `done` holds (or `timeout` ms pass). */
-  async function viewUntil(
+  function viewUntil(
     id: string,
     done: (view: demo.ClusterView) => boolean,
     timeout: number,
   ): Promise<demo.ClusterView> {
-    const { cluster } = connect(id)
-    const deadline = Date.now() + timeout
-    for (;;) {
-      const view = await cluster.watch({ Watch: false }, CALL)
-      if (done(view)) return view
-      if (Date.now() > deadline) {
-        throw new Error(`view of ${id} after ${timeout} ms: ${JSON.stringify(view.toJSON())}`)
-      }
-      await new Promise((resolve) => setTimeout(resolve, 100))
-    }
+    return pollView(connect(id).cluster, id, done, timeout, CALL)
   }
 
   const status = (view: demo.ClusterView, id: string) => view.Nodes.find((n) => n.ID === id)

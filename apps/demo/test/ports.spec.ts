@@ -17,6 +17,7 @@ import {
 } from '../src/cluster/supervisor.ts'
 import { Cluster, type demo, Kv } from '../src/gen/playground.js'
 import { driveRepl } from './repl-driver.ts'
+import { viewUntil as pollView } from './views.ts'
 
 const CALL = { timeout: 8_000 }
 const HOST = '127.0.0.1'
@@ -194,20 +195,11 @@ function connect(supervisor: Supervisor, id: string): Client {
 }
 
 /** Polls `id`'s Cluster.Watch view until `done` holds, or fails after `timeout` ms. */
-async function viewUntil(
+function viewUntil(
   supervisor: Supervisor,
   id: string,
   done: (view: demo.ClusterView) => boolean,
   timeout: number,
 ): Promise<demo.ClusterView> {
-  const cluster = serviceClient(Cluster, connect(supervisor, id))
-  const deadline = Date.now() + timeout
-  for (;;) {
-    const view = await cluster.watch({ Watch: false }, CALL)
-    if (done(view)) return view
-    if (Date.now() > deadline) {
-      throw new Error(`view of ${id} after ${timeout} ms: ${JSON.stringify(view.toJSON())}`)
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
+  return pollView(serviceClient(Cluster, connect(supervisor, id)), id, done, timeout, CALL)
 }
