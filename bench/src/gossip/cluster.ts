@@ -162,16 +162,24 @@ export class Tally {
     return last
   }
 
-  /** How far `observers` are from seeing `others` alive: how many do, and the fewest seen. */
-  progress(observers: readonly string[], others: number): { full: number; fewest: number } {
+  /**
+   * How far `observers` are from seeing `others` alive: how many do, the fewest seen, and
+   * how many never saw anyone.
+   */
+  progress(
+    observers: readonly string[],
+    others: number,
+  ): { full: number; fewest: number; none: number } {
     let full = 0
     let fewest = Infinity
+    let none = 0
     for (const o of observers) {
       const count = this.#alive.get(o)?.count ?? 0
       if (count >= others) full++
+      if (count === 0) none++
       fewest = Math.min(fewest, count)
     }
-    return { full, fewest }
+    return { full, fewest, none }
   }
 
   /** Times after `since` at which each of `survivors` had `victim` failed, sorted; undefined until all did. */

@@ -11,9 +11,10 @@
  * `report: 'counts'` (large N, where N² events would swamp IPC) the process counts for its
  * nodes and sends, at most every 50 ms, `{ type: 'counts', counts: [node, alive others,
  * at][], failures: [node, member, state, at][] }`, timed here when the events happen.
- * `{ type: 'stats', req }` answers the nodes' summed counters, `{ type: 'members', req }`
- * each node's member list, `{ type: 'sizes', req }` its length per node. The process exits when the parent goes away (the IPC channel
- * closes) or on SIGTERM.
+ * `{ type: 'stats', req }` answers the nodes' summed counters and the process's V8 heap in
+ * use, `{ type: 'members', req }` each node's member list, `{ type: 'sizes', req }` its
+ * length per node. The process exits when the parent goes away (the IPC channel closes) or
+ * on SIGTERM.
  */
 import { type GossipMembership, gossip } from '@rony/gossip'
 
@@ -121,7 +122,7 @@ process.on('message', (message: Request) => {
         sum.packetsSent += s.packetsSent
         sum.probesFailed += s.probesFailed
       }
-      send({ type: 'stats', req: message.req, ...sum })
+      send({ type: 'stats', req: message.req, ...sum, heapUsed: process.memoryUsage().heapUsed })
       break
     }
     case 'members': {

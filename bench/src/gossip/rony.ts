@@ -23,6 +23,7 @@ interface Reply {
   bytesSent?: number
   packetsSent?: number
   probesFailed?: number
+  heapUsed?: number
   members?: Record<string, string[]>
   sizes?: Record<string, number>
   counts?: [string, number, number][]
@@ -197,6 +198,12 @@ export class RonyCluster implements Cluster {
       bytesSent: replies.reduce((n, r) => n + (r.bytesSent ?? 0), 0),
       packetsSent: replies.reduce((n, r) => n + (r.packetsSent ?? 0), 0),
     }
+  }
+
+  /** V8 heap in use, summed over the running workers (bytes). */
+  async heapUsed(): Promise<number> {
+    const replies = await this.#ask('stats')
+    return replies.reduce((n, r) => n + (r.heapUsed ?? 0), 0)
   }
 
   /** `probesFailed` of `stats()`: probes that ended in a suspicion, over the running nodes. */

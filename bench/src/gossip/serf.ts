@@ -87,9 +87,13 @@ export class SerfCluster implements Cluster {
   /** Seconds after which `timeout` kills an agent whatever happens. */
   readonly lifetimeS: number
 
-  constructor(profile: 'lan' | 'local', lifetimeS = 900) {
+  /** GOMAXPROCS of every agent (Go's default: the number of cores). */
+  readonly goMaxProcs: number | undefined
+
+  constructor(profile: 'lan' | 'local', lifetimeS = 900, goMaxProcs?: number) {
     this.profile = profile
     this.lifetimeS = lifetimeS
+    this.goMaxProcs = goMaxProcs
   }
 
   async #spawn(id: string, join: readonly string[]): Promise<Agent> {
@@ -116,6 +120,7 @@ export class SerfCluster implements Cluster {
     // `timeout` (without --foreground) leads a new process group: killed whole.
     const child = spawn('timeout', ['--kill-after=5', String(this.lifetimeS), 'serf', ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
+      env: this.goMaxProcs ? { ...process.env, GOMAXPROCS: String(this.goMaxProcs) } : process.env,
     })
     track(child, true)
     const agent: Agent = { id, bind, rpc, child }

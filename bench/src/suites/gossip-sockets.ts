@@ -17,7 +17,7 @@ import { type LoadSuite, median } from '../load.ts'
  * Membership on real sockets at the largest N this machine holds: @rony/gossip as P Node
  * processes × K nodes each, serf as one agent process per node, all on 127.0.0.1 (each node
  * its own UDP + TCP port), one after the other per N. Per N and implementation: a rollout
- * (3 seeds, the rest joining one of them in 20 batches over 20 s) until every node sees all
+ * (3 seeds, the rest joining one of them, a batch a second at 10 joins/s) until every node sees all
  * alive; one more join; an idle window (loopback bytes, CPU and RSS of every process from
  * /proc); 3 SIGKILLs of nodes alone in their process, each until every survivor has it
  * failed. Every phase is bounded; a run is aborted when its processes pass the RSS cap or
@@ -35,17 +35,21 @@ const list = (value: string): number[] =>
 /** Sizes for @rony/gossip; serf runs at these too (`RONY_BENCH_GOSSIP_SOCKETS_SERF_N` picks others). */
 const SIZES = list(env('RONY_BENCH_GOSSIP_SOCKETS_N', '500,1000,2000'))
 const SERF_SIZES = list(env('RONY_BENCH_GOSSIP_SOCKETS_SERF_N', SIZES.join(',')))
+/** GOMAXPROCS of each serf agent (unset: Go's default, the number of cores). */
+const SERF_GOMAXPROCS = Number(env('RONY_BENCH_GOSSIP_SOCKETS_SERF_GOMAXPROCS', '0')) || undefined
 /** Node processes holding the @rony/gossip nodes (the victims run in 3 more). */
 const PROCS = Number(env('RONY_BENCH_GOSSIP_SOCKETS_PROCS', '8'))
-/** Real-time budget per N and implementation, s. */
-const BUDGET_S = Number(env('RONY_BENCH_GOSSIP_SOCKETS_BUDGET_S', '300'))
+/** Joins per second during the rollout (25/s, the simulation's 20 s at N = 500, collapsed both at N ≥ 500 on 2 shared cores). */
+const JOINS_PER_S = Number(env('RONY_BENCH_GOSSIP_SOCKETS_JOINS_PER_S', '10'))
+/** Real-time budget per N and implementation beyond the rollout, s. */
+const BUDGET_S = Number(env('RONY_BENCH_GOSSIP_SOCKETS_BUDGET_S', '240'))
 /** Total RSS of one cluster's processes that aborts its run (and bounds the next N), bytes. */
 const RSS_CAP = Number(env('RONY_BENCH_GOSSIP_SOCKETS_RSS_GB', '8')) * 2 ** 30
 /** Idle CPU of the cluster (cores) above which N stops growing: the machine has 2. */
 const CPU_CAP = 1.2
 const SEEDS = 3
-const BATCHES = 20
-const ROLLOUT_MS = 20_000
+/** The rollout of N nodes: one batch a second, at least 20 s. */
+const rolloutMs = (n: number): number => Math.max(20_000, Math.ceil(n / JOINS_PER_S) * 1000)
 const JOIN_MAX_MS = 60_000
 const SETTLE_MS = 5_000
 const WINDOW_MS = 30_000
@@ -68,6 +72,7 @@ interface Fleet {
   crossCheck(ids: string[]): Promise<string | undefined>
   counters?(): Promise<{ bytesSent: number; packetsSent: number }>
   emptyRss(): number
+  heapUsed?(): Promise<number>
   close(): Promise<void>
 }
 
@@ -91,6 +96,8 @@ interface Row {
   rssPerNode?: number
   /** RSS per node above what its processes hold empty (rony: each worker once ready; serf: an agent alone). */
   rssOverEmpty?: number
+  /** V8 heap in use per node (rony). */
+  heapPerNode?: number
   /** RSS of all processes and what they hold empty, at the end of the idle window, bytes. */
   rss?: [number, number]
   peakRss: number
@@ -150,7 +157,7 @@ async function measure(impl: Impl, n: number): Promise<Row> {
   const victims = all.slice(SEEDS, SEEDS + KILLS)
   const fleet: Fleet =
     impl === 'serf'
-      ? new SerfCluster(PROFILE, BUDGET_S + 60)
+      ? new SerfCluster(PROFILE, budgetS(n) + 60, SERF_GOMAXPROCS)
       : new RonyCluster(PROFILE, PROCS, victims, 'counts')
   const { tally } = fleet
   const r: Row = {
@@ -167,12 +174,12 @@ async function measure(impl: Impl, n: number): Promise<Row> {
   const killed = new Map<string, number>()
   // Guard: RSS cap and real-time budget, checked every second and by every wait.
   let abort: string | undefined
-  const deadline = wall + BUDGET_S * 1000
+  const deadline = wall + budgetS(n) * 1000
   const guard = setInterval(() => {
     const { rss } = usage(fleet.pids())
     r.peakRss = Math.max(r.peakRss, rss)
     if (rss > RSS_CAP) abort ??= `RSS ${gib(rss)} over the cap`
-    if (Date.now() > deadline) abort ??= `over the ${BUDGET_S} s budget`
+    if (Date.now() > deadline) abort ??= `over the ${budgetS(n)} s budget`
   }, 1_000)
   const until = async <T>(check: () => T | undefined, ms: number): Promise<T | undefined> => {
     const end = Math.min(Date.now() + ms, deadline)
@@ -192,15 +199,16 @@ async function measure(impl: Impl, n: number): Promise<Row> {
     for (const id of all.slice(1, SEEDS)) await fleet.start(id, [all[0] as string])
     const rest = initial.slice(SEEDS)
     const starts: Promise<number>[] = []
-    for (let b = 0; b < BATCHES; b++) {
+    const batches = rolloutMs(n) / 1000
+    for (let b = 0; b < batches; b++) {
       const batch = rest.slice(
-        Math.floor((b * rest.length) / BATCHES),
-        Math.floor(((b + 1) * rest.length) / BATCHES),
+        Math.floor((b * rest.length) / batches),
+        Math.floor(((b + 1) * rest.length) / batches),
       )
       for (const [i, id] of batch.entries()) {
         starts.push(fleet.start(id, [all[i % SEEDS] as string]))
       }
-      await sleep(Math.max(0, t0 + ((b + 1) * ROLLOUT_MS) / BATCHES - Date.now()))
+      await sleep(Math.max(0, t0 + (b + 1) * 1000 - Date.now()))
       if (abort) throw new Error(abort)
     }
     const started = await Promise.allSettled(starts)
@@ -211,12 +219,12 @@ async function measure(impl: Impl, n: number): Promise<Row> {
       )
     }
     const lastStart = Math.max(...started.map((s) => (s as PromiseFulfilledResult<number>).value))
-    const full = await until(() => tally.fullAt(initial, initial.length - 1), BUDGET_S * 1000)
+    const full = await until(() => tally.fullAt(initial, initial.length - 1), budgetS(n) * 1000)
     r.drops.rollout = udpDelta(udp0, readUdp())
     if (full === undefined) {
       const p = tally.progress(initial, initial.length - 1)
       throw new Error(
-        `rollout not converged: ${p.full} of ${initial.length} full, fewest ${p.fewest}`,
+        `rollout not converged: ${p.full} of ${initial.length} full, fewest ${p.fewest}, ${p.none} saw none`,
       )
     }
     r.rolloutMs = full - t0
@@ -228,7 +236,9 @@ async function measure(impl: Impl, n: number): Promise<Row> {
     const joined = await until(() => tally.fullAt(all, n - 1), JOIN_MAX_MS)
     if (joined === undefined) {
       const p = tally.progress(all, n - 1)
-      throw new Error(`join not converged: ${p.full} of ${n} full, fewest ${p.fewest}`)
+      throw new Error(
+        `join not converged: ${p.full} of ${n} full, fewest ${p.fewest}, ${p.none} saw none`,
+      )
     }
     r.joinMs = joined - tJoin
     r.crossCheck = await fleet.crossCheck(all)
@@ -258,6 +268,8 @@ async function measure(impl: Impl, n: number): Promise<Row> {
     const empty = fleet.emptyRss?.() ?? 0
     r.rss = [use1.rss, empty]
     r.rssOverEmpty = (use1.rss - empty) / n
+    const heap = await fleet.heapUsed?.()
+    if (heap !== undefined) r.heapPerNode = heap / n
     r.suspicions = await fleet.suspicionsRaised()
 
     // Kills, one at a time.
@@ -292,6 +304,7 @@ async function measure(impl: Impl, n: number): Promise<Row> {
   return r
 }
 
+const budgetS = (n: number): number => rolloutMs(n) / 1000 + BUDGET_S
 const gib = (bytes: number): string => `${(bytes / 2 ** 30).toFixed(2)} GiB`
 const int = (v: number | undefined): string =>
   v === undefined || Number.isNaN(v) ? '–' : Math.round(v).toLocaleString('en-US')
@@ -339,6 +352,7 @@ function table(rows: Row[]): string[] {
     row('idle: CPU of the cluster, cores', (r) => dec(r.cores, 2))
     row('RSS per node, KiB (all processes / N)', (r) => kib(r.rssPerNode))
     row('RSS per node over the empty processes, KiB', (r) => kib(r.rssOverEmpty))
+    row('V8 heap in use per node, KiB', (r) => kib(r.heapPerNode))
     row('peak RSS of the cluster, GiB', (r) => dec(r.peakRss / 2 ** 30, 2))
     row('UDP receive-buffer drops / datagrams in: rollout', (r) => drops(r.drops.rollout))
     row('UDP receive-buffer drops / datagrams in: idle', (r) => drops(r.drops.idle))
@@ -353,10 +367,11 @@ function table(rows: Row[]): string[] {
 /** Why N should not grow past `r` (or undefined): it failed, or its RSS or CPU projects over the caps. */
 function stopAfter(r: Row, next: number): string | undefined {
   if (r.error) return `N = ${r.n} failed`
-  // Member tables grow with N per node (N² in all), empty processes with their number.
+  // Linear in N beyond the empty processes: at N ≤ 500 a node's sockets and state dwarf its
+  // member table (so N² overshoots by far); the guard aborts a run that passes the cap anyway.
   const [rss, empty] = r.rss ?? [r.peakRss, 0]
   const processes = r.impl === 'serf' ? next / r.n : 1
-  const projected = empty * processes + (rss - empty) * (next / r.n) ** 2
+  const projected = empty * processes + (rss - empty) * (next / r.n)
   if (projected > RSS_CAP) return `N = ${next} projects to ${gib(projected)} RSS`
   if ((r.cores ?? 0) * (next / r.n) > CPU_CAP * 2) {
     return `N = ${next} projects to ${dec((r.cores ?? 0) * (next / r.n), 2)} cores idle`
@@ -401,7 +416,7 @@ async function run(): Promise<string> {
     '',
     gossipSocketsSuite.description,
     '',
-    `serf: ${serf ?? 'not installed'}; profile \`${PROFILE}\` on both; rony: ${PROCS} processes of N / ${PROCS} nodes plus ${KILLS} victims alone; open files limit ${openFilesLimit()}; UDP receive buffer default ${readFileSync('/proc/sys/net/core/rmem_default', 'utf8').trim()} B; RSS cap ${gib(RSS_CAP)}, ${BUDGET_S} s per N and implementation.`,
+    `serf: ${serf ?? 'not installed'}${SERF_GOMAXPROCS ? ` (GOMAXPROCS=${SERF_GOMAXPROCS})` : ''}; profile \`${PROFILE}\` on both; rony: ${PROCS} processes of N / ${PROCS} nodes plus ${KILLS} victims alone; open files limit ${openFilesLimit()}; UDP receive buffer default ${readFileSync('/proc/sys/net/core/rmem_default', 'utf8').trim()} B; rollout ${JOINS_PER_S} joins/s (at least 20 s); RSS cap ${gib(RSS_CAP)}; budget the rollout + ${BUDGET_S} s per N and implementation.`,
     '',
     ...table(rows),
     ...(notes.length ? ['', ...notes.map((n) => `- ${n}`)] : []),
@@ -412,6 +427,6 @@ async function run(): Promise<string> {
 export const gossipSocketsSuite: LoadSuite = {
   kind: 'load',
   name: 'gossip sockets: @rony/gossip vs serf at large N on 127.0.0.1',
-  description: `@rony/gossip as ${PROCS} Node processes of N / ${PROCS} nodes each (plus ${KILLS} victims, each alone in its process) vs serf as one agent process per node, every node with its own UDP + TCP port on 127.0.0.1, \`${PROFILE}\` profile, one implementation after the other per N. **Rollout**: ${SEEDS} seeds, then N − ${SEEDS + 1} nodes joining one seed each, in ${BATCHES} batches over ${ROLLOUT_MS / 1000} s, until every node sees all others alive (serf: its log's \`EventMemberJoin\`; rony: \`member:join\`/\`member:leave\` counted per node in its process and timed there). **One more join** until all N see it. **Idle**: after ${SETTLE_MS / 1000} s, ${WINDOW_MS / 1000} s of loopback bytes/packets (/proc/net/dev \`lo\` tx) and CPU (utime + stime from /proc/<pid>/stat) of every cluster process, per node; RSS of every process (/proc) at its end. **Failure detection**: ${KILLS} SIGKILLs, ${KILL_GAP_MS / 1000} s apart, each until every survivor has the victim failed (first / median / last survivor). **False failures**: failed declarations of anyone not killed (or before its kill). **UDP drops**: /proc/net/snmp \`Udp RcvbufErrors\` (system-wide) per phase. Each run is bounded by a real-time budget (\`RONY_BENCH_GOSSIP_SOCKETS_BUDGET_S\`) and an RSS cap over its processes (\`RONY_BENCH_GOSSIP_SOCKETS_RSS_GB\`); N grows (\`RONY_BENCH_GOSSIP_SOCKETS_N\`, serf: \`RONY_BENCH_GOSSIP_SOCKETS_SERF_N\`) while the last size completed and its RSS (× N², memberlist tables) and idle CPU (× N) project under the caps. Every process is SIGKILLed at the end, on failure and on Ctrl-C; serf agents also run under \`timeout\`.`,
+  description: `@rony/gossip as ${PROCS} Node processes of N / ${PROCS} nodes each (plus ${KILLS} victims, each alone in its process) vs serf as one agent process per node, every node with its own UDP + TCP port on 127.0.0.1, \`${PROFILE}\` profile, one implementation after the other per N. **Rollout**: ${SEEDS} seeds, then N − ${SEEDS + 1} nodes joining one seed each, in batches a second apart at ${JOINS_PER_S} joins/s (\`RONY_BENCH_GOSSIP_SOCKETS_JOINS_PER_S\`; at least 20 s), until every node sees all others alive (serf: its log's \`EventMemberJoin\`; rony: \`member:join\`/\`member:leave\` counted per node in its process and timed there). **One more join** until all N see it. **Idle**: after ${SETTLE_MS / 1000} s, ${WINDOW_MS / 1000} s of loopback bytes/packets (/proc/net/dev \`lo\` tx) and CPU (utime + stime from /proc/<pid>/stat) of every cluster process, per node; RSS of every process (/proc) at its end. **Failure detection**: ${KILLS} SIGKILLs, ${KILL_GAP_MS / 1000} s apart, each until every survivor has the victim failed (first / median / last survivor). **False failures**: failed declarations of anyone not killed (or before its kill). **UDP drops**: /proc/net/snmp \`Udp RcvbufErrors\` (system-wide) per phase. Each run is bounded by a real-time budget (\`RONY_BENCH_GOSSIP_SOCKETS_BUDGET_S\`) and an RSS cap over its processes (\`RONY_BENCH_GOSSIP_SOCKETS_RSS_GB\`); N grows (\`RONY_BENCH_GOSSIP_SOCKETS_N\`, serf: \`RONY_BENCH_GOSSIP_SOCKETS_SERF_N\`) while the last size completed and its RSS and idle CPU (× N) project under the caps. Every process is SIGKILLed at the end, on failure and on Ctrl-C; serf agents also run under \`timeout\`.`,
   run,
 }
