@@ -13,7 +13,7 @@ describe('Tally', () => {
     t.event('a', 'c', 'alive', 25) // no change: keeps the time it got full
     t.event('b', 'a', 'alive', 15)
     expect(t.fullAt(['a', 'b'], 2)).toBeUndefined()
-    expect(t.progress(['a', 'b'], 2)).toEqual({ full: 1, fewest: 1, none: 0 })
+    expect(t.progress(['a', 'b'], 2)).toEqual({ full: 1, fewest: 1, none: 0, never: 0 })
     t.event('b', 'c', 'alive', 30)
     expect(t.fullAt(['a', 'b'], 2)).toBe(30)
     t.event('b', 'c', 'failed', 40)

@@ -122,7 +122,7 @@ export const ids = (n: number, prefix: string): string[] =>
  * (`count`, `failed`: @rony/gossip workers, which would otherwise send N² events).
  */
 export class Tally {
-  readonly #alive = new Map<string, { count: number; at: number }>()
+  readonly #alive = new Map<string, { count: number; at: number; peak: number }>()
   readonly #members = new Map<string, Set<string>>()
   /** `failed` records, in order (for detection times and false positives). */
   readonly failures: { observer: string; member: string; at: number }[] = []
@@ -141,7 +141,8 @@ export class Tally {
   }
 
   count(observer: string, others: number, at: number): void {
-    this.#alive.set(observer, { count: others, at })
+    const peak = Math.max(others, this.#alive.get(observer)?.peak ?? 0)
+    this.#alive.set(observer, { count: others, at, peak })
   }
 
   failed(observer: string, member: string, at: number): void {
@@ -163,23 +164,26 @@ export class Tally {
   }
 
   /**
-   * How far `observers` are from seeing `others` alive: how many do, the fewest seen, and
-   * how many never saw anyone.
+   * How far `observers` are from seeing `others` alive: how many do, the fewest seen, how
+   * many see nobody now, and how many of those never saw anyone (their join never got through).
    */
   progress(
     observers: readonly string[],
     others: number,
-  ): { full: number; fewest: number; none: number } {
+  ): { full: number; fewest: number; none: number; never: number } {
     let full = 0
     let fewest = Infinity
     let none = 0
+    let never = 0
     for (const o of observers) {
-      const count = this.#alive.get(o)?.count ?? 0
+      const seen = this.#alive.get(o)
+      const count = seen?.count ?? 0
       if (count >= others) full++
       if (count === 0) none++
+      if (!seen?.peak) never++
       fewest = Math.min(fewest, count)
     }
-    return { full, fewest, none }
+    return { full, fewest, none, never }
   }
 
   /** Times after `since` at which each of `survivors` had `victim` failed, sorted; undefined until all did. */

@@ -224,7 +224,7 @@ async function measure(impl: Impl, n: number): Promise<Row> {
     if (full === undefined) {
       const p = tally.progress(initial, initial.length - 1)
       throw new Error(
-        `rollout not converged: ${p.full} of ${initial.length} full, fewest ${p.fewest}, ${p.none} saw none`,
+        `rollout not converged: ${p.full} of ${initial.length} full, fewest ${p.fewest}, ${p.none} see nobody (${p.never} never saw anyone)`,
       )
     }
     r.rolloutMs = full - t0
@@ -237,7 +237,7 @@ async function measure(impl: Impl, n: number): Promise<Row> {
     if (joined === undefined) {
       const p = tally.progress(all, n - 1)
       throw new Error(
-        `join not converged: ${p.full} of ${n} full, fewest ${p.fewest}, ${p.none} saw none`,
+        `join not converged: ${p.full} of ${n} full, fewest ${p.fewest}, ${p.none} see nobody (${p.never} never saw anyone)`,
       )
     }
     r.joinMs = joined - tJoin
