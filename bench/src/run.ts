@@ -17,6 +17,7 @@ import { dispatchSuite } from './suites/dispatch.ts'
 import { constructorSuite, containerSuite, envelopeSuite } from './suites/envelope.ts'
 import { gossipSuite } from './suites/gossip.ts'
 import { gossipScaleSuite } from './suites/gossip-scale.ts'
+import { gossipSocketsSuite } from './suites/gossip-sockets.ts'
 import { httpSuite } from './suites/http.ts'
 import { memorySuite } from './suites/memory.ts'
 import { quicSuite } from './suites/quic.ts'
@@ -34,6 +35,7 @@ const suites: (Suite | LoadSuite)[] = [
   memorySuite,
   gossipSuite,
   gossipScaleSuite,
+  gossipSocketsSuite,
   raftSuite,
   clusterSuite,
   bundleSuite,

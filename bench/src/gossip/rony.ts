@@ -1,19 +1,15 @@
 /**
  * A cluster of @rony/gossip nodes on real UDP + TCP sockets on 127.0.0.1, in worker
- * processes (`rony-node.ts`), `workers` of them (the suite: N − 2 up to N = 10, else 10),
- * round-robin. Each node to be killed runs alone in its own process, so a SIGKILL takes
- * down that node and nothing else. Membership events reach this process over
- * IPC and are timed when they arrive, as serf's log lines are.
+ * processes (`rony-node.ts`), `workers` of them, round-robin. Each node to be killed runs
+ * alone in its own process, so a SIGKILL takes down that node and nothing else. Membership
+ * events reach this process over IPC: one by one into `views` (timed when they arrive, as
+ * serf's log lines are), or at large N counted by the workers into `tally` (timed there).
  */
 import { type ChildProcess, fork } from 'node:child_process'
-import { type Cluster, sleep, Views } from './cluster.ts'
+import { type Cluster, kill, readProc, type State, Tally, track, Views } from './cluster.ts'
 
 const SCRIPT = new URL('./rony-node.ts', import.meta.url).pathname
 const START_MS = 30_000
-const live = new Set<ChildProcess>()
-process.once('exit', () => {
-  for (const child of live) child.kill('SIGKILL')
-})
 
 interface Reply {
   type: string
@@ -22,52 +18,77 @@ interface Reply {
   address?: string
   node?: string
   member?: string
-  state?: 'alive' | 'failed' | 'left'
+  state?: State
   message?: string
   bytesSent?: number
   packetsSent?: number
   probesFailed?: number
+  heapUsed?: number
   members?: Record<string, string[]>
+  sizes?: Record<string, number>
+  counts?: [string, number, number][]
+  failures?: [string, string, string, number][]
 }
 
 interface Worker {
   child: ChildProcess
   ready: Promise<void>
+  /** RSS once ready, before any node (bytes). */
+  emptyRss: number
 }
 
 export class RonyCluster implements Cluster {
   readonly views = new Views()
+  readonly tally = new Tally()
   readonly #workers: Worker[] = []
+  #pool: Worker[] = []
+  #next = 0
   readonly #home = new Map<string, Worker>()
   readonly #addresses = new Map<string, string>()
   readonly #started = new Map<string, () => void>()
   #seed: string | undefined
   #req = 0
 
-  /** Each of `victims` runs alone in its process; the rest go round-robin over `workers` processes. */
   readonly profile: 'lan' | 'local'
   readonly workers: number
   readonly victims: readonly string[]
+  readonly report: 'events' | 'counts'
 
-  constructor(profile: 'lan' | 'local', workers: number, victims: readonly string[]) {
+  /**
+   * Each of `victims` runs alone in its process; the rest go round-robin over `workers`
+   * processes. `report`: events one by one into `views`, or counted into `tally`.
+   */
+  constructor(
+    profile: 'lan' | 'local',
+    workers: number,
+    victims: readonly string[],
+    report: 'events' | 'counts' = 'events',
+  ) {
     this.profile = profile
     this.workers = workers
     this.victims = victims
+    this.report = report
   }
 
   #fork(): Worker {
     const child = fork(SCRIPT, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
-    live.add(child)
-    child.once('exit', () => live.delete(child))
-    const ready = new Promise<void>((resolve, reject) => {
+    track(child)
+    const worker: Worker = { child, ready: Promise.resolve(), emptyRss: 0 }
+    worker.ready = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('rony worker: not ready in 15 s')), 15_000)
       child.once('exit', () => reject(new Error('rony worker exited')))
       child.on('message', (m: Reply) => {
         if (m.type === 'ready') {
           clearTimeout(timer)
+          worker.emptyRss = (child.pid && readProc(child.pid)?.rss) || 0
           resolve()
         } else if (m.type === 'event' && m.node && m.member && m.state) {
           this.views.record(m.node, m.member, m.state)
+        } else if (m.type === 'counts') {
+          for (const [node, count, at] of m.counts ?? []) this.tally.count(node, count, at)
+          for (const [node, member, state, at] of m.failures ?? []) {
+            if (state === 'failed') this.tally.failed(node, member, at)
+          }
         } else if (m.type === 'started' && m.id) {
           if (m.address) this.#addresses.set(m.id, m.address)
           this.#started.get(m.id)?.()
@@ -76,17 +97,31 @@ export class RonyCluster implements Cluster {
         }
       })
     })
-    ready.catch(() => {})
-    const worker = { child, ready }
+    worker.ready.catch(() => {})
     this.#workers.push(worker)
     return worker
   }
 
-  /** Starts `id` in `worker`; resolves with the time the start was sent, once it runs. */
-  async #start(worker: Worker, id: string): Promise<number> {
+  /** The process for node `id`: its own for a victim, else the next of the pool. */
+  #workerFor(id: string): Worker {
+    if (this.victims.includes(id)) return this.#fork()
+    if (this.#pool.length === 0) {
+      this.#pool = Array.from({ length: this.workers }, () => this.#fork())
+    }
+    const worker = this.#pool[this.#next] as Worker
+    this.#next = (this.#next + 1) % this.#pool.length
+    return worker
+  }
+
+  /**
+   * Starts node `id` joining through `seeds` (ids of running nodes; the first node started
+   * becomes the seed of `join`); resolves with the time the start was sent, once it runs.
+   */
+  async start(id: string, seeds: readonly string[]): Promise<number> {
+    const worker = this.#workerFor(id)
     await worker.ready
     this.#home.set(id, worker)
-    const seedAddress = this.#seed ? this.#addresses.get(this.#seed) : undefined
+    this.#seed ??= id
     const running = new Promise<boolean>((resolve) => {
       this.#started.set(id, () => resolve(true))
       setTimeout(() => resolve(false), START_MS).unref()
@@ -95,32 +130,24 @@ export class RonyCluster implements Cluster {
     worker.child.send({
       type: 'start',
       id,
-      seeds: seedAddress && id !== this.#seed ? [seedAddress] : [],
+      seeds: seeds.flatMap((s) => this.#addresses.get(s) ?? []),
       profile: this.profile,
+      report: this.report,
     })
     if (!(await running)) throw new Error(`rony node ${id} did not start`)
+    this.#started.delete(id)
     return at
   }
 
   async startInitial(ids: string[]): Promise<void> {
-    const pool = Array.from({ length: this.workers }, () => this.#fork())
     const [seed, ...rest] = ids
     if (!seed) return
-    this.#seed = seed
-    await this.#start(pool[0] as Worker, seed)
-    let next = 1 % pool.length // the seed's worker got one already
-    await Promise.all(
-      rest.map((id) => {
-        if (this.victims.includes(id)) return this.#start(this.#fork(), id)
-        const worker = pool[next] as Worker
-        next = (next + 1) % pool.length
-        return this.#start(worker, id)
-      }),
-    )
+    await this.start(seed, [])
+    await Promise.all(rest.map((id) => this.start(id, [seed])))
   }
 
   join(id: string): Promise<number> {
-    return this.#start(this.#workers[0] as Worker, id)
+    return this.start(id, this.#seed ? [this.#seed] : [])
   }
 
   async kill(id: string): Promise<number> {
@@ -131,10 +158,23 @@ export class RonyCluster implements Cluster {
     return at
   }
 
-  async #ask(type: 'stats' | 'members'): Promise<Reply[]> {
-    const running = this.#workers.filter((w) => w.child.exitCode === null && !w.child.signalCode)
+  /** PIDs of the running worker processes. */
+  pids(): number[] {
+    return this.#running().flatMap((w) => w.child.pid ?? [])
+  }
+
+  /** Summed RSS of the running workers when they were empty (bytes). */
+  emptyRss(): number {
+    return this.#running().reduce((n, w) => n + w.emptyRss, 0)
+  }
+
+  #running(): Worker[] {
+    return this.#workers.filter((w) => w.child.exitCode === null && !w.child.signalCode)
+  }
+
+  async #ask(type: 'stats' | 'members' | 'sizes'): Promise<Reply[]> {
     return Promise.all(
-      running.map(
+      this.#running().map(
         (w) =>
           new Promise<Reply>((resolve, reject) => {
             const req = ++this.#req
@@ -160,35 +200,36 @@ export class RonyCluster implements Cluster {
     }
   }
 
+  /** V8 heap in use, summed over the running workers (bytes). */
+  async heapUsed(): Promise<number> {
+    const replies = await this.#ask('stats')
+    return replies.reduce((n, r) => n + (r.heapUsed ?? 0), 0)
+  }
+
   /** `probesFailed` of `stats()`: probes that ended in a suspicion, over the running nodes. */
   async suspicionsRaised(): Promise<number> {
     const replies = await this.#ask('stats')
     return replies.reduce((n, r) => n + (r.probesFailed ?? 0), 0)
   }
 
-  /** `members()` (alive and suspect) of every node. */
+  /** `members()` (alive and suspect) of every node: their ids, or at large N their number. */
   async crossCheck(ids: string[]): Promise<string | undefined> {
     const problems: string[] = []
-    for (const reply of await this.#ask('members')) {
-      for (const [id, members] of Object.entries(reply.members ?? {})) {
-        if (members.length !== ids.length) {
-          problems.push(`${id} lists ${members.length} of ${ids.length}`)
-        }
-      }
+    const lengths: [string, number][] =
+      this.report === 'counts'
+        ? (await this.#ask('sizes')).flatMap((r) => Object.entries(r.sizes ?? {}))
+        : (await this.#ask('members')).flatMap((r) =>
+            Object.entries(r.members ?? {}).map(([id, m]): [string, number] => [id, m.length]),
+          )
+    for (const [id, length] of lengths) {
+      if (length !== ids.length) problems.push(`${id} lists ${length} of ${ids.length}`)
     }
     return problems.length ? problems.slice(0, 3).join('; ') : undefined
   }
 
   async close(): Promise<void> {
-    const exits = this.#workers.map(
-      ({ child }) =>
-        new Promise<void>((resolve) => {
-          if (child.exitCode !== null || child.signalCode !== null) return resolve()
-          child.once('exit', () => resolve())
-          child.kill('SIGKILL')
-        }),
-    )
-    await Promise.race([Promise.all(exits), sleep(5_000)])
+    await Promise.all(this.#workers.map(({ child }) => kill(child)))
     this.#workers.length = 0
+    this.#pool = []
   }
 }

@@ -3,13 +3,16 @@
  * process per node on 127.0.0.1, observed through the agents' own log: serf logs
  * `serf: EventMemberJoin|Failed|Leave: <node>` for every membership change it sees and
  * memberlist logs `Suspect <node> has failed, no acks received` when a probe it ran fails,
- * which is what `serf monitor` streams. Lines are timed when this process reads them.
+ * which is what `serf monitor` streams. Lines are timed when this process reads them, into
+ * `views` and `tally`. Each agent runs under coreutils `timeout` (its own process group,
+ * killed whole), so none outlives the bench even if this process is SIGKILLed.
  */
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process'
 import { createSocket } from 'node:dgram'
+import { readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { createInterface } from 'node:readline'
-import { type Cluster, sleep, Views } from './cluster.ts'
+import { type Cluster, kill, readProc, Tally, track, Views } from './cluster.ts'
 
 /** The serf binary's version line, or undefined when serf is not installed. */
 export function serfVersion(): string | undefined {
@@ -47,41 +50,83 @@ interface Agent {
   id: string
   bind: string
   rpc: string
+  /** `timeout`, the leader of the agent's process group. */
   child: ChildProcess
+  /** serf itself (the child of `timeout`), once known. */
+  pid?: number | undefined
 }
 
 const JOIN = /serf: EventMember(Join|Failed|Leave): (\S+)/
 const SUSPECT = /memberlist: Suspect (\S+) has failed/
 const READY_MS = 30_000
-const live = new Set<ChildProcess>()
-process.once('exit', () => {
-  for (const child of live) child.kill('SIGKILL')
-})
+/** Attempts per agent when its ports were taken between `freePort` and its bind. */
+const SPAWN_ATTEMPTS = 5
+
+/** The first child of `pid` (/proc), if any yet. */
+function childOf(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined
+  try {
+    const first = Number(readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ')[0])
+    return first > 0 ? first : undefined
+  } catch {
+    return undefined
+  }
+}
 
 export class SerfCluster implements Cluster {
   readonly views = new Views()
+  readonly tally = new Tally()
   readonly #agents = new Map<string, Agent>()
   readonly #others = new Set<ChildProcess>()
   #suspicions = 0
   #seed: Agent | undefined
+  /** RSS of the first agent once it ran alone (bytes). */
+  #aloneRss = 0
 
   readonly profile: 'lan' | 'local'
+  /** Seconds after which `timeout` kills an agent whatever happens. */
+  readonly lifetimeS: number
 
-  constructor(profile: 'lan' | 'local') {
+  /** GOMAXPROCS of every agent (Go's default: the number of cores). */
+  readonly goMaxProcs: number | undefined
+
+  constructor(profile: 'lan' | 'local', lifetimeS = 900, goMaxProcs?: number) {
     this.profile = profile
+    this.lifetimeS = lifetimeS
+    this.goMaxProcs = goMaxProcs
   }
 
-  async #spawn(id: string, join: string | undefined): Promise<Agent> {
+  async #spawn(id: string, join: readonly string[]): Promise<Agent> {
+    for (let attempt = 1; ; attempt++) {
+      const { agent, ready, output } = await this.#spawnOnce(id, join)
+      if (await ready) return agent
+      const inUse = output.some((l) => l.includes('address already in use'))
+      await kill(agent.child)
+      if (!inUse || attempt >= SPAWN_ATTEMPTS) {
+        throw new Error(`serf agent ${id} did not start (exit or timeout): ${output.at(-1) ?? ''}`)
+      }
+    }
+  }
+
+  async #spawnOnce(
+    id: string,
+    join: readonly string[],
+  ): Promise<{ agent: Agent; ready: Promise<boolean>; output: string[] }> {
     const bind = `127.0.0.1:${await freePort()}`
     const rpc = `127.0.0.1:${await freePort()}`
     const args = ['agent', `-node=${id}`, `-bind=${bind}`, `-rpc-addr=${rpc}`]
     args.push(`-profile=${this.profile}`, '-log-level=info')
-    if (join) args.push(`-join=${join}`)
-    const child = spawn('serf', args, { stdio: ['ignore', 'pipe', 'pipe'] })
-    live.add(child)
-    child.once('exit', () => live.delete(child))
+    for (const address of join) args.push(`-join=${address}`)
+    // `timeout` (without --foreground) leads a new process group: killed whole.
+    const child = spawn('timeout', ['--kill-after=5', String(this.lifetimeS), 'serf', ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: this.goMaxProcs ? { ...process.env, GOMAXPROCS: String(this.goMaxProcs) } : process.env,
+    })
+    track(child, true)
     const agent: Agent = { id, bind, rpc, child }
     this.#agents.set(id, agent)
+    /** Lines before the agent ran, for the error (an address in use is retried). */
+    const output: string[] = []
     let onReady: (() => void) | undefined
     const ready = new Promise<boolean>((resolve) => {
       onReady = () => resolve(true)
@@ -95,29 +140,68 @@ export class SerfCluster implements Cluster {
         // The agent logs its own join once it runs (after its -join completed: serf holds
         // its log back until then).
         if (event[2] === id) onReady?.()
-        else this.views.record(id, event[2] as string, state)
+        else {
+          this.views.record(id, event[2] as string, state)
+          this.tally.event(id, event[2] as string, state)
+        }
         return
       }
       if (SUSPECT.test(line)) this.#suspicions++
+      else if (onReady && output.length < 50) output.push(line)
     }
     if (child.stdout) createInterface({ input: child.stdout }).on('line', onLine)
     if (child.stderr) createInterface({ input: child.stderr }).on('line', onLine)
-    if (!(await ready)) throw new Error(`serf agent ${id} did not start (exit or timeout)`)
-    return agent
+    ready.then((ok) => {
+      if (ok) onReady = undefined
+    })
+    return { agent, ready, output }
+  }
+
+  /**
+   * Starts agent `id` joining through `seeds` (ids of running agents; the first agent
+   * started becomes the seed of `join`); resolves with the spawn time, once it ran its join.
+   */
+  async start(id: string, seeds: readonly string[]): Promise<number> {
+    const at = Date.now()
+    const binds = seeds.flatMap((s) => this.#agents.get(s)?.bind ?? [])
+    const agent = await this.#spawn(id, binds)
+    if (!this.#seed) {
+      this.#seed = agent
+      agent.pid = childOf(agent.child.pid)
+      this.#aloneRss = (agent.pid && readProc(agent.pid)?.rss) || 0
+    }
+    return at
+  }
+
+  /** What the running agents would hold alone: the first agent's RSS when it ran alone, each (bytes). */
+  emptyRss(): number {
+    return this.pids().length * this.#aloneRss
+  }
+
+  /** PIDs of the running serf agents (not their `timeout`). */
+  pids(): number[] {
+    const pids: number[] = []
+    for (const agent of this.#agents.values()) {
+      const { child } = agent
+      if (child.exitCode !== null || child.signalCode !== null) continue
+      agent.pid ??= childOf(child.pid)
+      if (agent.pid !== undefined) pids.push(agent.pid)
+    }
+    return pids
   }
 
   async startInitial(ids: string[]): Promise<void> {
     const [seed, ...rest] = ids
     if (!seed) return
-    this.#seed = await this.#spawn(seed, undefined)
+    await this.start(seed, [])
     // Ten at a time: a hundred Go processes starting at once on two cores time out joins.
     for (let i = 0; i < rest.length; i += 10) {
-      await Promise.all(rest.slice(i, i + 10).map((id) => this.#spawn(id, this.#seed?.bind)))
+      await Promise.all(rest.slice(i, i + 10).map((id) => this.start(id, [seed])))
     }
   }
 
   async join(id: string): Promise<number> {
-    const agent = await this.#spawn(id, undefined)
+    const agent = await this.#spawn(id, [])
     const seed = this.#seed
     if (!seed) throw new Error('no seed')
     // `serf join` asks the running agent (over its RPC port) to join the seed: the start
@@ -126,6 +210,7 @@ export class SerfCluster implements Cluster {
     const cli = execFile('serf', ['join', `-rpc-addr=${agent.rpc}`, seed.bind], {
       timeout: 10_000,
     })
+    track(cli)
     this.#others.add(cli)
     cli.once('exit', () => this.#others.delete(cli))
     return at
@@ -135,7 +220,7 @@ export class SerfCluster implements Cluster {
     const agent = this.#agents.get(id)
     if (!agent) throw new Error(`no agent ${id}`)
     const at = Date.now()
-    agent.child.kill('SIGKILL')
+    void kill(agent.child)
     return at
   }
 
@@ -170,15 +255,7 @@ export class SerfCluster implements Cluster {
 
   async close(): Promise<void> {
     const children = [...[...this.#agents.values()].map((a) => a.child), ...this.#others]
-    const exits = children.map(
-      (child) =>
-        new Promise<void>((resolve) => {
-          if (child.exitCode !== null || child.signalCode !== null) return resolve()
-          child.once('exit', () => resolve())
-          child.kill('SIGKILL')
-        }),
-    )
-    await Promise.race([Promise.all(exits), sleep(5_000)])
+    await Promise.all(children.map(kill))
     this.#agents.clear()
   }
 }
