@@ -109,9 +109,11 @@ export interface ScaleResult {
   lossFalseFailures?: number | undefined
   lossSuspicions?: number | undefined
   loss?: Timed | undefined
-  /** Garbage collection over the whole run: pauses in all, and the major (mark-compact) ones. */
+  /** Garbage collection over the whole run: pauses in all and the major (mark-compact) ones, ms and counts. */
   gcMs?: number | undefined
   gcMajorMs?: number | undefined
+  gcCount?: number | undefined
+  gcMajors?: number | undefined
   /** The process's peak resident set, MiB. */
   maxRssMiB?: number | undefined
   /** What stopped the run early (a rollout that ran out of real time). */
@@ -344,13 +346,16 @@ const cpuUs = (): number => {
 }
 
 /** Sums garbage-collection pauses from now until the returned function is called. */
-function gcPauses(): () => { ms: number; majorMs: number } {
-  const sum = { ms: 0, majorMs: 0 }
+function gcPauses(): () => { ms: number; majorMs: number; count: number; majors: number } {
+  const sum = { ms: 0, majorMs: 0, count: 0, majors: 0 }
   const add = (entries: PerformanceEntry[]): void => {
     for (const e of entries) {
       sum.ms += e.duration
+      sum.count++
       const kind = (e as { detail?: { kind?: number } }).detail?.kind
-      if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) sum.majorMs += e.duration
+      if (kind !== constants.NODE_PERFORMANCE_GC_MAJOR) continue
+      sum.majorMs += e.duration
+      sum.majors++
     }
   }
   const observer = new PerformanceObserver((list) => add(list.getEntries()))
@@ -622,6 +627,8 @@ export async function simulateScale(init: ScaleInit): Promise<ScaleResult> {
     const pauses = gcDone()
     result.gcMs = pauses.ms
     result.gcMajorMs = pauses.majorMs
+    result.gcCount = pauses.count
+    result.gcMajors = pauses.majors
     result.maxRssMiB = process.resourceUsage().maxRSS / 1024
   }
 }

@@ -114,8 +114,10 @@ function table(results: ScaleResult[]): string[] {
       r.heapMiB === undefined ? '–' : ((r.heapMiB * 1024) / r.n).toFixed(1),
     ),
     row('peak RSS of the run, MiB', (r) => int(r.maxRssMiB)),
-    row('GC pauses in the run, s (major)', (r) =>
-      r.gcMs === undefined ? '–' : `${secs(r.gcMs)} (${secs(r.gcMajorMs)})`,
+    row('GC in the run: pauses, s (of them major), and count (major)', (r) =>
+      r.gcMs === undefined
+        ? '–'
+        : `${secs(r.gcMs)} (${secs(r.gcMajorMs)}); ${int(r.gcCount)} (${int(r.gcMajors)})`,
     ),
     row(
       'false failures (whole run)',
