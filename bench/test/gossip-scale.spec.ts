@@ -33,6 +33,9 @@ describe('gossip scale simulation', () => {
     expect(r.falseFailures).toBe(0)
     expect(r.idleBytesPerSec).toBeGreaterThan(0)
     expect(r.idleCpuUsPerSec).toBeGreaterThan(0)
+    expect(r.rolloutWallMs).toBeGreaterThan(0)
+    expect(r.gcMs).toBeGreaterThanOrEqual(r.gcMajorMs ?? Number.NaN)
+    expect(r.maxRssMiB).toBeGreaterThan(0)
   })
 
   it('stops at its real-time budget and says so instead of running on', {

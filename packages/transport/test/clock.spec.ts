@@ -1,5 +1,6 @@
+import type { TimerHandle } from '@rony/interface'
 import { describe, expect, it } from 'vitest'
-import { systemClock, virtualClock } from '../src/index.js'
+import { seededRandom, systemClock, virtualClock } from '../src/index.js'
 
 describe('virtualClock', () => {
   it('starts at init.now and never fires synchronously', () => {
@@ -87,6 +88,42 @@ describe('virtualClock', () => {
     }
     tick()
     expect(() => clock.runAll(50)).toThrow(/more than 50/)
+  })
+
+  it('fires thousands of random timers exactly in (due, seq) order, as one sorted list would', () => {
+    // Fractional and zero delays, timers scheduled and cleared from callbacks, advances that
+    // stop inside a millisecond: the order must be that of sorting every timer by (due, seq).
+    const random = seededRandom(17)
+    const clock = virtualClock({ now: 1_700_000_000_000.25 })
+    const model: Array<{ due: number; seq: number; cleared: boolean }> = []
+    const handles: TimerHandle[] = []
+    const fired: number[] = []
+    let seq = 0
+    const schedule = (depth: number): void => {
+      const r = random.next()
+      const ms = r < 0.1 ? 0 : r < 0.6 ? 1 + 4 * random.next() : Math.floor(2_000 * random.next())
+      const id = seq++
+      model.push({ due: clock.now() + ms, seq: id, cleared: false })
+      handles.push(
+        clock.setTimeout(() => {
+          fired.push(id)
+          if (depth < 3 && random.next() < 0.7) schedule(depth + 1)
+          if (random.next() < 0.2) {
+            const victim = random.int(0, handles.length)
+            clock.clearTimeout(handles[victim]!)
+            model[victim]!.cleared = true
+          }
+        }, ms),
+      )
+    }
+    for (let i = 0; i < 3_000; i++) schedule(0)
+    while (clock.pending > 0) clock.advance(random.next() * 7)
+    const expected = model
+      .filter((t, i) => !t.cleared || fired.includes(i))
+      .sort((a, b) => a.due - b.due || a.seq - b.seq)
+      .map((t) => t.seq)
+    expect(fired.length).toBeGreaterThan(4_000)
+    expect(fired).toEqual(expected)
   })
 
   it('refuses to be advanced from inside a callback', () => {

@@ -159,7 +159,7 @@ export class MemoryNetworkImpl implements MemoryNetwork {
   }
 
   connected(from: string, to: string): boolean {
-    if (from === to) return true
+    if (from === to || (this.#partitions.length === 0 && this.#isolated.size === 0)) return true
     if (this.#isolated.has(from) || this.#isolated.has(to)) return false
     for (const { a, b } of this.#partitions) {
       if ((a.has(from) && b.has(to)) || (b.has(from) && a.has(to))) return false
@@ -212,6 +212,8 @@ export class MemoryNetworkImpl implements MemoryNetwork {
 
   /** The faults in force from `from` to `to`: the link's settings over the global ones. */
   faults(from: string, to: string): LinkFaults {
+    // No link overrides (the common case): no key string built per packet.
+    if (this.#links.size === 0) return this.#faults
     const own = this.#links.get(`${from}\n${to}`)
     return own === undefined ? this.#faults : { ...this.#faults, ...stripUndefined(own) }
   }
