@@ -81,15 +81,46 @@ export class ByteWriter {
     this.buf[this.pos++] = v
   }
 
-  /** A string of `len` UTF-8 bytes (from {@link utf8Length}). */
+  /**
+   * A string of `len` UTF-8 bytes (from {@link utf8Length}). Beyond ASCII, as protobufjs's
+   * writer in Node: its own encoder below 40 UTF-16 units, Node's from there (they differ only
+   * on a lone surrogate: bytes ED xx xx against U+FFFD's EF BF BD, both 3 bytes).
+   */
   string(s: string, len: number): void {
     const buf = this.buf
     if (len === s.length) {
       for (let i = 0; i < len; i++) buf[this.pos + i] = s.charCodeAt(i)
-    } else {
+      this.pos += len
+    } else if (s.length < 40) this.#utf8(s)
+    else {
       encoder.encodeInto(s, buf.subarray(this.pos, this.pos + len))
+      this.pos += len
     }
-    this.pos += len
+  }
+
+  /** protobufjs's `utf8.write`. */
+  #utf8(s: string): void {
+    const buf = this.buf
+    let pos = this.pos
+    for (let i = 0; i < s.length; i++) {
+      let c = s.charCodeAt(i)
+      if (c < 0x80) buf[pos++] = c
+      else if (c < 0x800) {
+        buf[pos++] = (c >> 6) | 0xc0
+        buf[pos++] = (c & 0x3f) | 0x80
+      } else {
+        const next = s.charCodeAt(i + 1)
+        if ((c & 0xfc00) === 0xd800 && (next & 0xfc00) === 0xdc00) {
+          c = 0x10000 + ((c & 0x3ff) << 10) + (next & 0x3ff)
+          i++
+          buf[pos++] = (c >> 18) | 0xf0
+          buf[pos++] = ((c >> 12) & 0x3f) | 0x80
+        } else buf[pos++] = (c >> 12) | 0xe0
+        buf[pos++] = ((c >> 6) & 0x3f) | 0x80
+        buf[pos++] = (c & 0x3f) | 0x80
+      }
+    }
+    this.pos = pos
   }
 
   bytes(b: Uint8Array): void {
