@@ -18,7 +18,7 @@ import {
 } from '@rony/interface'
 import { advertiseAddress } from './advertise.js'
 import { Awareness } from './awareness.js'
-import { BroadcastQueue } from './broadcast/queue.js'
+import { BroadcastQueue, queueBound } from './broadcast/queue.js'
 import { SeenBroadcasts } from './broadcast/seen.js'
 import { frameMessages, frameOverhead, type Keyring } from './codec/crypto.js'
 import * as wire from './codec/wire.js'
@@ -55,7 +55,7 @@ export class Gossip extends Emitter implements Membership, GossipContext {
   readonly log: Logger
   readonly keyring: Keyring | undefined
   readonly table: MemberTable
-  readonly #queue = new BroadcastQueue()
+  readonly #queue = new BroadcastQueue(() => queueBound(this.table.liveCount()))
   readonly #seen: SeenBroadcasts
   readonly #prober: Prober
   readonly #pushPull: PushPull
