@@ -383,10 +383,7 @@ describe('hand codec: decoding', () => {
       const bytes = Uint8Array.from(good)
       const how = int(r, 3)
       if (how === 0) bytes[int(r, bytes.length)] = int(r, 256)
-      else if (how === 1) {
-        const at = int(r, bytes.length)
-        bytes[at] = bytes[at]! ^ (1 << int(r, 8))
-      }
+      else if (how === 1) bytes[int(r, bytes.length)] ^= 1 << int(r, 8)
       const cut = how === 2 ? bytes.subarray(0, int(r, bytes.length)) : bytes
       const theirs = outcome(() => normalize(pb.Compound.decode(cut).Messages))
       if (typeof theirs === 'string') failed++
@@ -428,12 +425,8 @@ function table() {
   return { t, log, queue }
 }
 
-/**
- * The merge before the hand codec: every entry a message object, applied in turn (with the
- * one rule added since: a table that knows no other live member gossips none of it).
- */
+/** The merge before the hand codec: every entry a message object, applied in turn. */
 function objectMerge(t: MemberTable, nodes: rony.gossip.IPushNode[]): number {
-  const spread = t.liveCount() > 1
   let refused = 0
   for (const n of nodes) {
     const state = n.State ?? 0
@@ -443,7 +436,7 @@ function objectMerge(t: MemberTable, nodes: rony.gossip.IPushNode[]): number {
       continue
     }
     const base = { Incarnation: inc, Node: n.Node ?? '' }
-    if (state === 0) t.alive({ ...base, Addr: n.Addr ?? '', Meta: n.Meta ?? {} }, spread)
+    if (state === 0) t.alive({ ...base, Addr: n.Addr ?? '', Meta: n.Meta ?? {} })
     else if (state === 3) t.dead({ ...base, From: base.Node })
     else t.suspect({ ...base, From: t.local.id })
   }

@@ -138,12 +138,8 @@ export class MemberTable {
     return wire.alive(this.#aliveOf(this.local))
   }
 
-  /**
-   * Applies an alive message.
-   *
-   * @param spread - Whether news it brings is queued for gossip (see `merge`).
-   */
-  alive(a: wire.Alive, spread = true): void {
+  /** Applies an alive message. */
+  alive(a: wire.Alive): void {
     const id = a.Node ?? ''
     const inc = a.Incarnation ?? 0
     const addr = a.Addr ?? ''
@@ -176,9 +172,7 @@ export class MemberTable {
       this.list.push(rec)
       this.#live++
       this.failed.delete(id)
-      if (spread) {
-        this.#queue.push(id, wire.alive({ Incarnation: inc, Node: id, Addr: addr, Meta: meta }))
-      }
+      this.#queue.push(id, wire.alive({ Incarnation: inc, Node: id, Addr: addr, Meta: meta }))
       this.#events.join(snapshot(rec))
       return
     }
@@ -195,8 +189,7 @@ export class MemberTable {
     this.#setState(rec, 'alive')
     if (prev !== 'alive') rec.stateChange = this.#clock.now()
     this.failed.delete(id)
-    if (spread)
-      this.#queue.push(id, wire.alive({ Incarnation: inc, Node: id, Addr: addr, Meta: meta }))
+    this.#queue.push(id, wire.alive({ Incarnation: inc, Node: id, Addr: addr, Meta: meta }))
     if (prev === 'dead' || prev === 'left') this.#events.join(snapshot(rec))
     else if (prev === 'suspect' || changed) this.#events.update(snapshot(rec))
   }
@@ -296,16 +289,9 @@ export class MemberTable {
    * entry, in a stable cluster) changes nothing: it is skipped without reading its address
    * and meta.
    *
-   * A table that knows no other live member (a node joining) does not gossip the members it
-   * learns: the peer had them all, so they are news to this node alone, and queuing the
-   * whole table (memberlist does) put a full member list of stale messages ahead of real
-   * news in every joiner's queue: in a join storm the last transmissions of each join
-   * waited seconds behind them.
-   *
    * @returns How many entries were refused for their incarnation.
    */
   merge(nodes: wire.PushNodes): number {
-    const spread = this.#live > 1
     let refused = 0
     for (let i = 0; i < nodes.length; i++) {
       const state = nodes.states[i]!
@@ -319,8 +305,7 @@ export class MemberTable {
         case wire.NodeStateWire.ALIVE: {
           const rec = this.nodes.get(id)
           if (rec !== undefined && rec !== this.local && inc <= rec.incarnation) break
-          const a = { Incarnation: inc, Node: id, Addr: nodes.addr(i), Meta: nodes.meta(i) }
-          this.alive(a, spread)
+          this.alive({ Incarnation: inc, Node: id, Addr: nodes.addr(i), Meta: nodes.meta(i) })
           break
         }
         case wire.NodeStateWire.LEFT:
