@@ -383,7 +383,10 @@ describe('hand codec: decoding', () => {
       const bytes = Uint8Array.from(good)
       const how = int(r, 3)
       if (how === 0) bytes[int(r, bytes.length)] = int(r, 256)
-      else if (how === 1) bytes[int(r, bytes.length)] ^= 1 << int(r, 8)
+      else if (how === 1) {
+        const at = int(r, bytes.length)
+        bytes[at] = bytes[at]! ^ (1 << int(r, 8))
+      }
       const cut = how === 2 ? bytes.subarray(0, int(r, bytes.length)) : bytes
       const theirs = outcome(() => normalize(pb.Compound.decode(cut).Messages))
       if (typeof theirs === 'string') failed++
