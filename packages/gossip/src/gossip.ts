@@ -18,9 +18,9 @@ import {
 } from '@rony/interface'
 import { advertiseAddress } from './advertise.js'
 import { Awareness } from './awareness.js'
-import { BroadcastQueue } from './broadcast/queue.js'
+import { BroadcastQueue, queueBound } from './broadcast/queue.js'
 import { SeenBroadcasts } from './broadcast/seen.js'
-import { frame, frameOverhead, type Keyring } from './codec/crypto.js'
+import { frameMessages, frameOverhead, type Keyring } from './codec/crypto.js'
 import * as wire from './codec/wire.js'
 import type { GossipContext } from './context.js'
 import { defaultTransports, systemClock, systemRandom } from './defaults.js'
@@ -29,10 +29,10 @@ import { type GossipConfig, type GossipInit, resolveConfig, retransmitLimit } fr
 import { Prober } from './probe/prober.js'
 import { PushPull } from './pushpull.js'
 import { Rotation } from './rotation.js'
-import { isLive, MemberTable, snapshot } from './state/table.js'
+import { isLive, MemberTable, type NodeRecord, snapshot } from './state/table.js'
 import { emptyStats, type GossipStats } from './stats.js'
 import { decodeFramed } from './stream.js'
-import { shuffle, Timers } from './timers.js'
+import { kRandom, shuffle, Timers } from './timers.js'
 
 const Emitter = EventEmitter as unknown as new () => TypedEmitter<MembershipEvents>
 
@@ -55,7 +55,7 @@ export class Gossip extends Emitter implements Membership, GossipContext {
   readonly log: Logger
   readonly keyring: Keyring | undefined
   readonly table: MemberTable
-  readonly #queue = new BroadcastQueue()
+  readonly #queue = new BroadcastQueue(() => queueBound(this.table.liveCount()))
   readonly #seen: SeenBroadcasts
   readonly #prober: Prober
   readonly #pushPull: PushPull
@@ -284,22 +284,22 @@ export class Gossip extends Emitter implements Membership, GossipContext {
     for (const p of parts) used += wire.framedSize(p)
     const limit = retransmitLimit(this.cfg.retransmitMult, this.table.liveCount())
     const extra = this.#queue.take(packets.maxPacketSize - used, limit)
-    const data = frame(
-      wire.buildCompound(extra.length > 0 ? [...parts, ...extra] : parts),
-      this.keyring,
-    )
-    this.#transmit(packets, to, data)
+    this.#transmit(packets, to, frameMessages(this.keyring, parts, extra))
   }
 
   announce(): void {
     const packets = this.#packets
     if (packets === undefined || !this.running) return
     const t = this.table
-    const live = [...t.nodes.values()].filter((r) => r !== t.local && isLive(r))
-    const data = frame(wire.buildCompound([t.localAlive()]), this.keyring)
-    for (const r of shuffle(live, this.random).slice(0, ANNOUNCE_MAX)) {
-      this.#transmit(packets, r.address, data)
-    }
+    const data = frameMessages(this.keyring, [t.localAlive()])
+    const accept = (r: NodeRecord): boolean => r !== t.local && isLive(r)
+    // Up to ANNOUNCE_MAX live members, all of them in random order (as before); beyond that
+    // a sample drawn in place from the table, not a shuffled copy of it.
+    const to =
+      t.liveCount() - 1 <= ANNOUNCE_MAX
+        ? shuffle(t.list.filter(accept), this.random)
+        : kRandom(t.list, ANNOUNCE_MAX, this.random, accept)
+    for (const r of to) this.#transmit(packets, r.address, data)
   }
 
   /** Sends one framed packet, counted in the stats. */
@@ -362,11 +362,7 @@ export class Gossip extends Emitter implements Membership, GossipContext {
     for (const id of ids) {
       const msgs = this.#queue.take(budget, limit)
       if (msgs.length === 0) return
-      this.#transmit(
-        packets,
-        t.nodes.get(id)!.address,
-        frame(wire.buildCompound(msgs), this.keyring),
-      )
+      this.#transmit(packets, t.nodes.get(id)!.address, frameMessages(this.keyring, msgs))
     }
   }
 
@@ -393,43 +389,41 @@ export class Gossip extends Emitter implements Membership, GossipContext {
   #handle(m: wire.Message, from: string): void {
     switch (m.Body) {
       case 'Ping':
-        this.#prober.onPing(m.Ping!, from)
+        this.#prober.onPing(m.Ping, from)
         return
       case 'IndirectPing':
-        this.#prober.onIndirectPing(m.IndirectPing!, from)
+        this.#prober.onIndirectPing(m.IndirectPing, from)
         return
       case 'Ack':
-        this.#prober.onAck(m.Ack!.SeqNo ?? 0)
+        this.#prober.onAck(m.Ack.SeqNo)
         return
       case 'Nack':
-        this.#prober.onNack(m.Nack!.SeqNo ?? 0)
+        this.#prober.onNack(m.Nack.SeqNo)
         return
       case 'Alive': {
-        const a = m.Alive!
-        const inc = wire.incarnationOf(a.Incarnation, false)
+        // Decoded fresh for this packet: checked in place, no copy.
+        const a = m.Alive
         if (!a.Node || !a.Addr) this.counters.dropped.malformed++
-        else if (inc === undefined) this.counters.dropped.incarnation++
-        else if (wire.metaSize(a.Meta ?? {}) > this.cfg.maxMetaBytes)
-          this.counters.dropped.oversized++
-        else this.table.alive({ ...a, Incarnation: inc })
+        else if (!Number.isSafeInteger(a.Incarnation)) this.counters.dropped.incarnation++
+        else if (wire.metaSize(a.Meta) > this.cfg.maxMetaBytes) this.counters.dropped.oversized++
+        else this.table.alive(a)
         return
       }
       case 'Suspect':
       case 'Dead': {
-        const accusation = m.Body === 'Suspect' ? m.Suspect! : m.Dead!
+        const accusation = m.Body === 'Suspect' ? m.Suspect : m.Dead
         const inc = wire.incarnationOf(accusation.Incarnation, true)
         if (!accusation.Node) this.counters.dropped.malformed++
         else if (inc === undefined) this.counters.dropped.incarnation++
         else {
-          const checked = { ...accusation, Incarnation: inc }
-          this.#refuteAgain(checked, from)
-          if (m.Body === 'Suspect') this.table.suspect(checked)
-          else this.table.dead(checked)
+          this.#refuteAgain(accusation, from)
+          if (m.Body === 'Suspect') this.table.suspect(accusation)
+          else this.table.dead(accusation)
         }
         return
       }
       case 'UserEvent':
-        this.#onUserEvent(m.UserEvent!)
+        this.#onUserEvent(m.UserEvent)
         return
       default:
         this.counters.dropped.unexpected++
@@ -452,19 +446,19 @@ export class Gossip extends Emitter implements Membership, GossipContext {
     }
   }
 
-  #onUserEvent(u: wire.Message['UserEvent'] & object): void {
-    const from = u.From ?? ''
+  #onUserEvent(u: wire.UserEventBody): void {
+    const from = u.From
     if (from === '' || from === this.table.local.id) {
       if (from === '') this.counters.dropped.malformed++
       return
     }
-    if (!this.#seen.add(from, u.Boot ?? 0, u.Seq ?? 0, this.clock.now())) {
+    if (!this.#seen.add(from, u.Boot, u.Seq, this.clock.now())) {
       this.counters.dropped.duplicate++
       return
     }
-    const data = u.Data ?? new Uint8Array(0)
+    const data = u.Data
     // Re-gossip (as serf does with user events), so it spreads epidemically.
-    this.#queue.push(undefined, wire.userEvent(from, u.Boot ?? 0, u.Seq ?? 0, data))
+    this.#queue.push(undefined, wire.userEvent(from, u.Boot, u.Seq, data))
     this.#emit('message', data.slice(), from)
   }
 }

@@ -1,11 +1,14 @@
 import type { MessageStream } from '@rony/interface'
-import { frame } from './codec/crypto.js'
+import { frameMessages } from './codec/crypto.js'
 import * as wire from './codec/wire.js'
 import type { GossipContext } from './context.js'
 import { pushPullScale } from './options.js'
 import { isLive } from './state/table.js'
 import { exchange, readOne } from './stream.js'
 import { kRandom } from './timers.js'
+
+const isPushPull = (m: wire.Message): m is wire.Message & { Body: 'PushPull' } =>
+  m.Body === 'PushPull'
 
 /** Longest backoff between join attempts, ms. */
 const MAX_JOIN_BACKOFF = 30_000
@@ -77,18 +80,17 @@ export class PushPull {
       const msgs = await readOne(ctx, stream)
       const msg = msgs?.[0]
       if (msg === undefined || !ctx.running) return
-      if (msg.Body === 'Ping' && msg.Ping) {
-        const target = msg.Ping.Target ?? ''
+      if (msg.Body === 'Ping') {
+        const target = msg.Ping.Target
         if (target !== '' && target !== ctx.table.local.id) ctx.counters.dropped.unexpected++
-        else
-          await stream.send(frame(wire.buildCompound([wire.ack(msg.Ping.SeqNo ?? 0)]), ctx.keyring))
-      } else if (msg.Body === 'PushPull' && msg.PushPull) {
-        const remote = msg.PushPull.Nodes ?? []
+        else await stream.send(frameMessages(ctx.keyring, [wire.ack(msg.Ping.SeqNo)]))
+      } else if (msg.Body === 'PushPull') {
+        const remote = msg.PushPull.Nodes
         if (remote.length > ctx.cfg.maxPushPullNodes) {
           ctx.counters.dropped.oversized++
           return
         }
-        await stream.send(frame(wire.buildCompound([this.#state(false)]), ctx.keyring))
+        await stream.send(frameMessages(ctx.keyring, [this.#state(false)]))
         if (ctx.running) {
           ctx.counters.pushPulls++
           ctx.counters.dropped.incarnation += ctx.table.merge(remote)
@@ -113,13 +115,13 @@ export class PushPull {
   async exchange(addr: string, join: boolean): Promise<boolean> {
     const ctx = this.#ctx
     const reply = await exchange(ctx, addr, [this.#state(join)], ctx.cfg.streamTimeout)
-    const pp = reply?.find((m) => m.Body === 'PushPull')?.PushPull
+    const pp = reply?.find(isPushPull)?.PushPull
     if (!ctx.running) return false
-    if (pp === undefined || pp === null) {
+    if (pp === undefined) {
       ctx.counters.pushPullsFailed++
       return false
     }
-    const nodes = pp.Nodes ?? []
+    const nodes = pp.Nodes
     if (nodes.length > ctx.cfg.maxPushPullNodes) {
       ctx.counters.dropped.oversized++
       return false
@@ -133,7 +135,7 @@ export class PushPull {
 
   #state(join: boolean): Uint8Array {
     const t = this.#ctx.table
-    return wire.pushPull({ Join: join, From: t.local.id, Nodes: t.pushNodes() })
+    return wire.pushPull(join, t.local.id, t.nodes)
   }
 
   #seeds(): string[] {

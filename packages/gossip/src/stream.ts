@@ -1,5 +1,5 @@
 import type { MessageStream } from '@rony/interface'
-import { frame, unframe } from './codec/crypto.js'
+import { frameMessages, unframe } from './codec/crypto.js'
 import * as wire from './codec/wire.js'
 import type { GossipContext } from './context.js'
 
@@ -31,7 +31,7 @@ export async function exchange(
       stream.abort()
       return undefined
     }
-    await stream.send(frame(wire.buildCompound(parts), ctx.keyring))
+    await stream.send(frameMessages(ctx.keyring, parts))
     const reply = await readOne(ctx, stream)
     await stream.close()
     return reply

@@ -1,9 +1,12 @@
 import fc from 'fast-check'
-import { describe, expect, it } from 'vitest'
-import { BroadcastQueue } from '../src/broadcast/queue.js'
+import { afterEach, describe, expect, it } from 'vitest'
+import { BroadcastQueue, queueBound } from '../src/broadcast/queue.js'
+import { frame } from '../src/codec/crypto.js'
+import * as wire from '../src/codec/wire.js'
 import { framedSize } from '../src/codec/wire.js'
 import { retransmitLimit } from '../src/options.js'
 import { ModelQueue } from './queue-model.js'
+import { addr, type Sim, sim } from './sim.js'
 
 /** A message of `len` bytes whose first bytes spell `tag`, so outputs are readable. */
 const msg = (tag: string, len = tag.length): Uint8Array => {
@@ -164,5 +167,33 @@ describe('BroadcastQueue', () => {
       }),
       { numRuns: 500 },
     )
+  })
+})
+
+describe("the component's broadcast queue", () => {
+  let s: Sim | undefined
+  afterEach(async () => {
+    await s?.close()
+  })
+
+  it('keeps the news of every member when more than 4,096 join at once (its bound scales with the cluster)', async () => {
+    s = sim({ seed: 5 })
+    const g = await s.spawn('n0')
+    const evil = s.net.packet('memory:evil')
+    await evil.start()
+    const n = 5_000
+    for (let i = 0; i < n; i += 25) {
+      const parts: Uint8Array[] = []
+      for (let k = i; k < i + 25; k++) {
+        parts.push(wire.alive({ Incarnation: 1, Node: `m${k}`, Addr: `memory:m${k}` }))
+      }
+      evil.send(addr('n0'), frame(wire.buildCompound(parts), undefined))
+    }
+    await s.run(20)
+    expect(g.members()).toHaveLength(n + 1)
+    // One alive per new member, none dropped for room (a fixed 4,096 dropped 904 of them).
+    expect(g.stats().queued).toBeGreaterThanOrEqual(n)
+    expect(queueBound(n + 1)).toBe(2 * (n + 1))
+    expect(queueBound(10)).toBe(4096)
   })
 })

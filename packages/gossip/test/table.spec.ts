@@ -3,6 +3,7 @@ import { seededRandom, virtualClock } from '@rony/transport'
 import { describe, expect, it } from 'vitest'
 import { Awareness } from '../src/awareness.js'
 import { BroadcastQueue } from '../src/broadcast/queue.js'
+import * as wire from '../src/codec/wire.js'
 import { resolveConfig } from '../src/options.js'
 import { Rotation } from '../src/rotation.js'
 import { isLive, MemberTable } from '../src/state/table.js'
@@ -53,7 +54,8 @@ describe('MemberTable bookkeeping', () => {
       else if (r < 0.6) t.suspect({ Node: id, Incarnation: inc, From: 'm0' })
       else if (r < 0.75) t.dead({ Node: id, Incarnation: inc, From: 'm0' })
       else if (r < 0.85) t.dead({ Node: id, Incarnation: inc, From: id })
-      else if (r < 0.9) t.merge([{ Node: id, Addr: `memory:${id}`, Incarnation: inc, State: 2 }])
+      else if (r < 0.9)
+        t.merge(wire.PushNodes.of([{ Node: id, Addr: `memory:${id}`, Incarnation: inc, State: 2 }]))
       else if (r < 0.97)
         await clock.advanceAsync(Math.floor(random.next() * cfg.gossipToTheDeadTime))
       else t.reap()

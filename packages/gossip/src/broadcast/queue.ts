@@ -1,5 +1,15 @@
 import { framedSize } from '../codec/wire.js'
 
+/** The queue's bound in a small cluster (serf's `MaxQueueDepth`). */
+export const MIN_QUEUE_BOUND = 4096
+
+/**
+ * The queue's bound with `live` members: twice the members, at least {@link MIN_QUEUE_BOUND}
+ * (serf's `max(MinQueueDepth, 2 × members)`), so membership news, at most one message per
+ * member, always fits with room for as many user broadcasts.
+ */
+export const queueBound = (live: number): number => Math.max(MIN_QUEUE_BOUND, 2 * live)
+
 /** One message waiting to be piggybacked: a node of the queue's tree. */
 interface Item {
   /** Member id a membership message is about: a newer one about the same id replaces it. */
@@ -27,7 +37,10 @@ interface Item {
  * among equally transmitted ones). A membership message about a member invalidates the
  * queued one about the same member (only the newest news about a member is worth
  * spreading). The queue is bounded; beyond `maxItems`, the most transmitted messages are
- * dropped first (the oldest first among those).
+ * dropped first (the oldest first among those). memberlist's queue has no bound (it holds at
+ * most one message per member plus user broadcasts); serf bounds its own queues at
+ * `max(MinQueueDepth, 2 × members)` when `MinQueueDepth` is set: the bound scales with the
+ * cluster, so a rollout's news (one alive per member) is never dropped for room.
  *
  * A join storm queues about one message per member, so every operation is O(log n): the
  * items sit in a treap ordered by (transmits ascending, insertion descending), each subtree
@@ -40,7 +53,7 @@ interface Item {
  * and finding the first that fits would still scan the ones that do not.
  */
 export class BroadcastQueue {
-  readonly #maxItems: number
+  readonly #maxItems: () => number
   readonly #byKey = new Map<string, Item>()
   #root: Item | undefined
   /** Scratch: the ancestors of the item `take` detaches. */
@@ -49,9 +62,12 @@ export class BroadcastQueue {
   #order = 0
   #seed = 0x9e3779b9
 
-  /** @param maxItems - Bound on queued messages. */
-  constructor(maxItems = 4096) {
-    this.#maxItems = maxItems
+  /**
+   * @param maxItems - Bound on queued messages, or a function of the moment giving it (the
+   * component passes {@link queueBound} of its live member count). Default 4096.
+   */
+  constructor(maxItems: number | (() => number) = MIN_QUEUE_BOUND) {
+    this.#maxItems = typeof maxItems === 'number' ? () => maxItems : maxItems
   }
 
   /** Messages waiting. */
@@ -90,7 +106,7 @@ export class BroadcastQueue {
     }
     this.#insert(it)
     if (key !== undefined) this.#byKey.set(key, it)
-    if (this.#length > this.#maxItems) {
+    if (this.#length > this.#maxItems()) {
       const last = lastOf(this.#root)!
       this.#remove(last)
       this.#forget(last)

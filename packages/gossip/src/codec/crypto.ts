@@ -1,5 +1,6 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
 import { CodedError } from '@rony/interface'
+import { compoundSize, writeCompound } from './wire.js'
 
 /**
  * Packet sealing. Every packet and stream message starts with one version byte:
@@ -129,6 +130,24 @@ export function frame(compound: Uint8Array, keyring: Keyring | undefined): Uint8
   const out = new Uint8Array(PLAIN_OVERHEAD + compound.byteLength)
   out[0] = PLAIN
   out.set(compound, 1)
+  return out
+}
+
+/**
+ * Frames encoded messages as one compound (`parts`, then `extra`), written straight into the
+ * packet when it goes out in plaintext (one allocation).
+ */
+export function frameMessages(
+  keyring: Keyring | undefined,
+  parts: readonly Uint8Array[],
+  extra: readonly Uint8Array[] = [],
+): Uint8Array {
+  const size = compoundSize(parts) + compoundSize(extra)
+  const offset = keyring === undefined ? PLAIN_OVERHEAD : 0
+  const out = new Uint8Array(offset + size)
+  writeCompound(out, writeCompound(out, offset, parts), extra)
+  if (keyring !== undefined) return keyring.seal(out)
+  out[0] = PLAIN
   return out
 }
 

@@ -284,47 +284,38 @@ export class MemberTable {
   }
 
   /**
-   * Merges a peer's full state (push-pull): remote deaths only raise suspicions.
+   * Merges a peer's full state (push-pull): remote deaths only raise suspicions. An alive
+   * entry about a member already known at that incarnation or a later one (nearly every
+   * entry, in a stable cluster) changes nothing: it is skipped without reading its address
+   * and meta.
    *
    * @returns How many entries were refused for their incarnation.
    */
-  merge(nodes: readonly wire.PushNode[]): number {
+  merge(nodes: wire.PushNodes): number {
     let refused = 0
-    for (const n of nodes) {
-      const state = n.State ?? wire.NodeStateWire.ALIVE
-      const inc = wire.incarnationOf(n.Incarnation, state !== wire.NodeStateWire.ALIVE)
+    for (let i = 0; i < nodes.length; i++) {
+      const state = nodes.states[i]!
+      const inc = wire.incarnationOf(nodes.incarnations[i], state !== wire.NodeStateWire.ALIVE)
       if (inc === undefined) {
         refused++
         continue
       }
-      const base = { Incarnation: inc, Node: n.Node ?? '' }
+      const id = nodes.ids[i]!
       switch (state) {
-        case wire.NodeStateWire.ALIVE:
-          this.alive({ ...base, Addr: n.Addr ?? '', Meta: n.Meta ?? {} })
+        case wire.NodeStateWire.ALIVE: {
+          const rec = this.nodes.get(id)
+          if (rec !== undefined && rec !== this.local && inc <= rec.incarnation) break
+          this.alive({ Incarnation: inc, Node: id, Addr: nodes.addr(i), Meta: nodes.meta(i) })
           break
+        }
         case wire.NodeStateWire.LEFT:
-          this.dead({ ...base, From: base.Node })
+          this.dead({ Incarnation: inc, Node: id, From: id })
           break
         default:
-          this.suspect({ ...base, From: this.local.id })
+          this.suspect({ Incarnation: inc, Node: id, From: this.local.id })
       }
     }
     return refused
-  }
-
-  /** The local state for a push-pull exchange. */
-  pushNodes(): wire.PushNode[] {
-    const out: wire.PushNode[] = []
-    for (const r of this.nodes.values()) {
-      out.push({
-        Node: r.id,
-        Addr: r.address,
-        Incarnation: r.incarnation,
-        State: STATE_TO_WIRE[r.state],
-        Meta: { ...r.meta },
-      })
-    }
-    return out
   }
 
   /** Forgets dead and left members past `gossipToTheDeadTime`, and old failed addresses. */
@@ -356,11 +347,4 @@ export class MemberTable {
   #aliveOf(r: NodeRecord): wire.Alive {
     return { Incarnation: r.incarnation, Node: r.id, Addr: r.address, Meta: { ...r.meta } }
   }
-}
-
-const STATE_TO_WIRE: Record<MemberState, number> = {
-  alive: wire.NodeStateWire.ALIVE,
-  suspect: wire.NodeStateWire.SUSPECT,
-  dead: wire.NodeStateWire.DEAD,
-  left: wire.NodeStateWire.LEFT,
 }
