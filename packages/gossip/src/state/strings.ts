@@ -1,7 +1,8 @@
-/** One pooled string and how many holders it has. */
+/** One pooled string, how many holders it has, and its slot. */
 interface Entry {
   readonly value: string
   refs: number
+  readonly slot: number
 }
 
 /**
@@ -16,6 +17,8 @@ interface Entry {
  */
 export class StringPool {
   readonly #entries = new Map<string, Entry>()
+  /** Slots of forgotten strings, reused before new ones: slots stay below the peak size. */
+  readonly #freeSlots: number[] = []
 
   /** The pooled copy of `s` (the first one acquired), now held once more. */
   acquire(s: string): string {
@@ -24,15 +27,26 @@ export class StringPool {
       e.refs++
       return e.value
     }
-    this.#entries.set(s, { value: s, refs: 1 })
+    const slot = this.#freeSlots.pop() ?? this.#entries.size
+    this.#entries.set(s, { value: s, refs: 1, slot })
     return s
   }
 
-  /** Drops one hold of `s`; the last one forgets it. */
+  /** Drops one hold of `s`; the last one forgets it and frees its slot. */
   release(s: string): void {
     const e = this.#entries.get(s)
     if (e === undefined) return
-    if (--e.refs <= 0) this.#entries.delete(s)
+    if (--e.refs > 0) return
+    this.#entries.delete(s)
+    this.#freeSlots.push(e.slot)
+  }
+
+  /**
+   * The slot of `s`: a small integer no other string of the pool has while `s` is held, for
+   * holders to index arrays by (-1 when not pooled).
+   */
+  slotOf(s: string): number {
+    return this.#entries.get(s)?.slot ?? -1
   }
 
   /** Holds of `s` (0 when not pooled). */
@@ -46,5 +60,11 @@ export class StringPool {
   }
 }
 
-/** The pool of the process: the tables of every node of the process share it. */
-export const sharedStrings = new StringPool()
+/** A table's pools: ids (whose slots index its records) apart from addresses. */
+export interface MemberStrings {
+  readonly ids: StringPool
+  readonly addresses: StringPool
+}
+
+/** The pools of the process: the tables of every node of the process share them. */
+export const sharedStrings: MemberStrings = { ids: new StringPool(), addresses: new StringPool() }

@@ -3,14 +3,15 @@ import type { Awareness } from '../awareness.js'
 import type { BroadcastQueue } from '../broadcast/queue.js'
 import * as wire from '../codec/wire.js'
 import { type GossipConfig, suspicionTimeout } from '../options.js'
-import { type StringPool, sharedStrings } from './strings.js'
+import { MemberIndex } from './member-index.js'
+import { type MemberStrings, sharedStrings } from './strings.js'
 import { Suspicion } from './suspicion.js'
 
 /**
  * What the local node knows about one member. A table holds one per member, so a node of a
  * 10,000-member cluster holds 10,000 and a simulation of that cluster 10^8: every field
  * costs. Six fields (72 bytes with 8-byte pointers); the id and address are the process's
- * pooled strings; numbers stay small integers (a V8 Smi, stored in the field itself) except
+ * pooled strings (the local member's address excepted); numbers stay small integers (a V8 Smi, stored in the field itself) except
  * `downSince`, set only on the few members down.
  */
 export interface NodeRecord {
@@ -83,12 +84,13 @@ const sameMeta = (a: Readonly<Record<string, string>>, b: Readonly<Record<string
  * a higher incarnation.
  */
 export class MemberTable {
-  readonly nodes = new Map<string, NodeRecord>()
   /**
    * The records of `nodes` in a stable array, for sampling members at random without copying
    * the table (memberlist's `kRandomNodes` over its `nodes` slice). Reaping compacts it.
    */
   readonly list: NodeRecord[] = []
+  /** The records by id (the same as `list`, in the same order). */
+  readonly nodes: MemberIndex
   /** Members declared failed (not left), kept to retry them after a partition heals. */
   readonly failed = new Map<string, { address: string; since: number }>()
   readonly local: NodeRecord
@@ -97,7 +99,7 @@ export class MemberTable {
   /** The running suspicion timers by member id: few members are suspected at once. */
   readonly #suspicions = new Map<string, Suspicion>()
   /** Where records keep their ids and addresses; `undefined` after `close()`. */
-  #strings: StringPool | undefined
+  #strings: MemberStrings | undefined
 
   readonly #cfg: GossipConfig
   readonly #clock: Clock
@@ -115,7 +117,7 @@ export class MemberTable {
     queue: BroadcastQueue,
     events: TableEvents,
     log: Logger,
-    strings: StringPool = sharedStrings,
+    strings: MemberStrings = sharedStrings,
   ) {
     this.#strings = strings
     this.#cfg = cfg
@@ -132,8 +134,8 @@ export class MemberTable {
       state: 'alive',
       downSince: undefined,
     }
-    this.nodes.set(cfg.id, this.local)
     this.list.push(this.local)
+    this.nodes = new MemberIndex(strings.ids, this.local, this.list)
   }
 
   /** Members alive or suspect, the local one included (at least 1). */
@@ -181,15 +183,15 @@ export class MemberTable {
     let rec = this.nodes.get(id)
     if (rec === undefined) {
       rec = {
-        id: this.#hold(id),
-        address: this.#hold(addr),
+        id: this.#holdId(id),
+        address: this.#holdAddress(addr),
         meta: ownMeta(meta),
         incarnation: small(inc),
         state: 'alive',
         downSince: undefined,
       }
-      this.nodes.set(rec.id, rec)
       this.list.push(rec)
+      this.nodes.add(rec)
       this.#live++
       this.failed.delete(id)
       this.#queue.push(rec.id, wire.alive({ Incarnation: inc, Node: id, Addr: addr, Meta: meta }))
@@ -203,8 +205,8 @@ export class MemberTable {
     const metaChanged = !sameMeta(meta, rec.meta)
     const changed = addr !== rec.address || metaChanged
     if (addr !== rec.address) {
-      this.#drop(rec.address)
-      rec.address = this.#hold(addr)
+      this.#strings?.addresses.release(rec.address)
+      rec.address = this.#holdAddress(addr)
     }
     if (metaChanged) rec.meta = ownMeta(meta)
     rec.incarnation = small(inc)
@@ -362,9 +364,9 @@ export class MemberTable {
     for (const r of this.list) {
       const gone = r !== this.local && this.downFor(r, now) > this.#cfg.gossipToTheDeadTime
       if (gone) {
-        this.nodes.delete(r.id)
-        this.#drop(r.id)
-        this.#drop(r.address)
+        this.nodes.delete(r)
+        this.#strings?.ids.release(r.id)
+        this.#strings?.addresses.release(r.address)
       } else this.list[kept++] = r
     }
     this.list.length = kept
@@ -383,10 +385,11 @@ export class MemberTable {
     const strings = this.#strings
     if (strings === undefined) return
     this.#strings = undefined
+    this.nodes.detach()
     for (const r of this.list) {
       if (r === this.local) continue
-      strings.release(r.id)
-      strings.release(r.address)
+      strings.ids.release(r.id)
+      strings.addresses.release(r.address)
     }
   }
 
@@ -398,13 +401,14 @@ export class MemberTable {
     this.#suspicions.delete(id)
   }
 
-  /** `s` as the pooled copy (held once more), or itself after `close()`. */
-  #hold(s: string): string {
-    return this.#strings?.acquire(s) ?? s
+  /** The pooled copy of `id` (held once more), or itself after `close()`. */
+  #holdId(id: string): string {
+    return this.#strings?.ids.acquire(id) ?? id
   }
 
-  #drop(s: string): void {
-    this.#strings?.release(s)
+  /** The pooled copy of `addr` (held once more), or itself after `close()`. */
+  #holdAddress(addr: string): string {
+    return this.#strings?.addresses.acquire(addr) ?? addr
   }
 
   #aliveOf(r: NodeRecord): wire.Alive {
