@@ -90,7 +90,7 @@ describe('MemberTable memory', () => {
     t.alive({ Node: 'a', Addr: 'memory:a', Incarnation: 1 })
     t.suspect({ Node: 'a', Incarnation: 1, From: 'b' })
     expect(Object.keys(t.nodes.get('a')!).sort()).toEqual(
-      ['address', 'downSince', 'id', 'incarnation', 'meta', 'state'].sort(),
+      ['address', 'id', 'incarnation', 'meta', 'state'].sort(),
     )
     t.close()
   })

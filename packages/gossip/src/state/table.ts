@@ -10,9 +10,10 @@ import { Suspicion } from './suspicion.js'
 /**
  * What the local node knows about one member. A table holds one per member, so a node of a
  * 10,000-member cluster holds 10,000 and a simulation of that cluster 10^8: every field
- * costs. Six fields (72 bytes with 8-byte pointers); the id and address are the process's
- * pooled strings (the local member's address excepted); numbers stay small integers (a V8 Smi, stored in the field itself) except
- * `downSince`, set only on the few members down.
+ * costs. Five fields (64 bytes with 8-byte pointers): the id and address are the process's
+ * pooled strings (the local member's address excepted), the incarnation a small integer (a
+ * V8 Smi, stored in the field itself). What only a few members need (a suspicion timer, the
+ * time a member went down) lives in the table's side maps.
  */
 export interface NodeRecord {
   readonly id: string
@@ -20,11 +21,6 @@ export interface NodeRecord {
   meta: Readonly<Record<string, string>>
   incarnation: number
   state: MemberState
-  /**
-   * Clock time at which it was declared dead or left; `undefined` while alive or suspect
-   * (only down members are timed: how long they are still gossiped to, when they are reaped).
-   */
-  downSince: number | undefined
 }
 
 /** Events the table raises; the component forwards them to its listeners. */
@@ -98,6 +94,8 @@ export class MemberTable {
   leaving = false
   /** The running suspicion timers by member id: few members are suspected at once. */
   readonly #suspicions = new Map<string, Suspicion>()
+  /** Clock time each dead or left member went down (only they are timed), by id. */
+  readonly #downSince = new Map<string, number>()
   /** Where records keep their ids and addresses; `undefined` after `close()`. */
   #strings: MemberStrings | undefined
 
@@ -132,7 +130,6 @@ export class MemberTable {
       meta: cfg.meta,
       incarnation: 0,
       state: 'alive',
-      downSince: undefined,
     }
     this.list.push(this.local)
     this.nodes = new MemberIndex(strings.ids, this.local, this.list)
@@ -188,7 +185,6 @@ export class MemberTable {
         meta: ownMeta(meta),
         incarnation: small(inc),
         state: 'alive',
-        downSince: undefined,
       }
       this.list.push(rec)
       this.nodes.add(rec)
@@ -211,7 +207,7 @@ export class MemberTable {
     if (metaChanged) rec.meta = ownMeta(meta)
     rec.incarnation = small(inc)
     this.#setState(rec, 'alive')
-    rec.downSince = undefined
+    if (prev === 'dead' || prev === 'left') this.#downSince.delete(rec.id)
     this.failed.delete(id)
     this.#queue.push(id, wire.alive({ Incarnation: inc, Node: id, Addr: addr, Meta: meta }))
     if (prev === 'dead' || prev === 'left') this.#events.join(snapshot(rec))
@@ -277,7 +273,7 @@ export class MemberTable {
     const now = this.#clock.now()
     rec.incarnation = small(inc)
     this.#setState(rec, left ? 'left' : 'dead')
-    rec.downSince = now
+    this.#downSince.set(rec.id, now)
     if (rec === this.local) return
     if (left) this.failed.delete(id)
     else this.failed.set(rec.id, { address: rec.address, since: now })
@@ -354,7 +350,7 @@ export class MemberTable {
 
   /** Milliseconds since `r` was declared dead or left (0 while alive or suspect). */
   downFor(r: NodeRecord, now: number): number {
-    return r.downSince === undefined ? 0 : now - r.downSince
+    return isLive(r) ? 0 : now - (this.#downSince.get(r.id) ?? now)
   }
 
   /** Forgets dead and left members past `gossipToTheDeadTime`, and old failed addresses. */
@@ -364,6 +360,7 @@ export class MemberTable {
     for (const r of this.list) {
       const gone = r !== this.local && this.downFor(r, now) > this.#cfg.gossipToTheDeadTime
       if (gone) {
+        this.#downSince.delete(r.id)
         this.nodes.delete(r)
         this.#strings?.ids.release(r.id)
         this.#strings?.addresses.release(r.address)
