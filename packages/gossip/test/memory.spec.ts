@@ -25,7 +25,7 @@ const HIGH_WORD = [0]
 const decoded = (n: number): number => n + (HIGH_WORD[0] ?? 0) * 4_294_967_296
 
 describe('MemberTable memory', () => {
-  it('costs under 135 bytes per member and node when many nodes share a process', () => {
+  it('costs under 125 bytes per member and node when many nodes share a process', () => {
     // The simulation's shape: every node of the process decodes its own copies of each
     // member's id and address, at a wall-clock time (not a small integer).
     const nodes = 20
@@ -48,7 +48,7 @@ describe('MemberTable memory', () => {
     }
     const perPair = (heapAfterGc() - before) / (nodes * members)
     expect(tables.every((t) => t.liveCount() === members + 1)).toBe(true)
-    expect(perPair).toBeLessThan(135)
+    expect(perPair).toBeLessThan(125)
     for (const t of tables) t.close()
   })
 })
