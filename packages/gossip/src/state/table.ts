@@ -209,7 +209,7 @@ export class MemberTable {
     this.#setState(rec, 'alive')
     if (prev === 'dead' || prev === 'left') this.#downSince.delete(rec.id)
     this.failed.delete(id)
-    this.#queue.push(id, wire.alive({ Incarnation: inc, Node: id, Addr: addr, Meta: meta }))
+    this.#queue.push(rec.id, wire.alive({ Incarnation: inc, Node: id, Addr: addr, Meta: meta }))
     if (prev === 'dead' || prev === 'left') this.#events.join(snapshot(rec))
     else if (prev === 'suspect' || changed) this.#events.update(snapshot(rec))
   }
