@@ -177,7 +177,7 @@ export class Gossip extends Emitter implements Membership, GossipContext {
   async #stop(): Promise<void> {
     this.#running = false
     this.timers.clear()
-    this.table.cancelTimers()
+    this.table.close()
     this.#prober.stop()
     this.#pushPull.stop()
     this.#queue.clear()
@@ -353,7 +353,7 @@ export class Gossip extends Emitter implements Membership, GossipContext {
       (id) => {
         const r = t.nodes.get(id)
         if (r === undefined || r === t.local || r.state === 'left') return false
-        return isLive(r) || now - r.stateChange <= this.cfg.gossipToTheDeadTime
+        return isLive(r) || t.downFor(r, now) <= this.cfg.gossipToTheDeadTime
       },
       () => t.list.map((r) => r.id),
     )

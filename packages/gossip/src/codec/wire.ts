@@ -338,7 +338,7 @@ const STATE_TO_WIRE: Record<MemberState, number> = {
 export function pushPull(
   join: boolean,
   from: string,
-  records: ReadonlyMap<string, PushRecord>,
+  records: { readonly size: number; values(): Iterable<PushRecord> },
 ): Uint8Array {
   const fl = utf8Length(from)
   const sizes = new Uint32Array(records.size)

@@ -3,18 +3,24 @@ import type { Awareness } from '../awareness.js'
 import type { BroadcastQueue } from '../broadcast/queue.js'
 import * as wire from '../codec/wire.js'
 import { type GossipConfig, suspicionTimeout } from '../options.js'
+import { MemberIndex } from './member-index.js'
+import { type MemberStrings, sharedStrings } from './strings.js'
 import { Suspicion } from './suspicion.js'
 
-/** What the local node knows about one member. */
+/**
+ * What the local node knows about one member. A table holds one per member, so a node of a
+ * 10,000-member cluster holds 10,000 and a simulation of that cluster 10^8: every field
+ * costs. Five fields (64 bytes with 8-byte pointers): the id and address are the process's
+ * pooled strings (the local member's address excepted), the incarnation a small integer (a
+ * V8 Smi, stored in the field itself). What only a few members need (a suspicion timer, the
+ * time a member went down) lives in the table's side maps.
+ */
 export interface NodeRecord {
   readonly id: string
   address: string
   meta: Readonly<Record<string, string>>
   incarnation: number
   state: MemberState
-  /** Clock time of the last state change. */
-  stateChange: number
-  suspicion: Suspicion | undefined
 }
 
 /** Events the table raises; the component forwards them to its listeners. */
@@ -46,6 +52,13 @@ export function snapshot(rec: NodeRecord): Member {
   })
 }
 
+/**
+ * `n` as a small integer when it is one: a decoded number can be a heap number even with an
+ * integral value (protobufjs computes 64-bit fields in floating point), which costs a 16-byte
+ * object per record where a Smi costs nothing. Larger values stay as they are.
+ */
+const small = (n: number): number => (n >= 0 && n <= 0x3fff_ffff ? n | 0 : n)
+
 /** The meta of every member that has none: one frozen object instead of one per member. */
 const NO_META: Readonly<Record<string, string>> = Object.freeze({})
 
@@ -67,17 +80,24 @@ const sameMeta = (a: Readonly<Record<string, string>>, b: Readonly<Record<string
  * a higher incarnation.
  */
 export class MemberTable {
-  readonly nodes = new Map<string, NodeRecord>()
   /**
    * The records of `nodes` in a stable array, for sampling members at random without copying
    * the table (memberlist's `kRandomNodes` over its `nodes` slice). Reaping compacts it.
    */
   readonly list: NodeRecord[] = []
+  /** The records by id (the same as `list`, in the same order). */
+  readonly nodes: MemberIndex
   /** Members declared failed (not left), kept to retry them after a partition heals. */
   readonly failed = new Map<string, { address: string; since: number }>()
   readonly local: NodeRecord
   /** Set by `leave()`: the local member no longer refutes its death. */
   leaving = false
+  /** The running suspicion timers by member id: few members are suspected at once. */
+  readonly #suspicions = new Map<string, Suspicion>()
+  /** Clock time each dead or left member went down (only they are timed), by id. */
+  readonly #downSince = new Map<string, number>()
+  /** Where records keep their ids and addresses; `undefined` after `close()`. */
+  #strings: MemberStrings | undefined
 
   readonly #cfg: GossipConfig
   readonly #clock: Clock
@@ -95,7 +115,9 @@ export class MemberTable {
     queue: BroadcastQueue,
     events: TableEvents,
     log: Logger,
+    strings: MemberStrings = sharedStrings,
   ) {
+    this.#strings = strings
     this.#cfg = cfg
     this.#clock = clock
     this.#awareness = awareness
@@ -108,11 +130,9 @@ export class MemberTable {
       meta: cfg.meta,
       incarnation: 0,
       state: 'alive',
-      stateChange: clock.now(),
-      suspicion: undefined,
     }
-    this.nodes.set(cfg.id, this.local)
     this.list.push(this.local)
+    this.nodes = new MemberIndex(strings.ids, this.local, this.list)
   }
 
   /** Members alive or suspect, the local one included (at least 1). */
@@ -129,7 +149,7 @@ export class MemberTable {
   /** Announces the local member (at a new incarnation) with its current address and meta. */
   announceLocal(): void {
     const l = this.local
-    l.incarnation = Math.min(wire.MAX_INCARNATION, l.incarnation + 1)
+    l.incarnation = small(Math.min(wire.MAX_INCARNATION, l.incarnation + 1))
     this.#queue.push(l.id, this.localAlive())
   }
 
@@ -160,36 +180,36 @@ export class MemberTable {
     let rec = this.nodes.get(id)
     if (rec === undefined) {
       rec = {
-        id,
-        address: addr,
+        id: this.#holdId(id),
+        address: this.#holdAddress(addr),
         meta: ownMeta(meta),
-        incarnation: inc,
+        incarnation: small(inc),
         state: 'alive',
-        stateChange: this.#clock.now(),
-        suspicion: undefined,
       }
-      this.nodes.set(id, rec)
       this.list.push(rec)
+      this.nodes.add(rec)
       this.#live++
       this.failed.delete(id)
-      this.#queue.push(id, wire.alive({ Incarnation: inc, Node: id, Addr: addr, Meta: meta }))
+      this.#queue.push(rec.id, wire.alive({ Incarnation: inc, Node: id, Addr: addr, Meta: meta }))
       this.#events.join(snapshot(rec))
       return
     }
     if (inc <= rec.incarnation) return
-    rec.suspicion?.cancel()
-    rec.suspicion = undefined
+    this.#endSuspicion(rec.id)
     const prev = rec.state
     // Fields that did not change keep their objects: the decoded copies become garbage.
     const metaChanged = !sameMeta(meta, rec.meta)
     const changed = addr !== rec.address || metaChanged
-    if (addr !== rec.address) rec.address = addr
+    if (addr !== rec.address) {
+      this.#strings?.addresses.release(rec.address)
+      rec.address = this.#holdAddress(addr)
+    }
     if (metaChanged) rec.meta = ownMeta(meta)
-    rec.incarnation = inc
+    rec.incarnation = small(inc)
     this.#setState(rec, 'alive')
-    if (prev !== 'alive') rec.stateChange = this.#clock.now()
+    if (prev === 'dead' || prev === 'left') this.#downSince.delete(rec.id)
     this.failed.delete(id)
-    this.#queue.push(id, wire.alive({ Incarnation: inc, Node: id, Addr: addr, Meta: meta }))
+    this.#queue.push(rec.id, wire.alive({ Incarnation: inc, Node: id, Addr: addr, Meta: meta }))
     if (prev === 'dead' || prev === 'left') this.#events.join(snapshot(rec))
     else if (prev === 'suspect' || changed) this.#events.update(snapshot(rec))
   }
@@ -202,8 +222,9 @@ export class MemberTable {
     const rec = this.nodes.get(id)
     // At the largest incarnation, a suspicion could never be refuted (see MAX_INCARNATION).
     if (rec === undefined || inc < rec.incarnation || inc >= wire.MAX_INCARNATION) return
-    if (rec.suspicion !== undefined) {
-      if (rec.suspicion.confirm(from)) this.#queue.push(id, wire.suspect(s))
+    const running = this.#suspicions.get(rec.id)
+    if (running !== undefined) {
+      if (running.confirm(from)) this.#queue.push(rec.id, wire.suspect(s))
       return
     }
     if (rec.state !== 'alive') return
@@ -211,21 +232,21 @@ export class MemberTable {
       if (!this.leaving) this.refute(inc)
       return
     }
-    this.#queue.push(id, wire.suspect({ Incarnation: inc, Node: id, From: from }))
-    rec.incarnation = inc
+    this.#queue.push(rec.id, wire.suspect({ Incarnation: inc, Node: id, From: from }))
+    rec.incarnation = small(inc)
     this.#setState(rec, 'suspect')
-    rec.stateChange = this.#clock.now()
     const n = this.liveCount()
     let k = this.#cfg.suspicionMult - 2
     if (n - 2 < k) k = 0
     const min = suspicionTimeout(this.#cfg.suspicionMult, n, this.#cfg.probeInterval)
     const max = this.#cfg.suspicionMaxTimeoutMult * min
-    rec.suspicion = new Suspicion(this.#clock, from, k, min, max, () => {
-      rec.suspicion = undefined
+    const suspicion = new Suspicion(this.#clock, from, k, min, max, () => {
+      this.#suspicions.delete(rec.id)
       if (rec.state !== 'suspect' || rec.incarnation !== inc) return
       if (this.#log.enabled) this.#log('suspicion of %s timed out: dead', id)
       this.dead({ Incarnation: inc, Node: id, From: this.local.id })
     })
+    this.#suspicions.set(rec.id, suspicion)
     if (this.#log.enabled) this.#log('suspect %s (inc %d) from %s', id, inc, from)
     this.#events.suspect(snapshot(rec))
   }
@@ -241,21 +262,21 @@ export class MemberTable {
     const from = d.From ?? ''
     const rec = this.nodes.get(id)
     if (rec === undefined || inc < rec.incarnation) return
-    rec.suspicion?.cancel()
-    rec.suspicion = undefined
+    this.#endSuspicion(rec.id)
     if (rec.state === 'dead' || rec.state === 'left') return
     if (rec === this.local && !this.leaving) {
       this.refute(inc)
       return
     }
-    this.#queue.push(id, wire.dead({ Incarnation: inc, Node: id, From: from }), onDone)
+    this.#queue.push(rec.id, wire.dead({ Incarnation: inc, Node: id, From: from }), onDone)
     const left = from === id
-    rec.incarnation = inc
+    const now = this.#clock.now()
+    rec.incarnation = small(inc)
     this.#setState(rec, left ? 'left' : 'dead')
-    rec.stateChange = this.#clock.now()
+    this.#downSince.set(rec.id, now)
     if (rec === this.local) return
     if (left) this.failed.delete(id)
-    else this.failed.set(id, { address: rec.address, since: rec.stateChange })
+    else this.failed.set(rec.id, { address: rec.address, since: now })
     if (this.#log.enabled) this.#log('%s is %s (inc %d, from %s)', id, rec.state, inc, from)
     this.#events.leave(snapshot(rec), left ? 'left' : 'failed')
   }
@@ -277,7 +298,7 @@ export class MemberTable {
       this.#log.error('cannot refute news of us at the largest incarnation %d', accused)
       return
     }
-    l.incarnation = Math.max(l.incarnation, accused) + 1
+    l.incarnation = small(Math.max(l.incarnation, accused) + 1)
     this.#awareness.apply(1)
     if (this.#log.enabled) this.#log('refuting at incarnation %d', l.incarnation)
     this.#queue.push(l.id, wire.alive(this.#aliveOf(l)))
@@ -318,17 +339,23 @@ export class MemberTable {
     return refused
   }
 
+  /** Milliseconds since `r` was declared dead or left (0 while alive or suspect). */
+  downFor(r: NodeRecord, now: number): number {
+    return isLive(r) ? 0 : now - (this.#downSince.get(r.id) ?? now)
+  }
+
   /** Forgets dead and left members past `gossipToTheDeadTime`, and old failed addresses. */
   reap(): void {
     const now = this.#clock.now()
     let kept = 0
     for (const r of this.list) {
-      const gone =
-        r !== this.local &&
-        (r.state === 'dead' || r.state === 'left') &&
-        now - r.stateChange > this.#cfg.gossipToTheDeadTime
-      if (gone) this.nodes.delete(r.id)
-      else this.list[kept++] = r
+      const gone = r !== this.local && this.downFor(r, now) > this.#cfg.gossipToTheDeadTime
+      if (gone) {
+        this.#downSince.delete(r.id)
+        this.nodes.delete(r)
+        this.#strings?.ids.release(r.id)
+        this.#strings?.addresses.release(r.address)
+      } else this.list[kept++] = r
     }
     this.list.length = kept
     for (const [id, f] of this.failed) {
@@ -336,12 +363,40 @@ export class MemberTable {
     }
   }
 
-  /** Cancels every suspicion timer (on stop). */
-  cancelTimers(): void {
-    for (const r of this.nodes.values()) {
-      r.suspicion?.cancel()
-      r.suspicion = undefined
+  /**
+   * On stop: cancels every suspicion timer and returns the records' strings to the pool
+   * (the records keep them; the pool no longer counts this table's holds).
+   */
+  close(): void {
+    for (const s of this.#suspicions.values()) s.cancel()
+    this.#suspicions.clear()
+    const strings = this.#strings
+    if (strings === undefined) return
+    this.#strings = undefined
+    this.nodes.detach()
+    for (const r of this.list) {
+      if (r === this.local) continue
+      strings.ids.release(r.id)
+      strings.addresses.release(r.address)
     }
+  }
+
+  /** The suspicion timer of `id`, if any, canceled and forgotten. */
+  #endSuspicion(id: string): void {
+    const s = this.#suspicions.get(id)
+    if (s === undefined) return
+    s.cancel()
+    this.#suspicions.delete(id)
+  }
+
+  /** The pooled copy of `id` (held once more), or itself after `close()`. */
+  #holdId(id: string): string {
+    return this.#strings?.ids.acquire(id) ?? id
+  }
+
+  /** The pooled copy of `addr` (held once more), or itself after `close()`. */
+  #holdAddress(addr: string): string {
+    return this.#strings?.addresses.acquire(addr) ?? addr
   }
 
   #aliveOf(r: NodeRecord): wire.Alive {
