@@ -7,7 +7,7 @@ import type { Readable, Writable } from 'node:stream'
 import type { Supervisor } from './cluster/supervisor.ts'
 import { parseArgs, ReplInputError, splitWords } from './repl/args.ts'
 import { NodeClients } from './repl/clients.ts'
-import { COMMANDS, type CommandContext, describeError } from './repl/commands.ts'
+import { COMMANDS, type CommandContext, describeError, expectWords } from './repl/commands.ts'
 
 export interface ReplIo {
   /** Default: `process.stdin`. */
@@ -94,7 +94,9 @@ async function execute(line: string, context: CommandContext): Promise<'quit' | 
   if (name === 'quit' || name === 'exit') return 'quit'
   const command = COMMANDS.get(name)
   if (!command) throw new ReplInputError(`unknown command '${first.text}' (try 'help')`)
-  await command.run(parseArgs(name, rest, command.args ?? {}), context)
+  const args = parseArgs(name, rest, command.args ?? {})
+  expectWords(name, command, args)
+  await command.run(args, context)
   return undefined
 }
 

@@ -19,6 +19,8 @@ export interface Command {
   readonly usage: string
   readonly help: string
   readonly args?: ArgSpec
+  /** How many plain words it takes (`via` and options apart); checked before `run`. */
+  readonly words?: { readonly min: number; readonly max: number }
   run(args: Args, context: CommandContext): Promise<void>
 }
 
@@ -33,10 +35,13 @@ const BENCH_KEYS = 100
 /** How long `nodes` waits for a node's view before showing the supervisor's alone. */
 const VIEW_TIMEOUT_MS = 3_000
 
-function expectWords(name: string, usage: string, args: Args, min: number, max = min) {
-  if (args.words.length < min)
+/** Refuses too few or too many plain words for `command`, naming its usage. */
+export function expectWords(name: string, command: Command, args: Args): void {
+  if (!command.words) return
+  const { usage, words } = command
+  if (args.words.length < words.min)
     throw new ReplInputError(`${name}: missing arguments; usage: ${usage}`)
-  if (args.words.length > max) {
+  if (args.words.length > words.max) {
     throw new ReplInputError(`${name}: too many arguments; usage: ${usage}`)
   }
 }
@@ -64,12 +69,11 @@ function nodeAction(
   act: (supervisor: Supervisor, id: string, extra: readonly string[]) => Promise<NodeInfo>,
   maxWords = 1,
 ): Command {
-  const name = usage.split(' ')[0]!
   return {
     usage,
     help,
+    words: { min: 1, max: maxWords },
     async run(args, { supervisor, clients, say }) {
-      expectWords(name, usage, args, 1, maxWords)
       const [id, ...extra] = args.words as [string, ...string[]]
       clients.node(id)
       const started = performance.now()
@@ -122,8 +126,8 @@ export const COMMANDS: ReadonlyMap<string, Command> = new Map<string, Command>([
       usage: 'nodes [via <node>]',
       help: "every node: process, gossip state, Raft role/term/commit/applied (a node's view), gateways",
       args: { via: true },
+      words: { min: 0, max: 0 },
       async run(args, { supervisor, clients, say, signal }) {
-        expectWords('nodes', 'nodes [via <node>]', args, 0)
         let view: demo.ClusterView | undefined
         let missing = ''
         try {
@@ -151,8 +155,8 @@ export const COMMANDS: ReadonlyMap<string, Command> = new Map<string, Command>([
     {
       usage: 'add',
       help: 'start one more node; it joins the replica set',
-      async run(args, { supervisor, say }) {
-        expectWords('add', 'add', args, 0)
+      words: { min: 0, max: 0 },
+      async run(_args, { supervisor, say }) {
         const started = performance.now()
         const node = await supervisor.add()
         say(`${describeNode(node)} (${elapsed(started)})  ${node.ws} ${node.http}`)
@@ -192,8 +196,8 @@ export const COMMANDS: ReadonlyMap<string, Command> = new Map<string, Command>([
       usage: 'put <key> <value> [via <node>]',
       help: 'replicated write (through the Raft log)',
       args: { via: true },
+      words: { min: 2, max: Number.POSITIVE_INFINITY },
       async run(args, { clients, say, signal }) {
-        expectWords('put', 'put <key> <value> [via <node>]', args, 2, Number.POSITIVE_INFINITY)
         const [key, ...value] = args.words as [string, ...string[]]
         const target = clients.pick(args.via)
         const started = performance.now()
@@ -214,8 +218,8 @@ export const COMMANDS: ReadonlyMap<string, Command> = new Map<string, Command>([
       usage: 'get <key> [via <node>] [--local]',
       help: 'read: linearizable, or --local for what that node has applied',
       args: { via: true, options: { local: 'flag' } },
+      words: { min: 1, max: 1 },
       async run(args, { clients, say, signal }) {
-        expectWords('get', 'get <key> [via <node>] [--local]', args, 1)
         const key = args.words[0]!
         const local = args.options.has('local')
         const target = clients.pick(args.via)
@@ -239,8 +243,8 @@ export const COMMANDS: ReadonlyMap<string, Command> = new Map<string, Command>([
       usage: 'del <key> [via <node>]',
       help: 'replicated delete',
       args: { via: true },
+      words: { min: 1, max: 1 },
       async run(args, { clients, say, signal }) {
-        expectWords('del', 'del <key> [via <node>]', args, 1)
         const key = args.words[0]!
         const target = clients.pick(args.via)
         const started = performance.now()
@@ -258,8 +262,8 @@ export const COMMANDS: ReadonlyMap<string, Command> = new Map<string, Command>([
       usage: 'list [via <node>]',
       help: 'the keys and values (linearizable read)',
       args: { via: true },
+      words: { min: 0, max: 0 },
       async run(args, { clients, say, signal }) {
-        expectWords('list', 'list [via <node>]', args, 0)
         const target = clients.pick(args.via)
         const reply = await target.kv.list({ Limit: 1_000 }, { signal })
         if (reply.Entries.length === 0) {
@@ -297,9 +301,8 @@ export const COMMANDS: ReadonlyMap<string, Command> = new Map<string, Command>([
       usage: 'bench [count] [via <node>] [--concurrency N]',
       help: `replicated puts (default ${BENCH_DEFAULT_COUNT}, at most ${BENCH_MAX_COUNT} or ${BENCH_MAX_SECONDS} s): ops/s, p50, p99`,
       args: { via: true, options: { concurrency: 'value' } },
+      words: { min: 0, max: 1 },
       async run(args, { clients, say, signal }) {
-        const usage = 'bench [count] [via <node>] [--concurrency N]'
-        expectWords('bench', usage, args, 0, 1)
         const count =
           args.words[0] === undefined
             ? BENCH_DEFAULT_COUNT
@@ -333,8 +336,8 @@ export const COMMANDS: ReadonlyMap<string, Command> = new Map<string, Command>([
       usage: 'events [count] [via <node>]',
       help: 'recent cluster events (default the last 20)',
       args: { via: true },
+      words: { min: 0, max: 1 },
       async run(args, { clients, say, signal }) {
-        expectWords('events', 'events [count] [via <node>]', args, 0, 1)
         const limit =
           args.words[0] === undefined ? 20 : integerIn('events', 'count', args.words[0], 1, 1_000)
         const target = clients.pick(args.via)
