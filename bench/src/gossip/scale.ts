@@ -293,6 +293,15 @@ class Tracker {
     return this.seenCount === this.liveCount
   }
 
+  /** Observer–member pairs not yet seen alive: what convergence still waits for. */
+  missingPairs(): number {
+    const t = this.target
+    let missing = 0
+    for (let o = 0; o < this.alive.length; o++)
+      if (this.live[o] === 1) missing += t - this.alive[o]!
+    return missing
+  }
+
   /** The observer that sees the fewest members, for a report when convergence is missed. */
   furthest(): string {
     let worst = -1
@@ -486,7 +495,21 @@ export async function simulateScale(init: ScaleInit): Promise<ScaleResult> {
     result.rolloutWallMs = performance.now() - rollout0.wall
     log(`N=${n}: rollout done (${(result.rolloutWallMs / 1000).toFixed(0)} s real)`)
 
-    result.converged = await runUntil(() => tracker.converged, CONVERGE_MAX_MS, 0.35 * budgetMs)
+    // Progress: the pairs still missing once per simulated second (an O(N) count).
+    let nextLook = clock.now()
+    result.converged = await runUntil(
+      () => {
+        if (tracker.converged) return true
+        if (clock.now() >= nextLook) {
+          const t = ((clock.now() - rollout0.sim - (startAt.at(-1) ?? 0)) / 1000).toFixed(0)
+          log(`N=${n}: ${tracker.missingPairs()} pairs missing ${t} s after the last start`)
+          nextLook += 1_000
+        }
+        return false
+      },
+      CONVERGE_MAX_MS,
+      0.35 * budgetMs,
+    )
     result.rolloutCpuPerSimS =
       (cpuUs() - rollout0.cpu) / 1e6 / ((clock.now() - rollout0.sim) / 1000)
     result.worstPair = tracker.converged ? tracker.lastPair : tracker.furthest()

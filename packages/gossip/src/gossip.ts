@@ -102,6 +102,7 @@ export class Gossip extends Emitter implements Membership, GossipContext {
         join: (m) => {
           this.#prober.added(m.id)
           this.#targets.add(m.id)
+          this.#pushPull.heardJoin()
           this.#gossipSoon()
           this.#emit('member:join', m)
         },

@@ -1,4 +1,4 @@
-import type { MessageStream } from '@rony/interface'
+import type { MessageStream, TimerHandle } from '@rony/interface'
 import { frameMessages } from './codec/crypto.js'
 import * as wire from './codec/wire.js'
 import type { GossipContext } from './context.js'
@@ -12,6 +12,10 @@ const isPushPull = (m: wire.Message): m is wire.Message & { Body: 'PushPull' } =
 
 /** Longest backoff between join attempts, ms. */
 const MAX_JOIN_BACKOFF = 30_000
+/** Gossip intervals without a join heard before a follow-up exchange: the joins' waves have passed. */
+const SETTLE_ROUNDS = 5
+/** A node that hears of more than 1/16 of the cluster joining since its last exchange follows up. */
+const BURST_SHARE = 16
 
 /**
  * Full state synchronization over streams (memberlist's push-pull), which also carries
@@ -20,6 +24,8 @@ const MAX_JOIN_BACKOFF = 30_000
  *
  * - join: exchange state with the seeds on `start()`, retrying with jittered exponential
  *   backoff until one answers;
+ * - after a join, or after hearing of many joins (a rollout), exchange state once with a
+ *   random live member when no join was heard for a few gossip rounds (see `heardJoin`);
  * - every `pushPullInterval` (slower beyond 32 members), exchange state with one random
  *   live member;
  * - every `reconnectInterval`, exchange state with one random member declared failed, for
@@ -38,6 +44,11 @@ export class PushPull {
   readonly #seedIds = new Map<string, string>()
   /** A seed retry is in flight: never more than one (a dial can outlast the interval). */
   #rejoining = false
+  /** Joins heard since the last exchange with a member, and when the last one was heard. */
+  #joinsHeard = 0
+  #lastJoinAt = 0
+  /** A follow-up exchange waits for the joins to settle (see `heardJoin`). */
+  #followUp: TimerHandle | undefined
 
   constructor(ctx: GossipContext) {
     this.#ctx = ctx
@@ -59,6 +70,52 @@ export class PushPull {
       timers.after(cfg.reconnectInterval + Math.floor(random.next() * 1_000), this.#onReconnect)
     }
     timers.after(cfg.rejoinInterval, this.#onRejoin)
+  }
+
+  /**
+   * A member joined, in this node's view. Gossip reaches each member with probability
+   * 1 − e^−limit, and a joiner merges its seeds' tables without gossiping them (see
+   * `MemberTable.merge`), so members that joined alongside it may have spread their news
+   * before anyone knew it: after its own join, or after hearing of more than 1/16 of the
+   * cluster joining since its last exchange, a node exchanges state with one random member
+   * once no join was heard for a few gossip rounds. In a rollout every node does so once,
+   * after the last join, which closes the pairs gossip missed; a lone join costs one
+   * exchange.
+   */
+  heardJoin(): void {
+    this.#lastJoinAt = this.#ctx.clock.now()
+    const burst = Math.ceil(this.#ctx.table.liveCount() / BURST_SHARE)
+    if (++this.#joinsHeard >= burst) this.#followUpWhenSettled()
+  }
+
+  #followUpWhenSettled(): void {
+    if (this.#followUp !== undefined) return
+    const settle = SETTLE_ROUNDS * this.#ctx.cfg.gossipInterval
+    this.#followUp = this.#ctx.timers.after(settle, () => {
+      this.#followUp = undefined
+      const quiet = this.#ctx.clock.now() - this.#lastJoinAt
+      if (quiet < settle) this.#followUpWhenSettled()
+      else this.#syncWithRandomMember()
+    })
+  }
+
+  /**
+   * Merges a peer's state. Merged alone (this node's join), it was not gossiped (see
+   * `MemberTable.merge`): a follow-up is due. From a periodic exchange, this node now has
+   * what the peer had: the joins heard so far need none.
+   */
+  #merge(nodes: wire.PushNodes, join: boolean): void {
+    const ctx = this.#ctx
+    const alone = ctx.table.liveCount() <= 1
+    ctx.counters.dropped.incarnation += ctx.table.merge(nodes)
+    if (alone) {
+      this.#lastJoinAt = ctx.clock.now()
+      this.#followUpWhenSettled()
+    } else if (!join) {
+      this.#joinsHeard = 0
+      ctx.timers.cancel(this.#followUp)
+      this.#followUp = undefined
+    }
   }
 
   /** Aborts streams still open (the owner clears the timers). */
@@ -93,7 +150,7 @@ export class PushPull {
         await stream.send(frameMessages(ctx.keyring, [this.#state(false)]))
         if (ctx.running) {
           ctx.counters.pushPulls++
-          ctx.counters.dropped.incarnation += ctx.table.merge(remote)
+          this.#merge(remote, msg.PushPull.Join)
         }
       } else ctx.counters.dropped.unexpected++
       await stream.close()
@@ -129,7 +186,7 @@ export class PushPull {
     ctx.counters.pushPulls++
     this.#joined = true
     if (pp.From && ctx.cfg.seeds.includes(addr)) this.#seedIds.set(addr, pp.From)
-    ctx.counters.dropped.incarnation += ctx.table.merge(nodes)
+    this.#merge(nodes, join)
     return true
   }
 
@@ -167,6 +224,11 @@ export class PushPull {
     const ctx = this.#ctx
     const n = ctx.table.liveCount()
     ctx.timers.after(pushPullScale(ctx.cfg.pushPullInterval, n), this.#onSync)
+    this.#syncWithRandomMember()
+  }
+
+  #syncWithRandomMember(): void {
+    const ctx = this.#ctx
     if (!ctx.running || ctx.table.leaving) return
     const [peer] = kRandom(
       ctx.table.list,

@@ -428,8 +428,12 @@ function table() {
   return { t, log, queue }
 }
 
-/** The merge before the hand codec: every entry a message object, applied in turn. */
+/**
+ * The merge before the hand codec: every entry a message object, applied in turn (with the
+ * one rule added since: a table that knows no other live member gossips none of it).
+ */
 function objectMerge(t: MemberTable, nodes: rony.gossip.IPushNode[]): number {
+  const spread = t.liveCount() > 1
   let refused = 0
   for (const n of nodes) {
     const state = n.State ?? 0
@@ -439,7 +443,7 @@ function objectMerge(t: MemberTable, nodes: rony.gossip.IPushNode[]): number {
       continue
     }
     const base = { Incarnation: inc, Node: n.Node ?? '' }
-    if (state === 0) t.alive({ ...base, Addr: n.Addr ?? '', Meta: n.Meta ?? {} })
+    if (state === 0) t.alive({ ...base, Addr: n.Addr ?? '', Meta: n.Meta ?? {} }, spread)
     else if (state === 3) t.dead({ ...base, From: base.Node })
     else t.suspect({ ...base, From: t.local.id })
   }

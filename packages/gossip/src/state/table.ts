@@ -158,8 +158,12 @@ export class MemberTable {
     return wire.alive(this.#aliveOf(this.local))
   }
 
-  /** Applies an alive message. */
-  alive(a: wire.Alive): void {
+  /**
+   * Applies an alive message.
+   *
+   * @param spread - Whether news it brings is queued for gossip (see `merge`).
+   */
+  alive(a: wire.Alive, spread = true): void {
     const id = a.Node ?? ''
     const inc = a.Incarnation ?? 0
     const addr = a.Addr ?? ''
@@ -190,7 +194,8 @@ export class MemberTable {
       this.nodes.add(rec)
       this.#live++
       this.failed.delete(id)
-      this.#queue.push(rec.id, wire.alive({ Incarnation: inc, Node: id, Addr: addr, Meta: meta }))
+      if (spread)
+        this.#queue.push(rec.id, wire.alive({ Incarnation: inc, Node: id, Addr: addr, Meta: meta }))
       this.#events.join(snapshot(rec))
       return
     }
@@ -209,7 +214,8 @@ export class MemberTable {
     this.#setState(rec, 'alive')
     if (prev === 'dead' || prev === 'left') this.#downSince.delete(rec.id)
     this.failed.delete(id)
-    this.#queue.push(rec.id, wire.alive({ Incarnation: inc, Node: id, Addr: addr, Meta: meta }))
+    if (spread)
+      this.#queue.push(rec.id, wire.alive({ Incarnation: inc, Node: id, Addr: addr, Meta: meta }))
     if (prev === 'dead' || prev === 'left') this.#events.join(snapshot(rec))
     else if (prev === 'suspect' || changed) this.#events.update(snapshot(rec))
   }
@@ -310,9 +316,18 @@ export class MemberTable {
    * entry, in a stable cluster) changes nothing: it is skipped without reading its address
    * and meta.
    *
+   * A table that knows no other live member (a node joining) queues nothing it merges: the
+   * peer had every member it sent, so they are news to this node alone. memberlist queues
+   * them all, so a join storm filled every joiner's queue with a member list of stale alives
+   * (N² · limit transmissions in a rollout, N items per queue). Only alive entries could be
+   * queued here: with no other live member, a dead or suspect entry finds nothing to change.
+   * What a joiner then lacks (members whose news spread before anyone knew it) its early
+   * exchange after the join brings (`PushPull`).
+   *
    * @returns How many entries were refused for their incarnation.
    */
   merge(nodes: wire.PushNodes): number {
+    const spread = this.#live > 1
     let refused = 0
     for (let i = 0; i < nodes.length; i++) {
       const state = nodes.states[i]!
@@ -326,7 +341,8 @@ export class MemberTable {
         case wire.NodeStateWire.ALIVE: {
           const rec = this.nodes.get(id)
           if (rec !== undefined && rec !== this.local && inc <= rec.incarnation) break
-          this.alive({ Incarnation: inc, Node: id, Addr: nodes.addr(i), Meta: nodes.meta(i) })
+          const a = { Incarnation: inc, Node: id, Addr: nodes.addr(i), Meta: nodes.meta(i) }
+          this.alive(a, spread)
           break
         }
         case wire.NodeStateWire.LEFT:
