@@ -15,13 +15,11 @@
  * `SEED=<seed> [SIM_DURATION=<ms>] ./node_modules/.bin/vitest run packages/cluster-sim/test/linearizable.spec.ts`
  * (or exactly-once.spec.ts).
  *
- * No build: module hooks load the TypeScript sources as vitest.config.ts does
- * (`@rony/<pkg>` and `@rony/<pkg>/<sub>` to packages/<pkg>/src, `./x.js` to `./x.ts`), so a
- * seed behaves here exactly as in the specs.
+ * No build: the workspace's module hooks (scripts/ts-sources.ts) load the TypeScript sources
+ * as vitest.config.ts does, so a seed behaves here exactly as in the specs.
  */
-import { existsSync, readFileSync } from 'node:fs'
-import { registerHooks, stripTypeScriptTypes } from 'node:module'
 import { parseArgs } from 'node:util'
+import { registerSourceHooks } from '../../../scripts/ts-sources.ts'
 import type { ScheduleInit, ScheduleResult } from '../test/schedule.js'
 
 const PROGRESS_MS = 10_000
@@ -54,9 +52,7 @@ if (!scenarios.every((s) => s === 'kv' || s === 'counter')) {
   throw new RangeError('--scenario is kv or counter')
 }
 
-// `stripTypeScriptTypes` is experimental in Node 24: its warning would only be noise here.
-process.removeAllListeners('warning')
-typeScriptSourceHooks()
+registerSourceHooks()
 const schedule: typeof import('../test/schedule.js') = await import(
   new URL('../test/schedule.ts', import.meta.url).href
 )
@@ -117,31 +113,3 @@ const why = interrupted ? ', interrupted' : seed < from + count && !failed ? ', 
 console.log(
   `${done} schedules (seeds ${from}..${seed - 1}), ${failed ? `first failing seed ${failed.result.seed}` : `${failures} failed`}, ${seconds} s${why}`,
 )
-
-/** Resolves and loads the monorepo's TypeScript sources as vitest.config.ts does. */
-function typeScriptSourceHooks(): void {
-  const packages = new URL('../../', import.meta.url)
-  registerHooks({
-    resolve(specifier, context, nextResolve) {
-      const name = /^@rony\/([a-z0-9-]+)(?:\/([\w-]+))?$/.exec(specifier)
-      if (name !== null) {
-        const path = name[2] === undefined ? 'index.ts' : `${name[2]}/index.ts`
-        return { url: new URL(`${name[1]}/src/${path}`, packages).href, shortCircuit: true }
-      }
-      const parent = context.parentURL
-      if (specifier.startsWith('.') && specifier.endsWith('.js') && parent?.endsWith('.ts')) {
-        const ts = new URL(`${specifier.slice(0, -3)}.ts`, parent)
-        if (!existsSync(new URL(specifier, parent)) && existsSync(ts)) {
-          return { url: ts.href, shortCircuit: true }
-        }
-      }
-      return nextResolve(specifier, context)
-    },
-    load(url, context, nextLoad) {
-      if (!url.endsWith('.ts')) return nextLoad(url, context)
-      const code = readFileSync(new URL(url), 'utf8')
-      const source = stripTypeScriptTypes(code, { mode: 'transform', sourceUrl: url })
-      return { format: 'module', source, shortCircuit: true }
-    },
-  })
-}

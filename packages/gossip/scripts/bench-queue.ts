@@ -10,36 +10,12 @@
  *   taken, so it backs up to about n as in a rollout, then drained, at the retransmit limit
  *   of n members; the cost per member (its push and its share of the takes).
  *
- * No build: in-thread module hooks resolve `@rony/<pkg>` and `./x.js` to sources and strip types, as
- * packages/raft/scripts/fuzz.ts does, so it measures the sources.
+ * No build: the workspace's module hooks (scripts/ts-sources.ts) load the sources, so it
+ * measures them.
  */
-import { existsSync, readFileSync } from 'node:fs'
-import { registerHooks, stripTypeScriptTypes } from 'node:module'
+import { registerSourceHooks } from '../../../scripts/ts-sources.ts'
 
-const packages = new URL('../../', import.meta.url)
-registerHooks({
-  resolve(specifier, context, nextResolve) {
-    const pkg = /^@rony\/([a-z0-9-]+)$/.exec(specifier)?.[1]
-    if (pkg !== undefined) {
-      return { url: new URL(`${pkg}/src/index.ts`, packages).href, shortCircuit: true }
-    }
-    const parent = context.parentURL
-    if (specifier.startsWith('.') && specifier.endsWith('.js') && parent?.endsWith('.ts')) {
-      const ts = new URL(`${specifier.slice(0, -3)}.ts`, parent)
-      if (!existsSync(new URL(specifier, parent)) && existsSync(ts)) {
-        return { url: ts.href, shortCircuit: true }
-      }
-    }
-    return nextResolve(specifier, context)
-  },
-  load(url, context, nextLoad) {
-    if (!url.endsWith('.ts')) return nextLoad(url, context)
-    const code = readFileSync(new URL(url), 'utf8')
-    const source = stripTypeScriptTypes(code, { mode: 'transform', sourceUrl: url })
-    return { format: 'module', source, shortCircuit: true }
-  },
-})
-
+registerSourceHooks()
 const { BroadcastQueue } = await import('../src/broadcast/queue.js')
 const { retransmitLimit } = await import('../src/options.js')
 const { ModelQueue } = await import('../test/queue-model.js')

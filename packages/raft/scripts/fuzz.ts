@@ -10,17 +10,14 @@
  *
  * Replay a failure with `RAFT_FUZZ_SEED=<seed> npx vitest run packages/raft/test/fuzz`.
  *
- * No build: the workers run the TypeScript sources through in-thread module hooks that do
- * what vitest's configuration does, resolving `@rony/<pkg>` to `packages/<pkg>/src/index.ts`
- * and `./x.js` to `./x.ts`, and transforming TypeScript with `stripTypeScriptTypes` in
- * transform mode (the sources use parameter properties, which Node's plain type stripping
- * rejects). So a seed behaves here exactly as in the spec, and a stale `dist/` cannot make
- * the soak test other code than the sources.
+ * No build: the workers run the TypeScript sources through the workspace's module hooks
+ * (scripts/ts-sources.ts, resolving as vitest's configuration does), so a seed behaves here
+ * exactly as in the spec, and a stale `dist/` cannot make the soak test other code than the
+ * sources.
  */
-import { existsSync, readFileSync } from 'node:fs'
-import { registerHooks, stripTypeScriptTypes } from 'node:module'
 import { parseArgs } from 'node:util'
 import { isMainThread, parentPort, Worker } from 'node:worker_threads'
+import { registerSourceHooks } from '../../../scripts/ts-sources.ts'
 import type { ScheduleResult } from '../test/fuzz-schedule.js'
 
 /** What a worker reports per seed. */
@@ -121,9 +118,7 @@ async function main(): Promise<void> {
 }
 
 async function work(): Promise<void> {
-  // `stripTypeScriptTypes` is experimental in Node 24: its warning would only be noise here.
-  process.removeAllListeners('warning')
-  typeScriptSourceHooks()
+  registerSourceHooks()
   const schedule: typeof import('../test/fuzz-schedule.js') = await import(
     new URL('../test/fuzz-schedule.ts', import.meta.url).href
   )
@@ -140,32 +135,5 @@ async function work(): Promise<void> {
     const { ok, summary, failures, report } = result
     const ms = performance.now() - started
     parentPort!.postMessage({ seed, ok, summary, failures, report, heapMiB, ms } satisfies Outcome)
-  })
-}
-
-/** Resolves and loads the monorepo's TypeScript sources as vitest.config.ts does. */
-function typeScriptSourceHooks(): void {
-  const packages = new URL('../../', import.meta.url)
-  registerHooks({
-    resolve(specifier, context, nextResolve) {
-      const pkg = /^@rony\/([a-z0-9-]+)$/.exec(specifier)?.[1]
-      if (pkg !== undefined) {
-        return { url: new URL(`${pkg}/src/index.ts`, packages).href, shortCircuit: true }
-      }
-      const parent = context.parentURL
-      if (specifier.startsWith('.') && specifier.endsWith('.js') && parent?.endsWith('.ts')) {
-        const ts = new URL(`${specifier.slice(0, -3)}.ts`, parent)
-        if (!existsSync(new URL(specifier, parent)) && existsSync(ts)) {
-          return { url: ts.href, shortCircuit: true }
-        }
-      }
-      return nextResolve(specifier, context)
-    },
-    load(url, context, nextLoad) {
-      if (!url.endsWith('.ts')) return nextLoad(url, context)
-      const code = readFileSync(new URL(url), 'utf8')
-      const source = stripTypeScriptTypes(code, { mode: 'transform', sourceUrl: url })
-      return { format: 'module', source, shortCircuit: true }
-    },
   })
 }
