@@ -37,7 +37,11 @@ export interface ScaleInit {
   joinsPerSecond?: number
   /** Stop after convergence (the join storm needs nothing else). Default false. */
   convergeOnly?: boolean
-  /** Simulated idle window for bytes and CPU. Default 10 s. */
+  /**
+   * Shortest simulated idle window for bytes and CPU. Default 10 s. The window goes on until
+   * every node took part in a push-pull (each node starts one per period, 30 s × a log₂ scale,
+   * 180–300 s at N ≥ 1,000), so that the exchanges count at their steady rate.
+   */
   idleMs?: number
   /** Nodes crashed at once (never a seed). Default 5. */
   crashes?: number
@@ -137,6 +141,8 @@ const SPREAD_MAX_MS = 30_000
 const DETECT_MAX_MS = 120_000
 /** After convergence, until every node's broadcast queue is empty (the rollout's news sent). */
 const DRAIN_MAX_MS = 120_000
+/** Longest idle window (simulated): a push-pull period is at most 300 s up to N = 16,384. */
+const IDLE_MAX_MS = 600_000
 /** Simulated time between two looks at the broadcast queues. */
 const DRAIN_STEP_MS = 100
 /** Simulated slice between checks of a phase's condition and of the real-time bound. */
@@ -555,7 +561,20 @@ export async function simulateScale(init: ScaleInit): Promise<ScaleResult> {
       return { bytes, packets }
     }
     const idle0 = { ...sum(), stream: streamBytes.sent, cpu: cpuUs(), sim: clock.now() }
-    result.idle = await runFor(idleMs, 0.2 * budgetMs)
+    // Each node's push-pull count at the start; a look resumes where the last one stopped.
+    const exchanges0 = queues.map((g) => g.stats().pushPulls)
+    let firstWithout = 0
+    const everyNodeExchanged = (): boolean => {
+      if (clock.now() - idle0.sim < idleMs) return false
+      while (
+        firstWithout < queues.length &&
+        queues[firstWithout]!.stats().pushPulls > exchanges0[firstWithout]!
+      ) {
+        firstWithout++
+      }
+      return firstWithout === queues.length
+    }
+    result.idle = await runUntil(everyNodeExchanged, IDLE_MAX_MS, 0.3 * budgetMs, DRAIN_STEP_MS)
     const simS = (clock.now() - idle0.sim) / 1000
     const idle1 = sum()
     result.idleBytesPerSec = (idle1.bytes - idle0.bytes) / (n * simS)

@@ -321,8 +321,8 @@ export class MemberTable {
    * them all, so a join storm filled every joiner's queue with a member list of stale alives
    * (N² · limit transmissions in a rollout, N items per queue). Only alive entries could be
    * queued here: with no other live member, a dead or suspect entry finds nothing to change.
-   * What a joiner then lacks (members whose news spread before anyone knew it) its early
-   * exchange after the join brings (`PushPull`).
+   * What a joiner then lacks (members whose news spread before anyone knew it) its
+   * follow-up exchange brings (`PushPull.heardJoin`).
    *
    * @returns How many entries were refused for their incarnation.
    */
