@@ -88,13 +88,14 @@ export class PushPull {
     if (++this.#joinsHeard >= burst) this.#followUpWhenSettled()
   }
 
+  /** Arms the follow-up for `SETTLE_ROUNDS` after the last join heard (again if one comes). */
   #followUpWhenSettled(): void {
     if (this.#followUp !== undefined) return
-    const settle = SETTLE_ROUNDS * this.#ctx.cfg.gossipInterval
-    this.#followUp = this.#ctx.timers.after(settle, () => {
+    const { clock, cfg, timers } = this.#ctx
+    const settle = SETTLE_ROUNDS * cfg.gossipInterval
+    this.#followUp = timers.after(Math.max(0, this.#lastJoinAt + settle - clock.now()), () => {
       this.#followUp = undefined
-      const quiet = this.#ctx.clock.now() - this.#lastJoinAt
-      if (quiet < settle) this.#followUpWhenSettled()
+      if (clock.now() - this.#lastJoinAt < settle) this.#followUpWhenSettled()
       else this.#syncWithRandomMember()
     })
   }
