@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
+import { PROFILES } from '../src/index.js'
 import { addr, type Sim, sim } from './sim.js'
 
 /**
@@ -10,9 +11,8 @@ import { addr, type Sim, sim } from './sim.js'
 const SIM_TIMEOUT_MS = 60_000
 /** Periodic push-pull (and reconnects) years away. */
 const NEVER = 1e12
-/** The lan profile's gossip interval, and the quiet that a follow-up exchange waits for. */
-const GOSSIP_INTERVAL = 200
-const SETTLE = 5 * GOSSIP_INTERVAL
+/** The quiet a follow-up exchange waits for: 5 of the lan profile's gossip intervals. */
+const SETTLE = 5 * PROFILES.lan.gossipInterval
 
 const ids = (n: number, prefix = 'n') => Array.from({ length: n }, (_, i) => `${prefix}${i}`)
 
