@@ -107,7 +107,7 @@ export class PushPull {
    */
   #merge(nodes: wire.PushNodes, join: boolean): void {
     const ctx = this.#ctx
-    const alone = ctx.table.liveCount() <= 1
+    const alone = ctx.table.alone
     ctx.counters.dropped.incarnation += ctx.table.merge(nodes)
     if (alone) {
       this.#lastJoinAt = ctx.clock.now()

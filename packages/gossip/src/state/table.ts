@@ -140,6 +140,11 @@ export class MemberTable {
     return Math.max(1, this.#live)
   }
 
+  /** No other member is live (a node joining): what it merges is news to it alone (see `merge`). */
+  get alone(): boolean {
+    return this.#live <= 1
+  }
+
   /** Changes a record's state, keeping the live count. */
   #setState(rec: NodeRecord, state: MemberState): void {
     this.#live += Number(isLiveState(state)) - Number(isLive(rec))
@@ -327,7 +332,7 @@ export class MemberTable {
    * @returns How many entries were refused for their incarnation.
    */
   merge(nodes: wire.PushNodes): number {
-    const spread = this.#live > 1
+    const spread = !this.alone
     let refused = 0
     for (let i = 0; i < nodes.length; i++) {
       const state = nodes.states[i]!
