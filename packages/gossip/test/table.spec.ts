@@ -42,6 +42,28 @@ describe('MemberTable bookkeeping', () => {
     expect(t.liveCount()).toBe(11)
   })
 
+  it('reaps without walking the table unless a member is due to be forgotten', async () => {
+    const { t, clock, cfg } = table()
+    for (let i = 0; i < 10; i++) t.alive({ Node: `m${i}`, Addr: `memory:m${i}`, Incarnation: 1 })
+    t.dead({ Node: 'm3', Incarnation: 1, From: 'm0' })
+    const walks = { n: 0 }
+    const iterate = t.list[Symbol.iterator].bind(t.list)
+    t.list[Symbol.iterator] = () => {
+      walks.n++
+      return iterate()
+    }
+    t.reap()
+    await clock.advanceAsync(cfg.gossipToTheDeadTime)
+    t.reap()
+    expect(walks.n).toBe(0)
+    expect(t.nodes.get('m3')?.state).toBe('dead')
+    await clock.advanceAsync(1)
+    t.reap()
+    expect(walks.n).toBe(1)
+    expect(t.nodes.get('m3')).toBeUndefined()
+    expect(t.list).toHaveLength(10)
+  })
+
   it('keeps the live count and the member list equal to the table through every transition', async () => {
     const { t, clock, cfg } = table()
     const random = seededRandom(7)
