@@ -46,20 +46,20 @@ describe('MemberTable bookkeeping', () => {
     const { t, clock, cfg } = table()
     for (let i = 0; i < 10; i++) t.alive({ Node: `m${i}`, Addr: `memory:m${i}`, Incarnation: 1 })
     t.dead({ Node: 'm3', Incarnation: 1, From: 'm0' })
-    const walks = { n: 0 }
+    let walks = 0
     const iterate = t.list[Symbol.iterator].bind(t.list)
     t.list[Symbol.iterator] = () => {
-      walks.n++
+      walks++
       return iterate()
     }
     t.reap()
     await clock.advanceAsync(cfg.gossipToTheDeadTime)
     t.reap()
-    expect(walks.n).toBe(0)
+    expect(walks).toBe(0)
     expect(t.nodes.get('m3')?.state).toBe('dead')
     await clock.advanceAsync(1)
     t.reap()
-    expect(walks.n).toBe(1)
+    expect(walks).toBe(1)
     expect(t.nodes.get('m3')).toBeUndefined()
     expect(t.list).toHaveLength(10)
   })
