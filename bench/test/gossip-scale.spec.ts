@@ -38,6 +38,35 @@ describe('gossip scale simulation', () => {
     expect(r.maxRssMiB).toBeGreaterThan(0)
   })
 
+  it('runs nodes apart in processes of their own as members like any other', {
+    timeout: 120_000,
+  }, async () => {
+    const r = await simulateScale({
+      n: 50,
+      batches: 5,
+      rolloutMs: 5_000,
+      idleMs: 2_000,
+      crashes: 2,
+      apart: 4,
+    })
+    expect(r.error).toBeUndefined()
+    // Convergence needs the 4 nodes apart to see all and be seen by all (packets); the idle
+    // window ends only once every node, those apart too, completed a push-pull (streams);
+    // each crash is detected by every survivor, those apart among them.
+    for (const phase of [r.converged, r.idle, r.oneMoreJoin, r.broadcast, r.detection]) {
+      expect(phase?.missed).toBeUndefined()
+    }
+    expect(r.detections.map((d) => d.detectedBy)).toEqual([49, 49])
+    expect(r.falseFailures).toBe(0)
+    const apart = r.apart!
+    expect(apart.nodes).toBe(4)
+    for (const cost of [apart.cost, apart.reference]) {
+      expect(cost.syncs).toBeGreaterThan(0)
+      expect(cost.harnessUsPerSec).toBeGreaterThan(0)
+      expect(Number.isFinite(cost.cpuUsPerSec)).toBe(true)
+    }
+  })
+
   it('stops at its real-time budget and says so instead of running on', {
     timeout: 60_000,
   }, async () => {

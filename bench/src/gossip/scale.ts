@@ -16,7 +16,6 @@ import { fork } from 'node:child_process'
 import { totalmem } from 'node:os'
 import { constants, type PerformanceEntry, PerformanceObserver } from 'node:perf_hooks'
 import type { GossipMembership } from '@rony/gossip'
-import { gossip } from '@rony/gossip'
 import {
   type MemoryNetwork,
   memoryNetwork,
@@ -24,6 +23,8 @@ import {
   type VirtualClock,
   virtualClock,
 } from '@rony/transport'
+import { type ApartCost, type NodeHandle, NodesApart } from './apart.ts'
+import { type ScaleEvents, scaleNode } from './scale-node.ts'
 
 type StreamTransport = ReturnType<MemoryNetwork['stream']>
 type MessageStream = Awaited<ReturnType<StreamTransport['dial']>>
@@ -48,6 +49,13 @@ export interface ScaleInit {
   /** A window of this packet loss after the crashes, counting false failures. Default none. */
   loss?: number
   lossMs?: number
+  /**
+   * Nodes that run in a process of their own (`apart.ts`), members of the cluster like any
+   * other: their own heap and CPU count, as a deployed node has. As many run apart in a
+   * reference cluster of {@link APART_REFERENCE_N} beside this one, measured in the same idle
+   * window. Never a seed or a node a phase uses. Default 0.
+   */
+  apart?: number
   /** Real-time budget of the whole run, ms; phases not reached in it are reported as such. */
   budgetMs?: number
   seed?: number
@@ -71,6 +79,16 @@ export interface Detection {
   lastMs?: number | undefined
   /** Survivors that had it failed by the end of the phase. */
   detectedBy: number
+}
+
+/** What nodes in a process of their own cost in the idle window, here and in the reference. */
+export interface ApartIdle {
+  /** Nodes apart in each cluster. */
+  nodes: number
+  /** Those of this cluster (N). */
+  cost: ApartCost
+  /** Those of the reference cluster ({@link APART_REFERENCE_N}) beside it, same window. */
+  reference: ApartCost
 }
 
 export interface ScaleResult {
@@ -97,6 +115,8 @@ export interface ScaleResult {
   idleCpuUsPerSec?: number | undefined
   /** The event-loop turns alone (an empty clock over the same window), per node. */
   idleHarnessUsPerSec?: number | undefined
+  /** The nodes apart ({@link ScaleInit.apart}) in the idle window, per node per simulated s. */
+  apart?: ApartIdle | undefined
   idle?: Timed | undefined
   /** One more node's start until every node sees it. */
   oneMoreJoin?: Timed | undefined
@@ -128,12 +148,6 @@ export interface ScaleResult {
   processWallMs?: number | undefined
 }
 
-const hash = (s: string): number => {
-  let h = 2166136261
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619)
-  return h >>> 0
-}
-
 const SEEDS = 3
 const CONVERGE_MAX_MS = 60_000
 const JOIN_MAX_MS = 30_000
@@ -159,15 +173,21 @@ const QUANTUM_MS = 1
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
 
 /**
- * Advances `clock` by `ms`, a quantum at a time, turning the event loop after each one;
- * stops early once `deadline` (real, `performance.now()`) has passed.
+ * Advances `clock` by `ms`, a quantum at a time, turning the event loop (and calling `sync`)
+ * after each one; stops early once `deadline` (real, `performance.now()`) has passed.
  */
-async function advance(clock: VirtualClock, ms: number, deadline = Infinity): Promise<void> {
+async function advance(
+  clock: VirtualClock,
+  ms: number,
+  deadline = Infinity,
+  sync?: () => Promise<void>,
+): Promise<void> {
   await turn()
   const end = clock.now() + ms
   while (clock.now() < end && performance.now() < deadline) {
     clock.advance(Math.min(QUANTUM_MS, end - clock.now()))
     await turn()
+    await sync?.()
   }
 }
 
@@ -399,29 +419,64 @@ export async function simulateScale(init: ScaleInit): Promise<ScaleResult> {
   })
   const ids = Array.from({ length: n + 1 }, (_, i) => `n${i}`)
   const tracker = new Tracker(ids, () => clock.now())
-  const nodes = new Map<string, GossipMembership>()
+  /** Every running node, here or apart: what the phases read and stop. */
+  const nodes = new Map<string, NodeHandle>()
+  /** The nodes on this thread: those a phase drives (broadcast, meta, crash). */
+  const here = new Map<string, GossipMembership>()
   const streamBytes = { sent: 0 }
   const seedAddrs = ids.slice(0, SEEDS).map((id) => `memory:${id}`)
-  const spawn = async (o: number): Promise<void> => {
-    const id = ids[o]!
-    const g = gossip({
-      id,
-      profile: 'lan',
-      seeds: seedAddrs.filter((a) => a !== `memory:${id}`),
-      transport: {
-        packet: net.packet(`memory:${id}`),
-        stream: countingStreams(net.stream(`memory:${id}`), streamBytes),
-      },
-      clock,
-      random: seededRandom(hash(id) ^ seed),
-    })
-    g.on('member:join', (m) => tracker.join(o, m.id))
-    g.on('member:leave', (m, reason) => tracker.leave(o, m.id, reason === 'failed'))
-    g.on('member:update', (m) => tracker.update(o, m.id, m.meta))
-    g.on('message', (data) => tracker.message(o, data[0] ?? -1))
-    nodes.set(id, g)
-    tracker.start(o)
+  const crashes = init.crashes ?? 5
+  const apartCount = init.apart ?? 0
+  const now = (): number => clock.now()
+  const main: Cluster = {
+    ids,
+    seeds: seedAddrs,
+    apartIds: placeApart(n, apartCount, SEEDS + 2 + crashes),
+    apart: apartCount > 0 ? new NodesApart(seed, now, tracker) : undefined,
+    events: tracker,
+    streamBytes,
+  }
+  // Beside it, on the same network and clock, a cluster of APART_REFERENCE_N with as many
+  // nodes apart, measured in the same idle window: the reference at the same moment on the
+  // same machine, so that the ratio does not move with the machine's load.
+  const refIds = Array.from({ length: APART_REFERENCE_N }, (_, i) => `r${i}`)
+  const reference: Cluster | undefined =
+    apartCount === 0
+      ? undefined
+      : {
+          ids: refIds,
+          seeds: refIds.slice(0, SEEDS).map((id) => `memory:${id}`),
+          apartIds: placeApart(APART_REFERENCE_N, apartCount, SEEDS),
+          apart: new NodesApart(seed, now, UNTRACKED),
+          events: UNTRACKED,
+          streamBytes: { sent: 0 },
+        }
+  const referenceNodes: NodeHandle[] = []
+  const apartSides = [main.apart, reference?.apart].filter((a) => a !== undefined)
+  const sync =
+    apartSides.length === 0
+      ? undefined
+      : async () => {
+          for (const side of apartSides) await side.sync()
+        }
+  const nHere = n - main.apartIds.size
+  /** Starts node `o` of `c`: here, or apart. */
+  const startNode = async (c: Cluster, o: number): Promise<NodeHandle> => {
+    const id = c.ids[o]!
+    const seeds = c.seeds.filter((a) => a !== `memory:${id}`)
+    const endpoints = {
+      packet: net.packet(`memory:${id}`),
+      stream: countingStreams(net.stream(`memory:${id}`), c.streamBytes),
+    }
+    if (c.apart !== undefined && c.apartIds.has(o)) return c.apart.start(o, id, seeds, endpoints)
+    const g = scaleNode({ o, id, seeds, transport: endpoints, clock, seed, events: c.events })
+    if (c === main) here.set(id, g)
     await g.start()
+    return g
+  }
+  const spawn = async (o: number): Promise<void> => {
+    tracker.start(o)
+    nodes.set(ids[o]!, await startNode(main, o))
   }
   /** Advances in slices until `check` holds, within `simMax` simulated and the real budget. */
   const runUntil = async (
@@ -448,7 +503,7 @@ export async function simulateScale(init: ScaleInit): Promise<ScaleResult> {
           wallMs: performance.now() - w,
         }
       }
-      await advance(clock, step, until)
+      await advance(clock, step, until, sync)
     }
     return { ms: clock.now() - start, wallMs: performance.now() - w }
   }
@@ -487,12 +542,18 @@ export async function simulateScale(init: ScaleInit): Promise<ScaleResult> {
     const rollout0 = { wall: performance.now(), cpu: cpuUs(), sim: clock.now() }
     await Promise.all([0, 1, 2].slice(0, SEEDS).map(spawn))
     tracker.recount()
+    if (reference !== undefined) {
+      const all = refIds.map((_, o) => o)
+      for (const group of [all.slice(0, SEEDS), all.slice(SEEDS)]) {
+        referenceNodes.push(...(await Promise.all(group.map((o) => startNode(reference, o)))))
+      }
+    }
     let next = 0
     while (next < rest.length) {
       if (outOfTime())
         throw new Error(`rollout: ${next} of ${rest.length} started within the real budget`)
       const due = startAt[next]!
-      await advance(clock, Math.max(0, rollout0.sim + due - clock.now()), deadline)
+      await advance(clock, Math.max(0, rollout0.sim + due - clock.now()), deadline, sync)
       const batch: Promise<void>[] = []
       while (next < rest.length && startAt[next] === due) batch.push(spawn(rest[next++]!))
       await Promise.all(batch)
@@ -561,6 +622,8 @@ export async function simulateScale(init: ScaleInit): Promise<ScaleResult> {
       return { bytes, packets }
     }
     const idle0 = { ...sum(), stream: streamBytes.sent, cpu: cpuUs(), sim: clock.now() }
+    const apart0 = main.apart?.mark()
+    const reference0 = reference?.apart?.mark()
     // Each node's push-pull count at the start; a look resumes where the last one stopped.
     const exchanges0 = queues.map((g) => g.stats().pushPulls)
     let firstWithout = 0
@@ -585,9 +648,20 @@ export async function simulateScale(init: ScaleInit): Promise<ScaleResult> {
     const floor0 = cpuUs()
     await advance(virtualClock(), clock.now() - idle0.sim)
     const floor = cpuUs() - floor0
-    result.idleCpuUsPerSec = (gross - floor) / (n * simS)
-    result.idleHarnessUsPerSec = floor / (n * simS)
+    result.idleCpuUsPerSec = (gross - floor) / (nHere * simS)
+    result.idleHarnessUsPerSec = floor / (nHere * simS)
     log(`N=${n}: idle ${result.idleCpuUsPerSec.toFixed(0)} µs CPU per node per sim s`)
+    if (apart0 !== undefined && reference0 !== undefined) {
+      result.apart = {
+        nodes: apartCount,
+        cost: await main.apart!.costSince(apart0, simS),
+        reference: await reference!.apart!.costSince(reference0, simS),
+      }
+      const { cost, reference: ref } = result.apart
+      log(
+        `N=${n}: idle apart ${cost.cpuUsPerSec.toFixed(0)} µs CPU per node per sim s, ${ref.cpuUsPerSec.toFixed(0)} µs in the reference beside it (harness ${cost.harnessUsPerSec.toFixed(0)} / ${ref.harnessUsPerSec.toFixed(0)})`,
+      )
+    }
 
     // One more join.
     if (outOfTime()) return result
@@ -604,27 +678,28 @@ export async function simulateScale(init: ScaleInit): Promise<ScaleResult> {
     if (outOfTime()) return result
     tracker.watchMessage = 0xb5
     tracker.watch(SEEDS)
-    nodes.get(ids[SEEDS]!)!.broadcast(new Uint8Array([0xb5, 1, 2, 3]))
+    here.get(ids[SEEDS]!)!.broadcast(new Uint8Array([0xb5, 1, 2, 3]))
     result.broadcast = await runUntil(() => tracker.allSaw, SPREAD_MAX_MS, 0.1 * budgetMs)
     tracker.watchMessage = undefined
     if (outOfTime()) return result
     const updated = ids[SEEDS + 1]!
     tracker.watchMeta = { id: updated, value: 'two' }
     tracker.watch(SEEDS + 1)
-    await nodes.get(updated)!.updateMeta({ v: 'two' })
+    await here.get(updated)!.updateMeta({ v: 'two' })
     result.metaUpdate = await runUntil(() => tracker.allSaw, SPREAD_MAX_MS, 0.1 * budgetMs)
     tracker.watchMeta = undefined
     log(`N=${n}: broadcast ${describe(result.broadcast)}, meta ${describe(result.metaUpdate)}`)
 
     // Crashes, all at once; never a seed or a node the phases above used.
     if (outOfTime()) return result
-    const victims = ids.slice(SEEDS + 2, SEEDS + 2 + (init.crashes ?? 5))
+    const victims = ids.slice(SEEDS + 2, SEEDS + 2 + crashes)
     for (const [k, v] of victims.entries()) {
       tracker.crashedAt.set(v, clock.now())
       tracker.detections.set(v, { by: 0 })
       net.crash(`memory:${v}`)
       await nodes.get(v)?.stop()
       nodes.delete(v)
+      here.delete(v)
       tracker.crash(SEEDS + 2 + k)
     }
     const survivors = () => tracker.liveCount
@@ -665,6 +740,8 @@ export async function simulateScale(init: ScaleInit): Promise<ScaleResult> {
     result.falseFailures = tracker.falseFailures
     result.falseExamples = tracker.falseExamples
     for (const g of nodes.values()) await g.stop()
+    for (const g of referenceNodes) await g.stop()
+    for (const side of apartSides) side.close()
     result.wallMs = performance.now() - wall0
     const pauses = gcDone()
     result.gcMs = pauses.ms
@@ -673,6 +750,37 @@ export async function simulateScale(init: ScaleInit): Promise<ScaleResult> {
     result.gcMajors = pauses.majors
     result.maxRssMiB = process.resourceUsage().maxRSS / 1024
   }
+}
+
+/** The size of the reference cluster run beside a cluster with nodes apart. */
+export const APART_REFERENCE_N = 100
+
+/** One cluster of the run: its nodes, its seeds, which run apart, who hears its events. */
+interface Cluster {
+  ids: readonly string[]
+  seeds: readonly string[]
+  apartIds: ReadonlySet<number>
+  apart: NodesApart | undefined
+  events: ScaleEvents
+  streamBytes: { sent: number }
+}
+
+/** The reference cluster's events: no phase looks at it. */
+const UNTRACKED: ScaleEvents = {
+  join: () => {},
+  leave: () => {},
+  update: () => {},
+  message: () => {},
+}
+
+/**
+ * Which nodes run apart: `count` observer indexes spread evenly over those from `first` (the
+ * seeds, the broadcast and meta nodes and the crash victims come before it) to the last.
+ */
+function placeApart(n: number, count: number, first: number): Set<number> {
+  const span = n - first
+  if (count > span) throw new RangeError(`apart: ${count} nodes, but only ${span} may run apart`)
+  return new Set(Array.from({ length: count }, (_, j) => first + Math.floor((j * span) / count)))
 }
 
 export function describe(t: Timed | undefined): string {

@@ -1,4 +1,5 @@
 import {
+  APART_REFERENCE_N,
   type Detection,
   describe,
   type ScaleResult,
@@ -30,6 +31,11 @@ const LOSS_MS = 60_000
 /** The join storm's size (at 100 joins/s); 0 skips it. */
 const STORM_N = list(process.env.RONY_BENCH_GOSSIP_STORM_N, '2000')[0]
 const STORM_RATE = 100
+/**
+ * Nodes of each size's run (and of the reference cluster beside it) in a process of their own,
+ * measured apart; 0 runs none.
+ */
+const APART = list(process.env.RONY_BENCH_GOSSIP_APART, '8')[0] ?? 0
 /** Real-time budget of one N's run, s. */
 const BUDGET_S = Number(process.env.RONY_BENCH_GOSSIP_SCALE_BUDGET_S ?? 600)
 /** The seed of every run (network faults and each node's random source). */
@@ -104,6 +110,15 @@ function table(results: ScaleResult[]): string[] {
         : `${int(r.idleCpuUsPerSec)} (+${int(r.idleHarnessUsPerSec)})`,
     ),
     row(
+      `idle CPU per node in a process of its own, µs: here / in the N = ${APART_REFERENCE_N} cluster beside it`,
+      (r) => {
+        const a = r.apart
+        if (a === undefined) return '–'
+        const ratio = a.cost.cpuUsPerSec / a.reference.cpuUsPerSec
+        return `${int(a.cost.cpuUsPerSec)} / ${int(a.reference.cpuUsPerSec)} (${ratio.toFixed(2)}×; ${a.nodes} + ${a.nodes} nodes)`
+      },
+    ),
+    row(
       'rollout CPU per simulated s (first start to convergence), s',
       (r) => r.rolloutCpuPerSimS?.toFixed(2) ?? '–',
     ),
@@ -175,6 +190,14 @@ function goals(
       met: ratio <= 1.5,
     })
   }
+  const apart = largest?.apart
+  if (largest && apart) {
+    const ratio = apart.cost.cpuUsPerSec / apart.reference.cpuUsPerSec
+    out.push({
+      text: `idle CPU per node in a process of its own at N=${largest.n} ≤ 1.5× a node's of the N=${APART_REFERENCE_N} cluster beside it (${int(apart.cost.cpuUsPerSec)} vs ${int(apart.reference.cpuUsPerSec)} µs, ${ratio.toFixed(2)}×)`,
+      met: ratio <= 1.5,
+    })
+  }
   if (largest?.bytesPerPair !== undefined) {
     out.push({
       text: `memory ≤ 400 B per observer–member pair at N=${largest.n} (${int(largest.bytesPerPair)} B)`,
@@ -212,7 +235,7 @@ async function run(): Promise<string> {
     const loss = LOSS_SIZES.includes(n) ? { loss: LOSS, lossMs: LOSS_MS } : {}
     results.push(
       await simulateScaleInProcess(
-        { n, crashes: CRASHES, idleMs: idleMs(n), budgetMs, seed: SEED, ...loss },
+        { n, crashes: CRASHES, idleMs: idleMs(n), budgetMs, seed: SEED, apart: APART, ...loss },
         log,
       ),
     )
@@ -247,6 +270,6 @@ async function run(): Promise<string> {
 export const gossipScaleSuite: LoadSuite = {
   kind: 'load',
   name: 'gossip scale: @rony/gossip simulated at N = 1k–10k',
-  description: `@rony/gossip nodes in one process on a memory network (1–5 ms per packet, no loss), virtual clock, \`lan\` profile. Seeds n0–n2 start at t = 0, the other nodes join through them in 20 batches over 20 simulated s. Then, each N in its own Node process (\`src/gossip/scale-worker.ts\`, \`--expose-gc\`, heap limit three quarters of the machine's memory, a ${SEMI_SPACE_MIB} MiB semi-space, killed 60 s past its budget), each phase bounded in simulated and real time (${BUDGET_S} s real per N in all; a phase not reached says so): **converged**, from the last start until every member sees every member alive (the pair seen last); then until every node's broadcast queue is empty (the rollout's news fully retransmitted; ≤ 120 simulated s), so that what follows is idle; memory, the heap after a full GC minus the heap before any node, per observer–member pair (N²); **idle** over at least ${IDLE_MS / 1000} simulated s (below N = 1,000: 10 × 1,000 / N s, 100 s at N = 100) and until every node took part in a push-pull (one per node per period: 30 s × a log₂ scale, 90 s at N = 100, 180–300 s at N ≥ 1,000), so that the exchanges count at their steady rate: bytes each node sent (packets: \`stats().bytesSent\`; push-pull streams counted at the stream), packets, and this process's CPU (user + system: the nodes, the memory network and the clock) per node per simulated s, net of the event-loop turns the harness makes once per simulated ms (measured on an empty clock over the same window and shown apart); **one more join** until every member sees it; a **user broadcast** and then a **meta update** until every other member has it; **${CRASHES} crashes** at once (non-seed nodes) until every survivor has each failed (first / last survivor); at N in \`RONY_BENCH_GOSSIP_LOSS_N\` (default 5000), ${LOSS * 100}% packet loss for ${LOSS_MS / 1000} simulated s, counting false failures. A N = ${REFERENCE_N} run is the reference of the idle-CPU goal. **Join storm**: a separate cluster of \`RONY_BENCH_GOSSIP_STORM_N\` (default 2000; 0 skips) started at ${STORM_RATE} joins/s, until every member has a full view. Every run also gives its rollout's real time, its GC pauses, its peak RSS and its whole real time from fork to exit (the N = 10,000 goal). \`RONY_BENCH_GOSSIP_SCALE_N=100,500\` picks the sizes, \`RONY_BENCH_GOSSIP_SCALE_BUDGET_S\` the real-time budget per N, \`RONY_BENCH_GOSSIP_SEED\` the seed (default 1).`,
+  description: `@rony/gossip nodes in one process on a memory network (1–5 ms per packet, no loss), virtual clock, \`lan\` profile. Seeds n0–n2 start at t = 0, the other nodes join through them in 20 batches over 20 simulated s. Then, each N in its own Node process (\`src/gossip/scale-worker.ts\`, \`--expose-gc\`, heap limit three quarters of the machine's memory, a ${SEMI_SPACE_MIB} MiB semi-space, killed 60 s past its budget), each phase bounded in simulated and real time (${BUDGET_S} s real per N in all; a phase not reached says so): **converged**, from the last start until every member sees every member alive (the pair seen last); then until every node's broadcast queue is empty (the rollout's news fully retransmitted; ≤ 120 simulated s), so that what follows is idle; memory, the heap after a full GC minus the heap before any node, per observer–member pair (N²); **idle** over at least ${IDLE_MS / 1000} simulated s (below N = 1,000: 10 × 1,000 / N s, 100 s at N = 100) and until every node took part in a push-pull (one per node per period: 30 s × a log₂ scale, 90 s at N = 100, 180–300 s at N ≥ 1,000), so that the exchanges count at their steady rate: bytes each node sent (packets: \`stats().bytesSent\`; push-pull streams counted at the stream), packets, and this process's CPU (user + system: the nodes, the memory network and the clock) per node per simulated s, net of the event-loop turns the harness makes once per simulated ms (measured on an empty clock over the same window and shown apart); **one more join** until every member sees it; a **user broadcast** and then a **meta update** until every other member has it; **${CRASHES} crashes** at once (non-seed nodes) until every survivor has each failed (first / last survivor); at N in \`RONY_BENCH_GOSSIP_LOSS_N\` (default 5000), ${LOSS * 100}% packet loss for ${LOSS_MS / 1000} simulated s, counting false failures. A N = ${REFERENCE_N} run is the reference of the idle-CPU goal. **Nodes apart** (\`RONY_BENCH_GOSSIP_APART\`, default 8; 0 none; \`src/gossip/apart.ts\`): in each size's run, that many nodes run in a child process of their own (own heap, own CPU count, V8 \`--single-threaded\` so that GC is counted on the measured thread), bridged to the cluster through stand-in endpoints on the memory network (their packets ≤ 1 ms later than a node's in the main process), and beside the cluster a reference cluster of ${APART_REFERENCE_N} nodes on the same network and clock with as many nodes in a second child process; over the same idle window, each child's CPU in its nodes' timers and continuations, net of as many loop turns on an empty clock, per node per simulated s: what a node costs with its memory to itself, at N and at ${APART_REFERENCE_N} at the same moment on the same machine. The main figure above then also carries the reference cluster's other nodes and the bridge (≈ 5 ms of CPU per simulated s in all: ≤ 1% per node at N ≥ 5,000). **Join storm**: a separate cluster of \`RONY_BENCH_GOSSIP_STORM_N\` (default 2000; 0 skips) started at ${STORM_RATE} joins/s, until every member has a full view. Every run also gives its rollout's real time, its GC pauses, its peak RSS and its whole real time from fork to exit (the N = 10,000 goal). \`RONY_BENCH_GOSSIP_SCALE_N=100,500\` picks the sizes, \`RONY_BENCH_GOSSIP_SCALE_BUDGET_S\` the real-time budget per N, \`RONY_BENCH_GOSSIP_SEED\` the seed (default 1).`,
   run,
 }
