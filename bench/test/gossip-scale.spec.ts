@@ -50,9 +50,9 @@ describe('gossip scale simulation', () => {
       apart: 4,
     })
     expect(r.error).toBeUndefined()
-    // Convergence needs the 4 nodes apart to see all and be seen by all (packets); the idle
-    // window ends only once every node, those apart too, completed a push-pull (streams);
-    // each crash is detected by every survivor, those apart among them.
+    // Convergence needs the 4 nodes apart to see all and be seen by all; the idle window ends
+    // only once every node, those apart too, completed a push-pull; each crash is detected by
+    // every survivor, those apart among them. (The bridge itself: gossip-apart.spec.ts.)
     for (const phase of [r.converged, r.idle, r.oneMoreJoin, r.broadcast, r.detection]) {
       expect(phase?.missed).toBeUndefined()
     }

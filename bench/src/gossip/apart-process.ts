@@ -297,8 +297,9 @@ function apply(e: Inbound): void {
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
 
 /**
- * This process's CPU time, µs. getrusage counts the running thread up to the call (the
- * process's other threads only up to their last tick: a small heap keeps them idle).
+ * This process's CPU time, µs. getrusage counts the calling thread up to the call, other
+ * threads only up to their last tick; with V8's `--single-threaded` (set by the parent) GC
+ * runs on this thread, and the others (libuv's, Node's) are idle here.
  */
 const cpuClock = (): number => {
   const u = process.cpuUsage()
@@ -345,6 +346,7 @@ const stats = (g: GossipMembership): ApartStats => {
     pushPulls: s.pushPulls,
     bytesSent: s.bytesSent,
     packetsSent: s.packetsSent,
+    packetsReceived: s.packetsReceived,
     probesFailed: s.probesFailed,
   }
 }

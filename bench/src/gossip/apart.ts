@@ -78,7 +78,7 @@ export interface CalibrateReply {
 /** The counters the scale phases read of a node. */
 export type ApartStats = Pick<
   GossipStats,
-  'queued' | 'pushPulls' | 'bytesSent' | 'packetsSent' | 'probesFailed'
+  'queued' | 'pushPulls' | 'bytesSent' | 'packetsSent' | 'packetsReceived' | 'probesFailed'
 >
 
 /** What the scale phases ask of a node, here or apart. */
@@ -333,5 +333,6 @@ const NOTHING_YET: ApartStats = {
   pushPulls: 0,
   bytesSent: 0,
   packetsSent: 0,
+  packetsReceived: 0,
   probesFailed: 0,
 }

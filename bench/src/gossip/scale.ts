@@ -176,7 +176,7 @@ const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve)
  * Advances `clock` by `ms`, a quantum at a time, turning the event loop (and calling `sync`)
  * after each one; stops early once `deadline` (real, `performance.now()`) has passed.
  */
-async function advance(
+export async function advance(
   clock: VirtualClock,
   ms: number,
   deadline = Infinity,
