@@ -12,7 +12,7 @@
  * delay, loss and counters apply to it as to any node. The two clocks move in lockstep, the
  * child only when it has something to do: the main loop syncs after a simulated millisecond
  * in which something reached a node apart, or in which a child's timer fell due. The child
- * processes every event at its exact time; what its nodes send enters the main network at
+ * handles every event at its exact time; what its nodes send enters the main network at
  * the end of that millisecond (at most 1 ms late, the same bound as the main simulation's
  * promise continuations).
  */
