@@ -60,6 +60,30 @@ describe('failure detection under faults', { timeout: SIM_TIMEOUT_MS }, () => {
     expect(Math.max(...[...s.nodes.values()].map((g) => g.local.incarnation))).toBeGreaterThan(1)
   })
 
+  /** Ten nodes, of which n3's packets (UDP) all get lost, its streams (TCP) not. */
+  async function mute(tcpFallback: boolean): Promise<void> {
+    s = sim({ seed: Number(process.env.SEED ?? 5), base: { tcpFallback } })
+    for (const id of ids(10)) {
+      if (id !== 'n3') s.net.link(addr('n3'), addr(id), { loss: 1 }, { oneWay: true })
+    }
+    for (const id of ids(10)) await s.spawn(id)
+    await s.run(3 * 60_000)
+  }
+
+  it('a node whose packets are all lost stays a member through the TCP fallback probe', async () => {
+    await mute(true)
+    expect(s.events.filter((e) => e.event === 'leave')).toEqual([])
+    for (const g of s.nodes.values()) expect(view(g)).toEqual(ids(10).sort())
+    const fallbacks = [...s.nodes.values()].reduce((sum, g) => sum + g.stats().fallbackProbes, 0)
+    expect(fallbacks).toBeGreaterThan(100)
+  })
+
+  it('without the fallback, that node is declared failed by the others', async () => {
+    await mute(false)
+    const failed = s.events.filter((e) => e.event === 'leave' && e.reason === 'failed')
+    expect(new Set(failed.filter((e) => e.member === 'n3').map((e) => e.node)).size).toBe(9)
+  })
+
   it('partition and heal: each side marks the other failed, then they merge back', async () => {
     s = sim({ seed: Number(process.env.SEED ?? 8) })
     for (const id of ids(10)) await s.spawn(id)
