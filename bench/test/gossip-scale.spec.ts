@@ -3,14 +3,13 @@ import { simulateScale } from '../src/gossip/scale.ts'
 
 // The gossip scale suite's simulation at N = 50 (seconds): every phase still runs and
 // reaches its end, so `pnpm bench --filter 'gossip scale'` keeps working.
+/** N = 50 started in 5 batches over 5 s, a short idle window, 2 crashes. */
+const SMALL = { n: 50, batches: 5, rolloutMs: 5_000, idleMs: 2_000, crashes: 2 }
+
 describe('gossip scale simulation', () => {
   it('runs every phase to its end at N = 50', { timeout: 120_000 }, async () => {
     const r = await simulateScale({
-      n: 50,
-      batches: 5,
-      rolloutMs: 5_000,
-      idleMs: 2_000,
-      crashes: 2,
+      ...SMALL,
       loss: 0.05,
       lossMs: 5_000,
     })
@@ -42,11 +41,7 @@ describe('gossip scale simulation', () => {
     timeout: 120_000,
   }, async () => {
     const r = await simulateScale({
-      n: 50,
-      batches: 5,
-      rolloutMs: 5_000,
-      idleMs: 2_000,
-      crashes: 2,
+      ...SMALL,
       apart: 4,
     })
     expect(r.error).toBeUndefined()

@@ -29,10 +29,11 @@ export interface ScaleNodeInit {
   events: ScaleEvents
 }
 
-const hash = (s: string): number => {
+/** A node's random source: from its id and the run's seed, so it is the same wherever it runs. */
+export function nodeRandom(id: string, seed: number): ReturnType<typeof seededRandom> {
   let h = 2166136261
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619)
-  return h >>> 0
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 16777619)
+  return seededRandom((h >>> 0) ^ seed)
 }
 
 export function scaleNode(init: ScaleNodeInit): GossipMembership {
@@ -43,7 +44,7 @@ export function scaleNode(init: ScaleNodeInit): GossipMembership {
     seeds: init.seeds,
     transport: init.transport,
     clock: init.clock,
-    random: seededRandom(hash(id) ^ init.seed),
+    random: nodeRandom(id, init.seed),
   })
   g.on('member:join', (m) => events.join(o, m.id))
   g.on('member:leave', (m, reason) => events.leave(o, m.id, reason === 'failed'))

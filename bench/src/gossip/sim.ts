@@ -7,6 +7,7 @@ import type { GossipMembership } from '@rony/gossip'
 import { gossip } from '@rony/gossip'
 import { memoryNetwork, seededRandom, virtualClock } from '@rony/transport'
 import { ids as idsOf, Views } from './cluster.ts'
+import { nodeRandom } from './scale-node.ts'
 
 export interface SimResult {
   n: number
@@ -22,12 +23,6 @@ export interface SimResult {
   /** Probes that ended in a suspicion before the crash. */
   suspicionsBeforeCrash: number
   wallMs: number
-}
-
-const hash = (s: string): number => {
-  let h = 2166136261
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619)
-  return h >>> 0
 }
 
 export async function simulate(n: number, profile: 'lan' | 'local', seed = 1): Promise<SimResult> {
@@ -49,7 +44,7 @@ export async function simulate(n: number, profile: 'lan' | 'local', seed = 1): P
       seeds: id === 'n0' ? [] : ['memory:n0'],
       transport: { packet: net.packet(`memory:${id}`), stream: net.stream(`memory:${id}`) },
       clock,
-      random: seededRandom(hash(id) ^ seed),
+      random: nodeRandom(id, seed),
     })
     g.on('member:join', (m) => views.record(id, m.id, 'alive'))
     g.on('member:leave', (m, r) => views.record(id, m.id, r === 'failed' ? 'failed' : 'left'))
